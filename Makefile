@@ -1,0 +1,54 @@
+# ketqua — one-command set-up on a fresh Debian machine (as root).
+#   make run    sign the bundled example dossier (the service comes with issue 3)
+#   make test   install everything the suite needs, then ruff, mypy --strict, pytest
+#   make bench  signing throughput against stock pyHanko, as ratios
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss3-tools fonts-dejavu-core
+# the command each Debian package brings, to skip apt-get when all are there
+DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil
+
+.PHONY: run test lint typecheck pytest bench debian-tools venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+debian-tools:
+	@missing=0; for c in $(DEBIAN_CMDS); do command -v $$c >/dev/null || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  echo "installing Debian tools: $(DEBIAN_TOOLS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $(DEBIAN_TOOLS) >/dev/null; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+pytest: venv debian-tools
+	$(VENV)/bin/pytest -n 2 -q
+
+test: debian-tools venv lint typecheck pytest
+
+run: venv
+	$(VENV)/bin/ketqua keys init --dir var/keys
+	$(VENV)/bin/ketqua sign examples/ket-qua-mau.pdf -o var/ket-qua-mau.signed.pdf \
+	  --metadata examples/ket-qua-mau.json --keys var/keys
+	@echo "signed: $(CURDIR)/var/ket-qua-mau.signed.pdf"
+
+bench: venv
+	$(PY) bench/signing.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,244 @@
+"""The ``ketqua`` command: ``keys init``, ``sign`` (one file or a folder).
+
+Exit codes: 0 done; 1 a batch had failures; 2 usage or input error, with one
+line on stderr saying what is wrong. No partial output file is ever left:
+outputs are written to a temp file and renamed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from ketqua.errors import KetquaError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # one line, not argparse's usage block: the brief asks for exit 2 + one line
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _home() -> Path:
+    return Path(os.environ.get("KETQUA_HOME", "var"))
+
+
+def _default_keys() -> Path:
+    return Path(os.environ.get("KETQUA_KEYS", str(_home() / "keys")))
+
+
+def _megabytes(value: str) -> int:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of megabytes: {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return int(number * 1024 * 1024)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from signer.pades import PadesLevel
+
+    parser = _Parser(prog="ketqua", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    keys = sub.add_parser("keys", help="key and certificate management")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    init = keys_sub.add_parser("init", help="create a development PKI")
+    init.add_argument("--dir", type=Path, default=None, help="key folder (default $KETQUA_HOME/keys)")
+    init.add_argument("--agency-name", default=None, help="the agency's name (certificate subject)")
+    init.add_argument("--agency-code", default=None, help="the agency's code, e.g. 000.18.27.H47")
+    init.add_argument("--passphrase-file", type=Path, default=None)
+    init.add_argument("--ocsp-url", default=None, help="OCSP URL to put in the signing certificate")
+    init.add_argument("--crl-url", default=None, help="CRL URL to put in the signing certificate")
+    init.add_argument("--force", action="store_true", help="replace existing keys")
+
+    sign = sub.add_parser(
+        "sign",
+        help="stamp and sign one PDF, or every X.pdf with X.json in a folder",
+        description="Sign IN.pdf (with --metadata) or every X.pdf + X.json in a folder.",
+    )
+    sign.add_argument("input", type=Path, help="a PDF, or a folder of X.pdf + X.json")
+    sign.add_argument("-o", "--output", type=Path, required=True, help="output PDF or folder")
+    sign.add_argument("--metadata", type=Path, help="metadata JSON (single file mode)")
+    sign.add_argument(
+        "--level",
+        choices=[level.value for level in PadesLevel],
+        default=None,
+        help="PAdES level (default: B-T with a timestamp server, else B-B)",
+    )
+    sign.add_argument("--keys", type=Path, default=None, help="key folder (ketqua keys init)")
+    sign.add_argument("--passphrase-file", type=Path, default=None)
+    sign.add_argument("--pkcs11-module", type=Path, default=None, help="PKCS#11 module path")
+    sign.add_argument("--pkcs11-token", default=None, help="token label")
+    sign.add_argument("--pkcs11-key", default=None, help="key (and certificate) label")
+    sign.add_argument("--pkcs11-pin-file", type=Path, default=None, help="else KETQUA_PKCS11_PIN")
+    sign.add_argument("--public-url", default=None, help="verifier base URL in the QR")
+    sign.add_argument("--tsa-url", default=None, help="RFC 3161 timestamp server")
+    sign.add_argument("--max-size", type=_megabytes, default=None, help="MB (default 50)")
+    sign.add_argument("--page", type=int, default=-1, help="stamp page, 1-based; -1 = last")
+    sign.add_argument("--position", default=None, help="X,Y of the stamp's lower-left corner (pt)")
+    sign.add_argument("--jobs", type=int, default=None, help="worker processes for a folder")
+    sign.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "keys":
+            return _keys_init(args)
+        return _sign(args, parser)
+    except KetquaError as exc:
+        print(f"ketqua: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _keys_init(args: argparse.Namespace) -> int:
+    from keys import devpki
+
+    root = args.dir or _default_keys()
+    keydir = devpki.init_keydir(
+        root,
+        agency_name=args.agency_name or devpki.DEFAULT_AGENCY_NAME,
+        agency_code=args.agency_code or devpki.DEFAULT_AGENCY_CODE,
+        passphrase_file=args.passphrase_file,
+        ocsp_url=args.ocsp_url,
+        crl_url=args.crl_url,
+        force=args.force,
+    )
+    print(f"development PKI written to {keydir.root}")
+    print(f"verifier material (public only): {keydir.public}")
+    return EXIT_OK
+
+
+def _runtime_config(args: argparse.Namespace) -> object:
+    from keys.token import TokenSpec
+    from signer.document import DEFAULT_PUBLIC_URL, SignOptions
+    from signer.pades import PadesLevel, Placement
+    from signer.pdfinput import DEFAULT_MAX_BYTES
+    from signer.runtime import KeySource, RuntimeConfig
+
+    token = None
+    if args.pkcs11_module or args.pkcs11_token or args.pkcs11_key:
+        if not (args.pkcs11_module and args.pkcs11_token and args.pkcs11_key):
+            raise KetquaError("--pkcs11-module, --pkcs11-token and --pkcs11-key go together")
+        token = TokenSpec(
+            module=args.pkcs11_module,
+            token_label=args.pkcs11_token,
+            key_label=args.pkcs11_key,
+            pin_file=args.pkcs11_pin_file,
+        )
+    tsa_url = args.tsa_url or os.environ.get("KETQUA_TSA_URL") or None
+    level = PadesLevel(args.level) if args.level else (PadesLevel.B_T if tsa_url else PadesLevel.B_B)
+    x = y = None
+    if args.position:
+        try:
+            x, y = (float(v) for v in args.position.split(","))
+        except ValueError:
+            raise KetquaError("--position must be X,Y in points, e.g. 300,40") from None
+    if args.page == 0:
+        raise KetquaError("--page is 1-based (or -1 for the last page)")
+    placement = Placement(page=args.page - 1 if args.page > 0 else args.page, x=x, y=y)
+    options = SignOptions(
+        level=level,
+        public_url=args.public_url or os.environ.get("KETQUA_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
+        placement=placement,
+        max_bytes=args.max_size or DEFAULT_MAX_BYTES,
+    )
+    return RuntimeConfig(
+        keys=KeySource(args.keys or _default_keys(), args.passphrase_file, token),
+        options=options,
+        tsa_url=tsa_url,
+    )
+
+
+def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ketqua.files import write_atomic
+    from signer.metadata import parse_metadata
+    from signer.runtime import RuntimeConfig, SigningRuntime
+
+    config = _runtime_config(args)
+    assert isinstance(config, RuntimeConfig)
+    if args.input.is_dir():
+        return _sign_folder(args, config)
+    if args.metadata is None:
+        raise KetquaError("--metadata META.json is required to sign one file")
+    try:
+        data = args.input.read_bytes()
+    except OSError as exc:
+        raise KetquaError(f"cannot read {args.input}: {exc.strerror}") from None
+    try:
+        metadata_bytes = args.metadata.read_bytes()
+    except OSError as exc:
+        raise KetquaError(f"cannot read {args.metadata}: {exc.strerror}") from None
+    metadata = parse_metadata(metadata_bytes)
+    with SigningRuntime(config) as runtime:
+        result = runtime.sign(data, metadata)
+    try:
+        write_atomic(args.output, result.pdf)
+    except OSError as exc:
+        raise KetquaError(f"cannot write {args.output}: {exc.strerror}") from None
+    summary = {
+        "output": str(args.output),
+        "level": str(result.level),
+        "signed_at": result.signed_at.isoformat(),
+        "verification_code": result.verification_code,
+        "seal_url": result.seal_url,
+        "sha256": result.sha256,
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(f"signed {args.output} (PAdES {result.level}, code {result.verification_code})")
+    return EXIT_OK
+
+
+def _sign_folder(args: argparse.Namespace, config: object) -> int:
+    from signer.batch import FileOutcome, find_inputs, sign_folder
+    from signer.runtime import RuntimeConfig
+
+    assert isinstance(config, RuntimeConfig)
+    if args.output.exists() and not args.output.is_dir():
+        raise KetquaError(f"{args.output} is a file; a folder input needs an output folder")
+    inputs = find_inputs(args.input)
+    if not inputs:
+        raise KetquaError(f"no PDF files in {args.input}")
+    config.keys.load().close()  # fail fast, once, on a wrong key or passphrase
+
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(inputs), unit="doc", file=sys.stderr)
+
+    def report(outcome: FileOutcome) -> None:
+        if bar is not None:
+            bar.update(1)
+        else:
+            state = "ok" if outcome.error is None else "FAILED"
+            print(f"{state} {outcome.source.name}", file=sys.stderr, flush=True)
+
+    outcomes = sign_folder(args.input, args.output, config, jobs=args.jobs, on_done=report)
+    if bar is not None:
+        bar.close()
+    failed = [o for o in outcomes if o.error is not None]
+    print(f"signed {len(outcomes) - len(failed)} of {len(outcomes)} into {args.output}")
+    for outcome in failed:
+        print(f"failed {outcome.source.name}: {outcome.error}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

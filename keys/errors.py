@@ -1,0 +1,17 @@
+"""Errors raised while creating or loading key material."""
+
+from __future__ import annotations
+
+from ketqua.errors import InputError
+
+
+class KeyMaterialError(InputError):
+    """A key, certificate or token cannot be used (missing, unreadable, wrong passphrase)."""
+
+
+class PassphraseError(KeyMaterialError):
+    """The passphrase is missing or does not open the key."""
+
+
+class TokenError(KeyMaterialError):
+    """The PKCS#11 module, token, PIN or object label is wrong."""

@@ -1,0 +1,112 @@
+"""The layout of a key folder made by ``ketqua keys init``, and its passphrase.
+
+The folder holds private keys (encrypted, 0600) at its top and, under
+``public/``, everything a verifier may have: certificates and the trust list.
+Copy only ``public/`` to a verifier host.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from keys.errors import PassphraseError
+from ketqua.files import write_atomic
+
+PASSPHRASE_ENV = "KETQUA_KEY_PASSPHRASE"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyDir:
+    """Names of the files inside one key folder."""
+
+    root: Path
+
+    @property
+    def passphrase_file(self) -> Path:
+        return self.root / "passphrase"
+
+    @property
+    def signing_p12(self) -> Path:
+        return self.root / "signing.p12"
+
+    @property
+    def seal_p12(self) -> Path:
+        return self.root / "seal.p12"
+
+    @property
+    def root_ca_key(self) -> Path:
+        return self.root / "root-ca.key.pem"
+
+    @property
+    def issuing_ca_key(self) -> Path:
+        return self.root / "issuing-ca.key.pem"
+
+    @property
+    def public(self) -> Path:
+        return self.root / "public"
+
+    @property
+    def root_ca_cert(self) -> Path:
+        return self.public / "root-ca.pem"
+
+    @property
+    def issuing_ca_cert(self) -> Path:
+        return self.public / "issuing-ca.pem"
+
+    @property
+    def signing_cert(self) -> Path:
+        return self.public / "signing.pem"
+
+    @property
+    def seal_cert(self) -> Path:
+        return self.public / "seal.pem"
+
+    @property
+    def trust_list(self) -> Path:
+        return self.public / "trust-list.json"
+
+
+def read_passphrase(keydir: KeyDir | None, passphrase_file: Path | None = None) -> bytes:
+    """Find the passphrase: an explicit file, then ``KETQUA_KEY_PASSPHRASE``, then the folder's.
+
+    The value is never logged or printed; errors name where it was looked for.
+    """
+    if passphrase_file is not None:
+        return _read_secret_file(passphrase_file)
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env.encode("utf-8")
+    if keydir is not None and keydir.passphrase_file.exists():
+        return _read_secret_file(keydir.passphrase_file)
+    where = f" or {keydir.passphrase_file}" if keydir is not None else ""
+    raise PassphraseError(f"no key passphrase: set {PASSPHRASE_ENV}{where}")
+
+
+def new_passphrase_file(path: Path) -> bytes:
+    """Generate a random passphrase into a new 0600 file and return it."""
+    value = secrets.token_urlsafe(32).encode("ascii")
+    write_private(path, value + b"\n")
+    return value
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret file atomically, readable by its owner only (0600 from the start)."""
+    write_atomic(path, data, mode=0o600)
+
+
+def write_public(path: Path, data: bytes) -> None:
+    """Write a public file atomically (0644)."""
+    write_atomic(path, data, mode=0o644)
+
+
+def _read_secret_file(path: Path) -> bytes:
+    try:
+        value = path.read_bytes().strip()
+    except OSError as exc:
+        raise PassphraseError(f"cannot read passphrase file {path}: {exc.strerror}") from None
+    if not value:
+        raise PassphraseError(f"passphrase file {path} is empty")
+    return value

@@ -1,0 +1,101 @@
+"""``ketqua sign DIR -o OUTDIR``: every ``X.pdf`` with its ``X.json`` beside it, over all cores.
+
+Each worker process builds its own ``SigningRuntime`` once (keys, fonts) and
+signs many files; one bad file is reported and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from ketqua.errors import KetquaError
+from ketqua.files import write_atomic
+from signer.metadata import parse_metadata
+from signer.runtime import RuntimeConfig, SigningRuntime
+
+_runtime: SigningRuntime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """One input file's fate: the output path, or the reason it failed."""
+
+    source: Path
+    output: Path | None
+    error: str | None = None
+
+
+def find_inputs(indir: Path) -> list[Path]:
+    return sorted(p for p in indir.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
+
+
+def output_path(pdf: Path, outdir: Path) -> Path:
+    return outdir / f"{pdf.stem}.signed.pdf"
+
+
+def sign_file(runtime: SigningRuntime, pdf: Path, out: Path, metadata_path: Path) -> FileOutcome:
+    """Sign one file; a bad input becomes an outcome with its reason, never a crash."""
+    try:
+        try:
+            metadata_bytes = metadata_path.read_bytes()
+        except FileNotFoundError:
+            raise KetquaError(f"no metadata file {metadata_path.name} beside it") from None
+        metadata = parse_metadata(metadata_bytes)
+        try:
+            data = pdf.read_bytes()
+        except OSError as exc:
+            raise KetquaError(f"cannot read: {exc.strerror}") from None
+        result = runtime.sign(data, metadata)
+        write_atomic(out, result.pdf)
+    except KetquaError as exc:
+        return FileOutcome(pdf, None, str(exc))
+    return FileOutcome(pdf, out)
+
+
+def _init_worker(config: RuntimeConfig) -> None:
+    global _runtime
+    _runtime = SigningRuntime(config)
+
+
+def _work(pdf: Path, out: Path) -> FileOutcome:
+    assert _runtime is not None
+    return sign_file(_runtime, pdf, out, pdf.with_suffix(".json"))
+
+
+def sign_folder(
+    indir: Path,
+    outdir: Path,
+    config: RuntimeConfig,
+    *,
+    jobs: int | None = None,
+    on_done: Callable[[FileOutcome], None] | None = None,
+) -> list[FileOutcome]:
+    """Sign every PDF in ``indir`` into ``outdir``; outcomes in input order."""
+    inputs = find_inputs(indir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(inputs) or 1))
+    outcomes: dict[Path, FileOutcome] = {}
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(config,)
+    ) as pool:
+        futures: dict[Future[FileOutcome], Path] = {
+            pool.submit(_work, pdf, output_path(pdf, outdir)): pdf for pdf in inputs
+        }
+        for future in _completed(futures):
+            pdf = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # a worker that could not start (e.g. keys)
+                outcome = FileOutcome(pdf, None, f"{type(exc).__name__}: {exc}")
+            outcomes[pdf] = outcome
+            if on_done is not None:
+                on_done(outcome)
+    return [outcomes[pdf] for pdf in inputs]
+
+
+def _completed(futures: dict[Future[FileOutcome], Path]) -> Iterator[Future[FileOutcome]]:
+    yield from as_completed(futures)

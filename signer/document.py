@@ -1,0 +1,109 @@
+"""Sign one result: vet the PDF, build the QR seal, stamp and PAdES-sign, in one call.
+
+What binds the seal to the document: the seal's ``doc_digest`` is the first
+16 bytes of SHA-256 over the input PDF exactly as received, and
+``doc_length`` its length. The agency's signature is an incremental update,
+so those bytes are the prefix of the signed file: a verifier holding the PDF
+hashes ``pdf[:doc_length]`` and compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from keys.agency import AgencyKeys
+from signer.metadata import ResultMetadata
+from signer.pades import Network, PadesLevel, Placement, apply_signature, certificate_fingerprint
+from signer.pdfinput import DEFAULT_MAX_BYTES, vet_pdf
+from signer.stamp.appearance import ResultStampStyle, StampContent
+from verifier.seal import SealClaims, encode_seal, seal_to_url, verification_code
+
+VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+SEAL_DIGEST_BYTES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class SignOptions:
+    """How to sign; the same for every document of a run."""
+
+    level: PadesLevel = PadesLevel.B_B
+    public_url: str = DEFAULT_PUBLIC_URL
+    placement: Placement = field(default_factory=Placement)
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class SignedResult:
+    """The signed PDF and what the registry records about it."""
+
+    pdf: bytes
+    level: PadesLevel
+    seal: bytes
+    seal_url: str
+    verification_code: str
+    signed_at: datetime
+    sha256: str
+    signer_fingerprint: str
+    seal_kid: str
+
+
+def seal_claims(data: bytes, metadata: ResultMetadata, signed_at: datetime) -> SealClaims:
+    return SealClaims(
+        agency_code=metadata.agency.code,
+        dossier_code=metadata.dossier_code,
+        result_no=metadata.result_no,
+        procedure_code=metadata.procedure.code,
+        signed_at=signed_at,
+        doc_digest=hashlib.sha256(data).digest()[:SEAL_DIGEST_BYTES],
+        doc_length=len(data),
+    )
+
+
+async def sign_result(
+    data: bytes,
+    metadata: ResultMetadata,
+    keys: AgencyKeys,
+    style: ResultStampStyle,
+    options: SignOptions,
+    *,
+    network: Network | None = None,
+    now: datetime | None = None,
+) -> SignedResult:
+    """Vet, seal, stamp and sign; raises DocumentError / SigningError with the reason."""
+    vetted = await vet_pdf(data, max_bytes=options.max_bytes)
+    signed_at = (now or datetime.now(VIETNAM_TIME)).astimezone(VIETNAM_TIME).replace(microsecond=0)
+    seal = encode_seal(seal_claims(vetted.data, metadata, signed_at), keys.seal.key, keys.seal.kid)
+    url = seal_to_url(seal, options.public_url)
+    code = verification_code(seal)
+    stamp = StampContent(
+        agency_name=metadata.agency.name,
+        signer=keys.signer_name,
+        signed_at=signed_at,
+        result_code=metadata.result_code,
+        verification_code=code,
+        seal_url=url,
+    )
+    pdf = await apply_signature(
+        vetted.data,
+        keys=keys,
+        style=style,
+        stamp=stamp,
+        placement=options.placement,
+        level=options.level,
+        now=signed_at,
+        network=network,
+    )
+    return SignedResult(
+        pdf=pdf,
+        level=options.level,
+        seal=seal,
+        seal_url=url,
+        verification_code=code,
+        signed_at=signed_at,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        signer_fingerprint=certificate_fingerprint(keys.signing_certificate),
+        seal_kid=keys.seal.kid.hex(),
+    )

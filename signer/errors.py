@@ -1,0 +1,17 @@
+"""Errors of the signing path, each naming the input or field at fault."""
+
+from __future__ import annotations
+
+from ketqua.errors import InputError, KetquaError
+
+
+class MetadataError(InputError):
+    """The result's metadata is missing a field or has an invalid value (``field`` names it)."""
+
+
+class DocumentError(InputError):
+    """The PDF cannot be signed: not a PDF, corrupt, encrypted, too large, broken signature."""
+
+
+class SigningError(KetquaError):
+    """Signing failed for a reason outside the input (timestamp server down, token error)."""

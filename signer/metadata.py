@@ -1,0 +1,108 @@
+"""The metadata that comes with a result, as in DESIGN.md, validated into an immutable model.
+
+Checks: required fields, the dossier code format of Circular 01/2018/TT-VPCP
+(``<agency code>-<YYMMDD>-<NNNN>``), result number >= 1, timezone-aware
+dates with received <= resolved and received <= due, email syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from signer.errors import MetadataError
+
+AGENCY_CODE = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}"
+DOSSIER_CODE_RE = re.compile(rf"^(?P<agency>{AGENCY_CODE})-(?P<date>[0-9]{{6}})-(?P<seq>[0-9]{{4}})$")
+AGENCY_CODE_RE = re.compile(rf"^{AGENCY_CODE}$")
+PROCEDURE_CODE_RE = re.compile(r"^[0-9]+\.[0-9]{6}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Procedure(_Model):
+    code: str = Field(pattern=PROCEDURE_CODE_RE.pattern, description="e.g. 1.004227")
+    name: str = Field(min_length=1, max_length=500)
+
+
+class Agency(_Model):
+    code: str = Field(pattern=AGENCY_CODE_RE.pattern, description="e.g. 000.18.27.H47")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class Applicant(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+
+
+class Delivery(_Model):
+    email: bool = True
+
+
+class ResultMetadata(_Model):
+    """One resolved dossier's result, as the back office describes it."""
+
+    dossier_code: str = Field(description="<agency code>-<YYMMDD>-<NNNN>")
+    result_no: int = Field(ge=1, le=999)
+    procedure: Procedure
+    agency: Agency
+    applicant: Applicant
+    received_at: AwareDatetime
+    due_at: AwareDatetime
+    resolved_at: AwareDatetime
+    deliver: Delivery = Delivery()
+    publish: bool = True
+    lookup_secret: str | None = Field(default=None, min_length=8, max_length=64)
+    supersedes: str | None = None
+
+    @field_validator("dossier_code")
+    @classmethod
+    def _dossier_code(cls, value: str) -> str:
+        match = DOSSIER_CODE_RE.match(value)
+        if not match:
+            raise ValueError("must look like 000.18.27.H47-220301-0012 (agency-YYMMDD-NNNN)")
+        yymmdd = match["date"]
+        try:
+            date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:]))
+        except ValueError:
+            raise ValueError(f"{yymmdd} is not a date (YYMMDD)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _chronology(self) -> ResultMetadata:
+        if self.resolved_at < self.received_at:
+            raise ValueError("resolved_at is before received_at")
+        if self.due_at < self.received_at:
+            raise ValueError("due_at is before received_at")
+        return self
+
+    @property
+    def result_code(self) -> str:
+        """``<dossier code>-KQ<n>``, the code printed on the stamp."""
+        return f"{self.dossier_code}-KQ{self.result_no}"
+
+
+def parse_metadata(data: bytes | str) -> ResultMetadata:
+    """Parse JSON metadata; the error names the first field at fault (dotted path)."""
+    try:
+        return ResultMetadata.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "json_invalid":
+            raise MetadataError(f"not valid JSON: {first['ctx'].get('error', '')}".rstrip(": "))
+        raise MetadataError(message, field=loc or "metadata") from None

@@ -1,0 +1,242 @@
+"""The PAdES signature itself, at the level asked for.
+
+- B-B: CMS signature, SHA-256, signer certificate and chain embedded.
+- B-T: plus an RFC 3161 signature timestamp (needs a TSA URL).
+- B-LT: plus the chain's OCSP responses / CRLs in the CMS and a DSS
+  (needs the certificates' revocation services to answer).
+- B-LTA: plus a document timestamp over the DSS.
+
+The signing time shown on the stamp, written in the CMS and put in the QR
+seal is one value (``now``), so all three agree to the second.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+import aiohttp
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers.pdf_signer import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps.aiohttp_client import AIOHttpTimeStamper
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from pyhanko_certvalidator.registry import SimpleTrustManager
+
+from keys.agency import AgencyKeys
+from keys.local import to_asn1
+from signer.errors import SigningError
+from signer.stamp.appearance import CONTENT_KEY, ResultStampStyle, StampContent
+
+FIELD_NAME = "KetQuaAgencySignature"
+
+
+class PadesLevel(enum.StrEnum):
+    B_B = "B-B"
+    B_T = "B-T"
+    B_LT = "B-LT"
+    B_LTA = "B-LTA"
+
+    @property
+    def needs_timestamp(self) -> bool:
+        return self is not PadesLevel.B_B
+
+    @property
+    def needs_revocation_info(self) -> bool:
+        return self in (PadesLevel.B_LT, PadesLevel.B_LTA)
+
+
+# CMS space to reserve, by level: the RSA-2048 CMS with a 3-certificate chain
+# is ~4 KB; a timestamp token adds ~4-6 KB; OCSP/CRL another ~4-10 KB.
+_RESERVED = {
+    PadesLevel.B_B: 12_288,
+    PadesLevel.B_T: 24_576,
+    PadesLevel.B_LT: 49_152,
+    PadesLevel.B_LTA: 49_152,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the stamp goes: ``page`` (0-based, -1 = last), lower-left corner and size in points.
+
+    ``x``/``y`` of None put the stamp in the bottom-right corner with a ``margin``.
+    """
+
+    page: int = -1
+    x: float | None = None
+    y: float | None = None
+    width: float = 300.0
+    height: float = 120.0
+    margin: float = 36.0
+
+    def __post_init__(self) -> None:
+        if self.width < 150 or self.height < 60:
+            raise ValueError("stamp must be at least 150 x 60 points")
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """Online services for B-T and above, with explicit timeouts."""
+
+    session: aiohttp.ClientSession
+    tsa_url: str | None = None
+    timeout: float = 10.0
+
+
+async def apply_signature(
+    data: bytes,
+    *,
+    keys: AgencyKeys,
+    style: ResultStampStyle,
+    stamp: StampContent,
+    placement: Placement,
+    level: PadesLevel,
+    now: datetime,
+    network: Network | None = None,
+) -> bytes:
+    """Sign ``data`` as an incremental update and return the whole signed file."""
+    writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
+    reader: PdfFileReader = writer.prev
+    page_index = _page_index(reader, placement.page)
+    box = _field_box(reader, page_index, placement)
+    field_name = _free_field_name(reader)
+
+    timestamper = None
+    validation_context = None
+    if level.needs_timestamp:
+        if network is None or not network.tsa_url:
+            raise SigningError(f"PAdES {level} needs a timestamp server (set KETQUA_TSA_URL)")
+        timestamper = AIOHttpTimeStamper(
+            network.tsa_url, session=network.session, timeout=network.timeout
+        )
+    if level.needs_revocation_info:
+        assert network is not None
+        validation_context = ValidationContext(
+            trust_manager=SimpleTrustManager.build(
+                trust_roots=[to_asn1(root) for root in keys.trust_roots]
+            ),
+            allow_fetching=True,
+            fetcher_backend=AIOHttpFetcherBackend(
+                network.session, per_request_timeout=network.timeout
+            ),
+            revocation_mode="hard-fail",
+        )
+        if not _has_revocation_pointers(keys.signing_certificate):
+            raise SigningError(
+                f"PAdES {level} needs OCSP or CRL URLs in the signing certificate; it has none"
+            )
+
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=level.needs_revocation_info,
+        use_pades_lta=level is PadesLevel.B_LTA,
+        validation_context=validation_context,
+        location=None,
+        reason="Kết quả giải quyết thủ tục hành chính",
+    )
+    pdf_signer = signers.PdfSigner(
+        meta,
+        signer=keys.document_signer,
+        timestamper=timestamper,
+        stamp_style=style,
+        new_field_spec=fields.SigFieldSpec(
+            sig_field_name=field_name, on_page=page_index, box=box
+        ),
+    )
+    try:
+        return await _sign(pdf_signer, writer, stamp, now, _RESERVED[level])
+    except PyHankoSigningError as exc:
+        raise SigningError(f"PAdES {level} signing failed: {exc}") from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise SigningError(
+            f"PAdES {level}: a timestamp or revocation server did not answer: "
+            f"{type(exc).__name__} {exc}".rstrip()
+        ) from None
+
+
+async def _sign(
+    pdf_signer: signers.PdfSigner,
+    writer: IncrementalPdfFileWriter,
+    stamp: StampContent,
+    now: datetime,
+    bytes_reserved: int,
+) -> bytes:
+    # PdfSigner.async_sign_pdf, with the session's clock set to ``now`` and a
+    # fixed CMS reservation instead of a trial signature.
+    session = pdf_signer.init_signing_session(writer)
+    session.system_time = now
+    validation_info = await session.perform_presign_validation(writer)
+    tbs = session.prepare_tbs_document(
+        validation_info=validation_info,
+        bytes_reserved=bytes_reserved,
+        appearance_text_params={CONTENT_KEY: stamp},
+    )
+    prepared, output = tbs.digest_tbs_document(in_place=False, output=BytesIO())
+    post = await tbs.perform_signature(
+        document_digest=prepared.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+            signing_time=now,
+            adobe_revinfo_attr=(
+                None if validation_info is None else validation_info.adobe_revinfo_attr
+            ),
+            cades_signed_attrs=pdf_signer.signature_meta.cades_signed_attr_spec,
+        ),
+    )
+    await post.post_signature_processing(output)
+    return bytes(output.getbuffer())
+
+
+def _page_index(reader: PdfFileReader, page: int) -> int:
+    count = int(reader.root["/Pages"]["/Count"])
+    index = page if page >= 0 else count + page
+    if not 0 <= index < count:
+        raise SigningError(f"stamp page {page} is outside the document's {count} pages")
+    return index
+
+
+def _field_box(
+    reader: PdfFileReader, page_index: int, placement: Placement
+) -> tuple[int, int, int, int]:
+    node = reader.find_page_for_modification(page_index)[0].get_object()
+    while "/MediaBox" not in node and "/Parent" in node:
+        node = node["/Parent"].get_object()
+    media = [float(v) for v in node.get("/MediaBox", [0, 0, 595, 842])]
+    x0, y0, x1, _ = media
+    x = placement.x if placement.x is not None else x1 - placement.margin - placement.width
+    y = placement.y if placement.y is not None else y0 + placement.margin
+    x = max(x, x0)
+    return (round(x), round(y), round(x + placement.width), round(y + placement.height))
+
+
+def _free_field_name(reader: PdfFileReader) -> str:
+    existing = {sig.field_name for sig in reader.embedded_signatures}
+    name, n = FIELD_NAME, 1
+    while name in existing:
+        n += 1
+        name = f"{FIELD_NAME}{n}"
+    return name
+
+
+def _has_revocation_pointers(cert: x509.Certificate) -> bool:
+    for ext_type in (x509.AuthorityInformationAccess, x509.CRLDistributionPoints):
+        try:
+            cert.extensions.get_extension_for_class(ext_type)
+            return True
+        except x509.ExtensionNotFound:
+            continue
+    return False
+
+
+def certificate_fingerprint(cert: x509.Certificate) -> str:
+    """SHA-256 of the certificate's DER, hex: what the registry records."""
+    return cert.fingerprint(hashes.SHA256()).hex()

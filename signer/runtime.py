@@ -1,0 +1,91 @@
+"""What a signing process prepares once and reuses for every document.
+
+The keys (parsed once), the stamp fonts (subset once), one event loop and one
+HTTP client session (for the timestamp and revocation servers). The CLI
+makes one runtime; each worker of a batch's process pool makes its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+
+from keys.agency import AgencyKeys, load_agency_keys
+from keys.token import TokenSpec
+from signer.document import SignedResult, SignOptions, sign_result
+from signer.metadata import ResultMetadata
+from signer.pades import Network
+from signer.stamp.appearance import ResultStampStyle
+
+DEFAULT_NETWORK_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class KeySource:
+    """Where the agency's keys come from: a key folder, the document key optionally on a token."""
+
+    keydir: Path
+    passphrase_file: Path | None = None
+    token: TokenSpec | None = None
+
+    def load(self) -> AgencyKeys:
+        return load_agency_keys(
+            self.keydir, passphrase_file=self.passphrase_file, token=self.token
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    """Everything a worker process needs to build its runtime (picklable)."""
+
+    keys: KeySource
+    options: SignOptions
+    tsa_url: str | None = None
+    network_timeout: float = DEFAULT_NETWORK_TIMEOUT
+
+
+class SigningRuntime:
+    """Prepared keys, fonts, loop and session; ``sign`` is synchronous and CPU-bound."""
+
+    def __init__(self, config: RuntimeConfig) -> None:
+        self.config = config
+        self.keys = config.keys.load()
+        self.style = ResultStampStyle()
+        self._loop = asyncio.new_event_loop()
+        self._session: aiohttp.ClientSession | None = None
+
+    def sign(
+        self, data: bytes, metadata: ResultMetadata, *, now: datetime | None = None
+    ) -> SignedResult:
+        return self._loop.run_until_complete(self._sign(data, metadata, now))
+
+    async def _sign(
+        self, data: bytes, metadata: ResultMetadata, now: datetime | None
+    ) -> SignedResult:
+        network = None
+        if self.config.options.level.needs_timestamp:
+            if self._session is None:
+                self._session = aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=self.config.network_timeout)
+                )
+            network = Network(self._session, self.config.tsa_url, self.config.network_timeout)
+        return await sign_result(
+            data, metadata, self.keys, self.style, self.config.options, network=network, now=now
+        )
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._loop.run_until_complete(self._session.close())
+            self._session = None
+        self._loop.close()
+        self.keys.close()
+
+    def __enter__(self) -> SigningRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

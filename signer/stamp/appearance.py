@@ -1,0 +1,149 @@
+"""The stamp's layout: QR seal on the left, the agency's text on the right.
+
+Drawn as a pyHanko stamp style, so pyHanko places it as the appearance of
+the signature widget. The text lines (Vietnamese, as Decree 30/2020 asks):
+the agency, the signer, the signing time in ISO 8601 Vietnam time, the result
+code, a short verification code a person can type, and a scan hint. The
+agency's red seal image, when configured, is drawn faintly behind the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pyhanko.pdf_utils import content, layout
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.stamp import BaseStamp, BaseStampStyle
+
+from signer.stamp.font import BOLD, REGULAR, PreparedFont, prepare_font
+from signer.stamp.qr import make_qr
+
+CONTENT_KEY = "ketqua"
+PAD = 4.0
+TEXT_SIZE = 7.5
+MIN_TEXT_SIZE = 4.5
+TEXT_COLOUR = b"0.05 0.05 0.05 rg"
+AGENCY_COLOUR = b"0.65 0.05 0.05 rg"
+
+
+@dataclass(frozen=True, slots=True)
+class StampContent:
+    """What one document's stamp shows; nothing personal (the QR is public)."""
+
+    agency_name: str
+    signer: str
+    signed_at: datetime
+    result_code: str
+    verification_code: str
+    seal_url: str
+
+    def __post_init__(self) -> None:
+        if self.signed_at.tzinfo is None:
+            raise ValueError("signed_at must be timezone-aware")
+
+    def lines(self) -> list[tuple[str, bool]]:
+        """(text, bold) lines below the agency name."""
+        return [
+            (f"Người ký: {self.signer}", False),
+            (f"Thời gian ký: {self.signed_at.isoformat(timespec='seconds')}", False),
+            (f"Số kết quả: {self.result_code}", False),
+            (f"Mã xác thực: {self.verification_code}", True),
+            ("Quét mã QR để kiểm tra văn bản", False),
+        ]
+
+
+@dataclass(frozen=True)
+class ResultStampStyle(BaseStampStyle):  # type: ignore[misc]
+    """ketqua's stamp; fonts are prepared once per process and shared by every document."""
+
+    border_width: int = 1
+    border_color: tuple[float, float, float] | None = (0.65, 0.05, 0.05)
+    background_opacity: float = 0.35
+    background_layout: layout.SimpleBoxLayoutRule = field(
+        default_factory=lambda: layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MAX,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins.uniform(PAD),
+        )
+    )
+    regular: PreparedFont = field(default_factory=lambda: prepare_font(REGULAR))
+    bold: PreparedFont = field(default_factory=lambda: prepare_font(BOLD))
+
+    def create_stamp(
+        self,
+        writer: BasePdfFileWriter,
+        box: layout.BoxConstraints,
+        text_params: dict[str, Any],
+    ) -> ResultStamp:
+        stamp_content = text_params[CONTENT_KEY]
+        if not isinstance(stamp_content, StampContent):
+            raise TypeError("text_params must carry a StampContent")
+        return ResultStamp(writer, self, box, stamp_content)
+
+
+class ResultStamp(BaseStamp):  # type: ignore[misc]
+    def __init__(
+        self,
+        writer: BasePdfFileWriter,
+        style: ResultStampStyle,
+        box: layout.BoxConstraints,
+        stamp_content: StampContent,
+    ) -> None:
+        super().__init__(writer=writer, style=style, box=box)
+        self.stamp_content = stamp_content
+
+    def _render_inner_content(self) -> list[bytes]:
+        style: ResultStampStyle = self.style
+        width, height = float(self.box.width), float(self.box.height)
+        ops: list[bytes] = []
+
+        side = height - 2 * PAD
+        qr = make_qr(self.stamp_content.seal_url)
+        ops.append(qr.content_stream(PAD, PAD, side))
+
+        fonts = {False: style.regular, True: style.bold}
+        names = {False: b"/KQR", True: b"/KQB"}
+        for bold, font in fonts.items():
+            self.set_resource(
+                category=content.ResourceType.FONT,
+                name=pdf_name(names[bold].decode()),
+                value=font.add_to(self.writer),
+            )
+
+        left = PAD + side + PAD
+        avail = width - left - PAD
+        lines: list[tuple[str, bool, bytes]] = [
+            (text, True, AGENCY_COLOUR) for text in _wrap(self.stamp_content.agency_name, style.bold, avail)
+        ]
+        lines += [(text, bold, TEXT_COLOUR) for text, bold in self.stamp_content.lines()]
+        size = min(
+            TEXT_SIZE,
+            (height - 2 * PAD) / (len(lines) * 1.3),
+            *(avail / max(fonts[b].width(t, 1.0), 1e-6) for t, b, _ in lines),
+        )
+        size = max(size, MIN_TEXT_SIZE)
+        leading = size * 1.3
+        block = leading * len(lines)
+        y = height - PAD - (height - 2 * PAD - block) / 2 - size
+        for text, bold, colour in lines:
+            ops.append(
+                b"BT %s %s %.2f Tf %.2f %.2f Td %s Tj ET"
+                % (colour, names[bold], size, left, y, fonts[bold].encode(text))
+            )
+            y -= leading
+        return ops
+
+
+def _wrap(text: str, font: PreparedFont, avail: float) -> list[str]:
+    """At most two lines at the base size; long names are shrunk by the caller."""
+    if font.width(text, TEXT_SIZE) <= avail:
+        return [text]
+    words = text.split()
+    for cut in range(len(words) - 1, 0, -1):
+        first = " ".join(words[:cut])
+        if font.width(first, TEXT_SIZE) <= avail:
+            return [first, " ".join(words[cut:])]
+    return [text]

@@ -1,0 +1,73 @@
+"""Shared fixtures: a development PKI made by ``keys init``, a signing runtime, an NSS db."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from keys.devpki import init_keydir
+from keys.keydir import KeyDir
+from keys.trust import TrustList
+from signer.document import SignOptions
+from signer.metadata import ResultMetadata, parse_metadata
+from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
+from tests.pdfs import example_metadata, result_pdf
+from tests.validators import make_nssdb
+
+PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
+
+
+@pytest.fixture(scope="session")
+def keydir(tmp_path_factory: pytest.TempPathFactory) -> KeyDir:
+    root = tmp_path_factory.mktemp("pki") / "keys"
+    return init_keydir(root)
+
+
+@pytest.fixture(scope="session")
+def trust_list(keydir: KeyDir) -> TrustList:
+    return TrustList.load(keydir.trust_list)
+
+
+@pytest.fixture(scope="session")
+def roots(trust_list: TrustList) -> list[x509.Certificate]:
+    return list(trust_list.document_roots)
+
+
+@pytest.fixture(scope="session")
+def nssdb(tmp_path_factory: pytest.TempPathFactory, roots: list[x509.Certificate]) -> Path:
+    return make_nssdb(tmp_path_factory.mktemp("nss"), roots)
+
+
+@pytest.fixture(scope="session")
+def runtime(keydir: KeyDir) -> Iterator[SigningRuntime]:
+    config = RuntimeConfig(KeySource(keydir.root), SignOptions(public_url=PUBLIC_URL))
+    with SigningRuntime(config) as rt:
+        yield rt
+
+
+@pytest.fixture(scope="session")
+def example_pdf() -> bytes:
+    return result_pdf()
+
+
+@pytest.fixture
+def metadata() -> ResultMetadata:
+    return parse_metadata(json.dumps(example_metadata()))
+
+
+@pytest.fixture
+def metadata_file(tmp_path: Path) -> Path:
+    path = tmp_path / "meta.json"
+    path.write_text(json.dumps(example_metadata(), ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def pdf_file(tmp_path: Path, example_pdf: bytes) -> Path:
+    path = tmp_path / "in.pdf"
+    path.write_bytes(example_pdf)
+    return path

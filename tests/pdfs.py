@@ -1,0 +1,87 @@
+"""Result PDFs for tests and the bundled example: an A4 page of Vietnamese text."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.writer import PdfFileWriter
+
+from signer.stamp.font import BOLD, REGULAR, prepare_font
+
+A4 = (595, 842)
+
+EXAMPLE_LINES = [
+    ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", True, 12),
+    ("Độc lập - Tự do - Hạnh phúc", True, 11),
+    ("", False, 10),
+    ("GIẤY PHÉP XÂY DỰNG", True, 16),
+    ("Số: 12/GPXD", False, 11),
+    ("", False, 10),
+    ("Cấp cho: Ông Nguyễn Văn An", False, 11),
+    ("Địa chỉ công trình: thôn Đông Trung, xã Đông Xá, huyện Vân Đồn, tỉnh Quảng Ninh", False, 10),
+    ("Nội dung: xây dựng nhà ở riêng lẻ, 3 tầng, diện tích sàn 240 m²", False, 10),
+    ("Mã hồ sơ: 000.18.27.H47-220301-0012", False, 10),
+    ("", False, 10),
+    ("Giấy phép có hiệu lực kể từ ngày ký.", False, 10),
+]
+
+
+def result_pdf(
+    lines: list[tuple[str, bool, int]] | None = None, *, pages: int = 1, trailing_text: str = ""
+) -> bytes:
+    """A small, valid result document; ``pages`` > 1 repeats the body."""
+    regular, bold = prepare_font(REGULAR), prepare_font(BOLD)
+    writer = PdfFileWriter()
+    fonts = {False: regular.add_to(writer), True: bold.add_to(writer)}
+    for number in range(pages):
+        ops = []
+        y = A4[1] - 72
+        for text, is_bold, size in lines or EXAMPLE_LINES:
+            if text:
+                font = bold if is_bold else regular
+                name = b"/B" if is_bold else b"/R"
+                x = (A4[0] - font.width(text, size)) / 2 if is_bold else 72
+                ops.append(b"BT %s %d Tf %.1f %.1f Td %s Tj ET" % (name, size, x, y, font.encode(text)))
+            y -= size * 1.6
+        footer = f"Trang {number + 1}/{pages} {trailing_text}".strip()
+        ops.append(b"BT /R 8 Tf 72 40 Td %s Tj ET" % regular.encode(footer))
+        stream = generic.StreamObject(stream_data=b"\n".join(ops))
+        resources = generic.DictionaryObject(
+            {
+                pdf_name("/Font"): generic.DictionaryObject(
+                    {pdf_name("/R"): fonts[False], pdf_name("/B"): fonts[True]}
+                )
+            }
+        )
+        page = generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Page"),
+                pdf_name("/MediaBox"): generic.ArrayObject(
+                    [generic.NumberObject(0), generic.NumberObject(0)]
+                    + [generic.NumberObject(v) for v in A4]
+                ),
+                pdf_name("/Resources"): resources,
+                pdf_name("/Contents"): writer.add_object(stream),
+            }
+        )
+        writer.insert_page(page)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def example_metadata() -> dict[str, object]:
+    return {
+        "dossier_code": "000.18.27.H47-220301-0012",
+        "result_no": 1,
+        "procedure": {"code": "1.004227", "name": "Cấp giấy phép xây dựng"},
+        "agency": {"code": "000.18.27.H47", "name": "UBND huyện Vân Đồn"},
+        "applicant": {"name": "Nguyễn Văn An", "email": "an.nguyen@example.vn"},
+        "received_at": "2022-03-01T08:00:00+07:00",
+        "due_at": "2022-03-15T17:00:00+07:00",
+        "resolved_at": "2022-03-14T10:00:00+07:00",
+        "deliver": {"email": True},
+        "publish": True,
+    }

@@ -1,0 +1,204 @@
+"""Signing a result: every output is checked by pyHanko, pdfsig, mutool, pdftotext and zbarimg."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from pyhanko.sign.diff_analysis import ModificationLevel
+
+from keys.devpki import generate
+from keys.local import KeyPair, PreparedSigner
+from keys.trust import TrustList
+from signer.document import VIETNAM_TIME, SignedResult
+from signer.metadata import ResultMetadata
+from signer.runtime import SigningRuntime
+from tests.conftest import PUBLIC_URL
+from tests.pdfs import result_pdf
+from tests.validators import mutool_verify, pdfsig, pdftotext, pyhanko_statuses, read_qr
+from verifier.seal import seal_from_text, verify_seal
+
+
+@pytest.fixture(scope="module")
+def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
+    from tests.pdfs import example_metadata
+    from signer.metadata import parse_metadata
+    import json
+
+    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
+
+
+@pytest.fixture
+def signed_file(tmp_path: Path, signed: SignedResult) -> Path:
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(signed.pdf)
+    return path
+
+
+def _seal_keys(trust_list: TrustList) -> dict[bytes, object]:
+    return {key.kid: key.public_key for key in trust_list.seal_keys}
+
+
+def test_pyhanko_accepts_the_signature_as_trusted_and_whole(
+    signed: SignedResult, roots: list[x509.Certificate]
+) -> None:
+    (status,) = pyhanko_statuses(signed.pdf, roots)
+    assert status.bottom_line, status.pretty_print_details()
+    assert status.intact and status.valid and status.trusted
+    assert status.coverage.name == "ENTIRE_FILE"
+    assert status.signer_reported_dt == signed.signed_at
+
+
+def test_pdfsig_says_valid_trusted_and_total(signed_file: Path, nssdb: Path) -> None:
+    (sig,) = pdfsig(signed_file, nssdb)
+    assert sig.valid, sig.raw
+    assert sig.trusted, sig.raw
+    assert sig.total_document, sig.raw
+    assert sig.common_name == "UBND huyện Vân Đồn"
+    assert "ETSI.CAdES.detached" in sig.raw  # PAdES, not adbe.pkcs7.detached
+
+
+def test_mutool_says_unchanged(signed_file: Path) -> None:
+    report = mutool_verify(signed_file)
+    assert "The document is unchanged since signing." in report, report
+
+
+def test_qr_on_the_rendered_page_is_the_seal_url_and_verifies(
+    signed_file: Path, signed: SignedResult, tmp_path: Path, trust_list: TrustList
+) -> None:
+    text = read_qr(signed_file, tmp_path, dpi=100)
+    assert text == signed.seal_url
+    assert text.startswith(PUBLIC_URL.upper() + "/V/")
+    claims = verify_seal(seal_from_text(text), _seal_keys(trust_list))
+    assert claims.dossier_code == "000.18.27.H47-220301-0012"
+    assert claims.result_no == 1
+    assert claims.agency_code == "000.18.27.H47"
+    assert claims.procedure_code == "1.004227"
+    assert claims.signed_at == signed.signed_at
+
+
+def test_seal_digest_binds_the_original_bytes_which_prefix_the_signed_file(
+    signed: SignedResult, example_pdf: bytes, trust_list: TrustList
+) -> None:
+    claims = verify_seal(signed.seal, _seal_keys(trust_list))
+    assert claims.doc_length == len(example_pdf)
+    assert signed.pdf[: claims.doc_length] == example_pdf
+    assert hashlib.sha256(signed.pdf[: claims.doc_length]).digest()[:16] == claims.doc_digest
+
+
+def test_stamp_text_extracts_with_vietnamese_diacritics(
+    signed_file: Path, signed: SignedResult
+) -> None:
+    text = pdftotext(signed_file)
+    assert "UBND huyện Vân Đồn" in text
+    assert "Số kết quả: 000.18.27.H47-220301-0012-KQ1" in text
+    assert f"Mã xác thực: {signed.verification_code}" in text
+    iso = signed.signed_at.isoformat(timespec="seconds")
+    assert iso.endswith("+07:00")
+    assert f"Thời gian ký: {iso}" in text
+
+
+def test_signing_time_is_shown_in_vietnam_time(runtime: SigningRuntime, example_pdf: bytes,
+                                                metadata: ResultMetadata, tmp_path: Path) -> None:
+    fixed = datetime.fromisoformat("2026-03-14T03:00:00+00:00")
+    result = runtime.sign(example_pdf, metadata, now=fixed)
+    path = tmp_path / "fixed.pdf"
+    path.write_bytes(result.pdf)
+    assert "Thời gian ký: 2026-03-14T10:00:00+07:00" in pdftotext(path)
+    assert result.signed_at.utcoffset() == VIETNAM_TIME.utcoffset(None)
+
+
+def test_flipped_byte_after_signing_is_caught_by_every_validator(
+    signed: SignedResult, roots: list[x509.Certificate], tmp_path: Path, nssdb: Path
+) -> None:
+    tampered = bytearray(signed.pdf)
+    tampered[len(tampered) // 3] ^= 0x01
+    path = tmp_path / "flipped.pdf"
+    path.write_bytes(bytes(tampered))
+    (status,) = pyhanko_statuses(bytes(tampered), roots)
+    assert not status.intact and not status.bottom_line
+    (sig,) = pdfsig(path, nssdb)
+    assert not sig.valid
+    assert "unchanged since signing" not in mutool_verify(path)
+
+
+def test_page_content_added_after_signing_is_caught(
+    signed: SignedResult, roots: list[x509.Certificate], tmp_path: Path, nssdb: Path
+) -> None:
+    writer = IncrementalPdfFileWriter(BytesIO(signed.pdf))
+    writer.add_stream_to_page(
+        0, writer.add_object(generic.StreamObject(stream_data=b"1 0 0 rg 72 400 300 60 re f"))
+    )
+    out = BytesIO()
+    writer.write(out)
+    path = tmp_path / "edited.pdf"
+    path.write_bytes(out.getvalue())
+
+    (status,) = pyhanko_statuses(out.getvalue(), roots)
+    assert status.intact  # the signed bytes are untouched...
+    assert status.modification_level == ModificationLevel.OTHER  # ...but the page changed
+    assert not status.bottom_line
+    (sig,) = pdfsig(path, nssdb)
+    assert not sig.total_document
+    assert "edits since signing" in mutool_verify(path)
+
+
+def _official_signed(pdf: bytes) -> bytes:
+    """The responsible official's own signature, from another CA, before the agency's."""
+    official = generate(agency_name="Trần Thị Bình")
+    pair = KeyPair(official.signing.key, official.signing.cert, (official.issuing.cert,))
+    out = signers.sign_pdf(
+        IncrementalPdfFileWriter(BytesIO(pdf)),
+        signers.PdfSignatureMetadata(field_name="Official", subfilter=None),
+        signer=PreparedSigner(pair),
+    )
+    return bytes(out.getbuffer())
+
+
+def test_existing_signature_stays_valid_after_the_agency_signs(
+    runtime: SigningRuntime, metadata: ResultMetadata, tmp_path: Path, nssdb: Path,
+    roots: list[x509.Certificate],
+) -> None:
+    first = _official_signed(result_pdf())
+    result = runtime.sign(first, metadata)
+    path = tmp_path / "two.pdf"
+    path.write_bytes(result.pdf)
+
+    official, agency = pdfsig(path, nssdb)
+    assert official.field == "Official" and official.valid and not official.total_document
+    assert agency.valid and agency.trusted and agency.total_document
+    assert mutool_verify(path).count("The document is unchanged since signing.") == 1
+
+    official_status, agency_status = pyhanko_statuses(result.pdf, roots)
+    assert official_status.intact and official_status.valid
+    # the agency's update adds a signature with its stamp, nothing else
+    assert official_status.modification_level <= ModificationLevel.FORM_FILLING
+    assert agency_status.bottom_line
+
+
+def test_broken_existing_signature_is_refused(
+    runtime: SigningRuntime, metadata: ResultMetadata
+) -> None:
+    from signer.errors import DocumentError
+
+    first = bytearray(_official_signed(result_pdf()))
+    first[len(first) // 4] ^= 0x01
+    with pytest.raises(DocumentError, match="existing signature 'Official' is broken"):
+        runtime.sign(bytes(first), metadata)
+
+
+def test_stamp_goes_on_the_last_page(
+    runtime: SigningRuntime, metadata: ResultMetadata, tmp_path: Path
+) -> None:
+    result = runtime.sign(result_pdf(pages=3), metadata)
+    path = tmp_path / "three.pdf"
+    path.write_bytes(result.pdf)
+    assert read_qr(path, tmp_path, page=3) == result.seal_url
+    assert "Mã xác thực" not in pdftotext(path).split("\f")[0]
