@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -39,6 +41,8 @@ def _megabytes(value: str) -> int:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of megabytes: {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"not a number of megabytes: {value!r}")
     if number <= 0:
         raise argparse.ArgumentTypeError("must be positive")
     return int(number * 1024 * 1024)
@@ -53,12 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="key and certificate management")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
     init = keys_sub.add_parser("init", help="create a development PKI")
-    init.add_argument("--dir", type=Path, default=None, help="key folder (default $KETQUA_HOME/keys)")
-    init.add_argument("--agency-name", default=None, help="the agency's name (certificate subject)")
+    init.add_argument("--dir", type=Path, default=None, help="key folder ($KETQUA_HOME/keys)")
+    init.add_argument("--agency-name", default=None, help="the agency's name (cert subject)")
     init.add_argument("--agency-code", default=None, help="the agency's code, e.g. 000.18.27.H47")
     init.add_argument("--passphrase-file", type=Path, default=None)
-    init.add_argument("--ocsp-url", default=None, help="OCSP URL to put in the signing certificate")
-    init.add_argument("--crl-url", default=None, help="CRL URL to put in the signing certificate")
+    init.add_argument("--ocsp-url", default=None, help="OCSP URL for the signing certificate")
+    init.add_argument("--crl-url", default=None, help="CRL URL for the signing certificate")
     init.add_argument("--force", action="store_true", help="replace existing keys")
 
     sign = sub.add_parser(
@@ -94,15 +98,36 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_libraries()
     try:
         if args.command == "keys":
             return _keys_init(args)
         return _sign(args, parser)
     except KetquaError as exc:
-        print(f"ketqua: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(exc))
+    except OSError as exc:  # a file-system failure no layer below turned into a KetquaError
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(message: str) -> int:
+    # exactly one line, whatever a lower layer put in the message
+    print(f"ketqua: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _quiet_libraries() -> None:
+    """Keep pyHanko's log warnings (lenient parsing of odd PDFs) off stderr.
+
+    With no handler configured, Python prints WARNING records to stderr as
+    they come, which would break the one-line error contract. An application
+    that configured logging (a handler on the root logger) keeps its records.
+    """
+    if not logging.getLogger().handlers:
+        for name in ("pyhanko", "pyhanko_certvalidator"):
+            logging.getLogger(name).addHandler(logging.NullHandler())
 
 
 def _keys_init(args: argparse.Namespace) -> int:
@@ -141,7 +166,13 @@ def _runtime_config(args: argparse.Namespace) -> object:
             pin_file=args.pkcs11_pin_file,
         )
     tsa_url = args.tsa_url or os.environ.get("KETQUA_TSA_URL") or None
-    level = PadesLevel(args.level) if args.level else (PadesLevel.B_T if tsa_url else PadesLevel.B_B)
+    default_level = PadesLevel.B_T if tsa_url else PadesLevel.B_B
+    level = PadesLevel(args.level) if args.level else default_level
+    if level.needs_timestamp and not tsa_url:
+        # say so before any key is opened or file read, not once per file of a batch
+        raise KetquaError(
+            f"--level {level} needs a timestamp server: give --tsa-url or set KETQUA_TSA_URL"
+        )
     x = y = None
     if args.position:
         try:

@@ -210,7 +210,9 @@ def write(pki: DevPki, keydir: KeyDir, passphrase: bytes) -> None:
     ):
         write_private(
             path,
-            pkcs12.serialize_key_and_certificates(name, issued.key, issued.cert, chain, encryption),
+            pkcs12.serialize_key_and_certificates(
+                name, issued.key, issued.cert, chain, encryption
+            ),
         )
     for issued, path in ((pki.root, keydir.root_ca_key), (pki.issuing, keydir.issuing_ca_key)):
         write_private(

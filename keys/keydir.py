@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from keys.errors import PassphraseError
 from ketqua.files import write_atomic
+from keys.errors import PassphraseError
 
-PASSPHRASE_ENV = "KETQUA_KEY_PASSPHRASE"
+PASSPHRASE_ENV = "KETQUA_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from pyhanko.sign.general import get_pyca_cryptography_hash
+from pyhanko.sign.general import get_pyca_cryptography_hash  # type: ignore[attr-defined]
 from pyhanko.sign.signers import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -54,7 +54,7 @@ def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-class PreparedSigner(Signer):  # type: ignore[misc]
+class PreparedSigner(Signer):
     """A pyHanko signer over a key parsed once per process."""
 
     def __init__(self, pair: KeyPair) -> None:

@@ -24,8 +24,11 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
-from pyhanko.sign.signers.pdf_signer import PdfCMSSignedAttributes
-from pyhanko.sign.timestamps.aiohttp_client import AIOHttpTimeStamper
+from pyhanko.sign.signers.pdf_signer import (  # type: ignore[attr-defined]
+    PdfCMSSignedAttributes,
+)
+from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.registry import SimpleTrustManager
@@ -114,7 +117,7 @@ async def apply_signature(
     if level.needs_timestamp:
         if network is None or not network.tsa_url:
             raise SigningError(f"PAdES {level} needs a timestamp server (set KETQUA_TSA_URL)")
-        timestamper = AIOHttpTimeStamper(
+        timestamper = HTTPTimeStamper(
             network.tsa_url, session=network.session, timeout=network.timeout
         )
     if level.needs_revocation_info:
@@ -149,14 +152,16 @@ async def apply_signature(
         signer=keys.document_signer,
         timestamper=timestamper,
         stamp_style=style,
-        new_field_spec=fields.SigFieldSpec(
-            sig_field_name=field_name, on_page=page_index, box=box
-        ),
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page_index, box=box),
     )
     try:
         return await _sign(pdf_signer, writer, stamp, now, _RESERVED[level])
     except PyHankoSigningError as exc:
-        raise SigningError(f"PAdES {level} signing failed: {exc}") from None
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        raise SigningError(f"PAdES {level} signing failed: {exc}{cause}") from None
+    except TimestampRequestError as exc:
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise SigningError(f"PAdES {level}: the timestamp server failed{cause}") from None
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise SigningError(
             f"PAdES {level}: a timestamp or revocation server did not answer: "
@@ -181,7 +186,8 @@ async def _sign(
         bytes_reserved=bytes_reserved,
         appearance_text_params={CONTENT_KEY: stamp},
     )
-    prepared, output = tbs.digest_tbs_document(in_place=False, output=BytesIO())
+    output = BytesIO()
+    prepared, _ = tbs.digest_tbs_document(in_place=False, output=output)
     post = await tbs.perform_signature(
         document_digest=prepared.document_digest,
         pdf_cms_signed_attrs=PdfCMSSignedAttributes(

@@ -37,13 +37,15 @@ def result_pdf(
     fonts = {False: regular.add_to(writer), True: bold.add_to(writer)}
     for number in range(pages):
         ops = []
-        y = A4[1] - 72
+        y = A4[1] - 72.0
         for text, is_bold, size in lines or EXAMPLE_LINES:
             if text:
                 font = bold if is_bold else regular
                 name = b"/B" if is_bold else b"/R"
                 x = (A4[0] - font.width(text, size)) / 2 if is_bold else 72
-                ops.append(b"BT %s %d Tf %.1f %.1f Td %s Tj ET" % (name, size, x, y, font.encode(text)))
+                ops.append(
+                    b"BT %s %d Tf %.1f %.1f Td %s Tj ET" % (name, size, x, y, font.encode(text))
+                )
             y -= size * 1.6
         footer = f"Trang {number + 1}/{pages} {trailing_text}".strip()
         ops.append(b"BT /R 8 Tf 72 40 Td %s Tj ET" % regular.encode(footer))

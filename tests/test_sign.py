@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from keys.devpki import generate
 from keys.local import KeyPair, PreparedSigner
@@ -28,9 +30,10 @@ from verifier.seal import seal_from_text, verify_seal
 
 @pytest.fixture(scope="module")
 def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
-    from tests.pdfs import example_metadata
-    from signer.metadata import parse_metadata
     import json
+
+    from signer.metadata import parse_metadata
+    from tests.pdfs import example_metadata
 
     return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
 
@@ -42,7 +45,7 @@ def signed_file(tmp_path: Path, signed: SignedResult) -> Path:
     return path
 
 
-def _seal_keys(trust_list: TrustList) -> dict[bytes, object]:
+def _seal_keys(trust_list: TrustList) -> dict[bytes, ec.EllipticCurvePublicKey]:
     return {key.kid: key.public_key for key in trust_list.seal_keys}
 
 
@@ -51,8 +54,10 @@ def test_pyhanko_accepts_the_signature_as_trusted_and_whole(
 ) -> None:
     (status,) = pyhanko_statuses(signed.pdf, roots)
     assert status.bottom_line, status.pretty_print_details()
-    assert status.intact and status.valid and status.trusted
-    assert status.coverage.name == "ENTIRE_FILE"
+    assert status.intact
+    assert status.valid
+    assert status.trusted
+    assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     assert status.signer_reported_dt == signed.signed_at
 
 
@@ -105,8 +110,9 @@ def test_stamp_text_extracts_with_vietnamese_diacritics(
     assert f"Thời gian ký: {iso}" in text
 
 
-def test_signing_time_is_shown_in_vietnam_time(runtime: SigningRuntime, example_pdf: bytes,
-                                                metadata: ResultMetadata, tmp_path: Path) -> None:
+def test_signing_time_is_shown_in_vietnam_time(
+    runtime: SigningRuntime, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path
+) -> None:
     fixed = datetime.fromisoformat("2026-03-14T03:00:00+00:00")
     result = runtime.sign(example_pdf, metadata, now=fixed)
     path = tmp_path / "fixed.pdf"
@@ -123,7 +129,8 @@ def test_flipped_byte_after_signing_is_caught_by_every_validator(
     path = tmp_path / "flipped.pdf"
     path.write_bytes(bytes(tampered))
     (status,) = pyhanko_statuses(bytes(tampered), roots)
-    assert not status.intact and not status.bottom_line
+    assert not status.intact
+    assert not status.bottom_line
     (sig,) = pdfsig(path, nssdb)
     assert not sig.valid
     assert "unchanged since signing" not in mutool_verify(path)
@@ -163,7 +170,10 @@ def _official_signed(pdf: bytes) -> bytes:
 
 
 def test_existing_signature_stays_valid_after_the_agency_signs(
-    runtime: SigningRuntime, metadata: ResultMetadata, tmp_path: Path, nssdb: Path,
+    runtime: SigningRuntime,
+    metadata: ResultMetadata,
+    tmp_path: Path,
+    nssdb: Path,
     roots: list[x509.Certificate],
 ) -> None:
     first = _official_signed(result_pdf())
@@ -172,12 +182,17 @@ def test_existing_signature_stays_valid_after_the_agency_signs(
     path.write_bytes(result.pdf)
 
     official, agency = pdfsig(path, nssdb)
-    assert official.field == "Official" and official.valid and not official.total_document
-    assert agency.valid and agency.trusted and agency.total_document
+    assert official.field == "Official"
+    assert official.valid
+    assert not official.total_document
+    assert agency.valid
+    assert agency.trusted
+    assert agency.total_document
     assert mutool_verify(path).count("The document is unchanged since signing.") == 1
 
     official_status, agency_status = pyhanko_statuses(result.pdf, roots)
-    assert official_status.intact and official_status.valid
+    assert official_status.intact
+    assert official_status.valid
     # the agency's update adds a signature with its stamp, nothing else
     assert official_status.modification_level <= ModificationLevel.FORM_FILLING
     assert agency_status.bottom_line

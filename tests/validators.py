@@ -90,8 +90,19 @@ def read_qr(pdf: Path, workdir: Path, *, page: int = -1, dpi: int = 100) -> str:
         page = int(match.group(1))
     stem = workdir / f"{pdf.stem}-p{page}"
     subprocess.run(
-        ["pdftoppm", "-r", str(dpi), "-png", "-f", str(page), "-l", str(page), "-singlefile",
-         str(pdf), str(stem)],
+        [
+            "pdftoppm",
+            "-r",
+            str(dpi),
+            "-png",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(stem),
+        ],
         check=True,
     )
     result = subprocess.run(

@@ -56,7 +56,7 @@ class StampContent:
 
 
 @dataclass(frozen=True)
-class ResultStampStyle(BaseStampStyle):  # type: ignore[misc]
+class ResultStampStyle(BaseStampStyle):
     """ketqua's stamp; fonts are prepared once per process and shared by every document."""
 
     border_width: int = 1
@@ -84,7 +84,7 @@ class ResultStampStyle(BaseStampStyle):  # type: ignore[misc]
         return ResultStamp(writer, self, box, stamp_content)
 
 
-class ResultStamp(BaseStamp):  # type: ignore[misc]
+class ResultStamp(BaseStamp):
     def __init__(
         self,
         writer: BasePdfFileWriter,
@@ -104,19 +104,22 @@ class ResultStamp(BaseStamp):  # type: ignore[misc]
         qr = make_qr(self.stamp_content.seal_url)
         ops.append(qr.content_stream(PAD, PAD, side))
 
+        writer = self.writer
+        assert writer is not None  # pyHanko sets it before rendering
         fonts = {False: style.regular, True: style.bold}
         names = {False: b"/KQR", True: b"/KQB"}
         for bold, font in fonts.items():
             self.set_resource(
                 category=content.ResourceType.FONT,
                 name=pdf_name(names[bold].decode()),
-                value=font.add_to(self.writer),
+                value=font.add_to(writer),
             )
 
         left = PAD + side + PAD
         avail = width - left - PAD
         lines: list[tuple[str, bool, bytes]] = [
-            (text, True, AGENCY_COLOUR) for text in _wrap(self.stamp_content.agency_name, style.bold, avail)
+            (text, True, AGENCY_COLOUR)
+            for text in _wrap(self.stamp_content.agency_name, style.bold, avail)
         ]
         lines += [(text, bold, TEXT_COLOUR) for text, bold in self.stamp_content.lines()]
         size = min(

@@ -12,13 +12,12 @@ renders and extracts with its diacritics.
 from __future__ import annotations
 
 import io
+import logging
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-
-import logging
 
 from fontTools import subset
 from fontTools.ttLib import TTFont

@@ -31,7 +31,7 @@ class QrMatrix:
         return self.size + 2 * QUIET_ZONE
 
     def content_stream(self, x: float, y: float, side: float) -> bytes:
-        """Draw into a ``side``-point square whose lower-left corner is (x, y), quiet zone inside."""
+        """Draw into a ``side``-pt square, lower-left corner at (x, y), quiet zone inside."""
         unit = side / self.modules_with_quiet_zone
         ops = [b"q 1 1 1 rg %.3f %.3f %.3f %.3f re f 0 0 0 rg" % (x, y, side, side)]
         ops.append(b"1 0 0 1 %.3f %.3f cm %.5f 0 0 %.5f 0 0 cm" % (x, y, unit, unit))
