@@ -45,9 +45,7 @@ class AgencyKeys:
 
     @property
     def signer_name(self) -> str:
-        names = self.signing_certificate.subject.get_attributes_for_oid(
-            x509.NameOID.COMMON_NAME
-        )
+        names = self.signing_certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
         value = names[0].value if names else self.signing_certificate.subject.rfc4514_string()
         return value if isinstance(value, str) else value.decode("utf-8")
 
@@ -75,9 +73,7 @@ def load_agency_keys(
         return AgencyKeys(PreparedSigner(pair), pair.certificate, seal, roots)
     chain = _public_chain(keydir)
     opened = open_token(token, chain)
-    cert_der = opened.signer.signing_cert.dump()
-    certificate = x509.load_der_x509_certificate(cert_der)
-    return AgencyKeys(opened.signer, certificate, seal, roots, opened)
+    return AgencyKeys(opened.signer, opened.certificate, seal, roots, opened)
 
 
 def _public_chain(keydir: KeyDir) -> tuple[x509.Certificate, ...]:

@@ -19,6 +19,7 @@ from pyhanko.sign.general import get_pyca_cryptography_hash  # type: ignore[attr
 from pyhanko.sign.signers import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from keys.cms_template import TemplateCmsMixin
 from keys.errors import KeyMaterialError, PassphraseError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -47,6 +48,9 @@ def load_pkcs12(path: Path, passphrase: bytes) -> KeyPair:
         raise KeyMaterialError(f"{path} holds no private key with its certificate")
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise KeyMaterialError(f"{path}: only RSA and ECDSA keys are supported")
+    if key.public_key() != cert.public_key():
+        # signing would "work" and every signature would fail validation
+        raise KeyMaterialError(f"{path}: the private key does not match its certificate")
     return KeyPair(key, cert, tuple(extra))
 
 
@@ -54,7 +58,7 @@ def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-class PreparedSigner(Signer):
+class PreparedSigner(TemplateCmsMixin, Signer):
     """A pyHanko signer over a key parsed once per process."""
 
     def __init__(self, pair: KeyPair) -> None:

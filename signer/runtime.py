@@ -54,7 +54,11 @@ class SigningRuntime:
     def __init__(self, config: RuntimeConfig) -> None:
         self.config = config
         self.keys = config.keys.load()
-        self.style = ResultStampStyle()
+        try:
+            self.style = ResultStampStyle()
+        except BaseException:
+            self.keys.close()  # a token session must not outlive a failed start
+            raise
         self._loop = asyncio.new_event_loop()
         self._session: aiohttp.ClientSession | None = None
 

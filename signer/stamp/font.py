@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from fontTools import subset
 from fontTools.ttLib import TTFont
@@ -55,6 +56,7 @@ class PreparedFont:
     font_file: bytes = field(repr=False)  # zlib-compressed TrueType subset
     font_file_length: int
     to_unicode: bytes = field(repr=False)  # zlib-compressed CMap
+    widths_array: bytes = field(repr=False)  # the /W array, serialised once
 
     def normalise(self, text: str) -> str:
         """NFC form; characters the font lacks become '?' rather than vanish silently."""
@@ -95,10 +97,6 @@ class PreparedFont:
                 pdf_name("/FontFile2"): writer.add_object(file_stream),
             }
         )
-        widths = generic.ArrayObject()
-        for gid in sorted(self.widths):
-            widths.append(generic.NumberObject(gid))
-            widths.append(generic.ArrayObject([generic.NumberObject(self.widths[gid])]))
         cid_font = generic.DictionaryObject(
             {
                 pdf_name("/Type"): pdf_name("/Font"),
@@ -113,7 +111,7 @@ class PreparedFont:
                 ),
                 pdf_name("/FontDescriptor"): writer.add_object(descriptor),
                 pdf_name("/CIDToGIDMap"): pdf_name("/Identity"),
-                pdf_name("/W"): widths,
+                pdf_name("/W"): _Serialised(self.widths_array),
             }
         )
         to_unicode = generic.StreamObject(
@@ -130,6 +128,34 @@ class PreparedFont:
             }
         )
         return writer.add_object(type0)
+
+
+class _Serialised(generic.PdfObject):
+    """A direct object (no references inside) serialised once per process, written as is."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def write_to_stream(self, stream: Any, handler: Any = None, container_ref: Any = None) -> None:
+        stream.write(self.raw)
+
+
+def _widths_array(widths: dict[int, int]) -> bytes:
+    """``[first [w1 w2 ...] ...]`` over runs of consecutive glyph ids."""
+    parts: list[str] = []
+    run: list[int] = []
+    start = prev = -2
+    for gid in sorted(widths):
+        if gid != prev + 1 and run:
+            parts.append(f"{start} [{' '.join(map(str, run))}]")
+            run = []
+        if not run:
+            start = gid
+        run.append(widths[gid])
+        prev = gid
+    if run:
+        parts.append(f"{start} [{' '.join(map(str, run))}]")
+    return ("[" + " ".join(parts) + "]").encode("ascii")
 
 
 def _charset() -> list[int]:
@@ -200,4 +226,5 @@ def prepare_font(path: Path = REGULAR) -> PreparedFont:
         font_file=zlib.compress(raw, 6),
         font_file_length=len(raw),
         to_unicode=zlib.compress(_to_unicode_cmap(gid), 6),
+        widths_array=_widths_array(widths),
     )

@@ -5,17 +5,25 @@ red seal or a crumpled page still scans), a 4-module quiet zone, and
 alphanumeric mode (the seal URL is upper case). Dark modules are merged into
 horizontal runs, one ``re`` each, so the stream stays small and edges are
 exact at any print resolution.
+
+The mask is fixed (pattern 6) instead of searched. The search tries all 8
+masks and scores each with the ISO 18004 penalty rules, which costs more
+than the rest of the QR encoding; it exists to break up regular data, and a
+seal's data (an ECDSA signature, a digest) is pseudo-random. Measured over
+60 random seals: mask 6 was the best mask 40% of the time and its penalty
+was on average 3.7% (at worst 18%) above the best one; see
+``tests/test_stamp.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_Q
+import segno
 
 QUIET_ZONE = 4
 MAX_VERSION = 16
+MASK = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +32,7 @@ class QrMatrix:
 
     version: int
     size: int
-    rows: tuple[tuple[bool, ...], ...]
+    rows: tuple[bytes, ...]
 
     @property
     def modules_with_quiet_zone(self) -> int:
@@ -37,26 +45,24 @@ class QrMatrix:
         ops.append(b"1 0 0 1 %.3f %.3f cm %.5f 0 0 %.5f 0 0 cm" % (x, y, unit, unit))
         for r, row in enumerate(self.rows):
             top = self.modules_with_quiet_zone - QUIET_ZONE - r - 1
-            c = 0
-            while c < self.size:
-                if row[c]:
-                    start = c
-                    while c < self.size and row[c]:
-                        c += 1
-                    ops.append(b"%d %d %d 1 re" % (start + QUIET_ZONE, top, c - start))
-                else:
-                    c += 1
+            c = row.find(1)
+            while c != -1:
+                end = row.find(0, c)
+                if end == -1:
+                    end = self.size
+                ops.append(b"%d %d %d 1 re" % (c + QUIET_ZONE, top, end - c))
+                c = row.find(1, end)
         ops.append(b"f Q")
         return b"\n".join(ops)
 
 
-def make_qr(text: str) -> QrMatrix:
-    """Encode ``text`` at level Q; refuses anything above version 16 (too dense to print small)."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=0)
-    code.add_data(text, optimize=0)
-    code.make(fit=True)
-    if code.version > MAX_VERSION:
+def make_qr(text: str, *, mask: int | None = MASK) -> QrMatrix:
+    """Encode ``text`` at level Q; refuses anything above version 16 (too dense to print small).
+
+    ``mask=None`` runs the standard mask search (slower; for comparison).
+    """
+    code = segno.make_qr(text, error="q", boost_error=False, mask=mask)
+    if code.version > MAX_VERSION:  # type: ignore[operator]
         raise ValueError(f"QR text needs version {code.version}, above {MAX_VERSION}")
-    matrix = code.get_matrix()
-    rows = tuple(tuple(bool(v) for v in row) for row in matrix)
-    return QrMatrix(version=code.version, size=len(rows), rows=rows)
+    rows = tuple(bytes(row) for row in code.matrix)
+    return QrMatrix(version=int(code.version), size=len(rows), rows=rows)

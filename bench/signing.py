@@ -1,0 +1,180 @@
+"""Signing throughput: stock pyHanko against ketqua, measured in one run, reported as ratios.
+
+Every contender signs the same 1-page A4 result at PAdES B-B with the same
+RSA-2048 PKCS#12 key and a visible stamp carrying a QR code and Vietnamese
+text in the same TTF (DejaVu Sans):
+
+  pyhanko CLI      ``pyhanko sign addsig`` with a QR stamp style, one process per document
+  pyhanko API      ``SimpleSigner.load_pkcs12`` + ``QRStampStyle`` + the TTF, in one process
+  ketqua x1        ``SigningRuntime.sign`` in one process
+  ketqua x2        ``ketqua sign DIR`` over 2 worker processes (wall clock, pool start included)
+
+Run: ``make bench`` (or ``.venv/bin/python bench/signing.py [--docs N]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from keys.devpki import init_keydir  # noqa: E402
+from keys.keydir import KeyDir, read_passphrase  # noqa: E402
+from signer.batch import sign_folder  # noqa: E402
+from signer.document import SignOptions  # noqa: E402
+from signer.metadata import parse_metadata  # noqa: E402
+from signer.runtime import KeySource, RuntimeConfig, SigningRuntime  # noqa: E402
+from signer.stamp.font import REGULAR  # noqa: E402
+from tests.pdfs import example_metadata, result_pdf  # noqa: E402
+
+STAMP_TEXT = (
+    "UBND huyện Vân Đồn\\nNgười ký: %(signer)s\\nThời gian ký: %(ts)s\\n"
+    "Số kết quả: 000.18.27.H47-220301-0012-KQ1\\nMã xác thực: ABCDE-FGHIJ"
+)
+# a seal URL of the real length (what ketqua puts in its QR)
+SEAL_URL = "HTTP://127.0.0.1:8080/V/" + "A2B3C4D5E6" * 27 + "AB"
+FIELD_BOX = (259, 36, 559, 156)
+
+
+def per_second(count: int, seconds: float) -> float:
+    return count / seconds if seconds else float("inf")
+
+
+def time_loop(fn: Callable[[int], None], count: int) -> float:
+    fn(-1)  # warm-up: imports, caches, first-signature templates
+    start = time.perf_counter()
+    for i in range(count):
+        fn(i)
+    return time.perf_counter() - start
+
+
+def stock_api(keydir: KeyDir, pdf: bytes, count: int) -> float:
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.sign import fields, signers
+    from pyhanko.stamp import QRStampStyle
+
+    passphrase = read_passphrase(keydir)
+    style = QRStampStyle(
+        stamp_text=STAMP_TEXT.replace("\\n", "\n"),
+        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(REGULAR))),
+    )
+
+    def one(_: int) -> None:
+        # as a user scripts it: the signer loaded once, sign_pdf per document
+        pdf_signer = signers.PdfSigner(
+            signers.PdfSignatureMetadata(
+                field_name="Sig", subfilter=fields.SigSeedSubFilter.PADES
+            ),
+            signer=signer,
+            stamp_style=style,
+            new_field_spec=fields.SigFieldSpec("Sig", on_page=0, box=FIELD_BOX),
+        )
+        out = pdf_signer.sign_pdf(
+            IncrementalPdfFileWriter(BytesIO(pdf)), appearance_text_params={"url": SEAL_URL}
+        )
+        assert out.getbuffer().nbytes > len(pdf)
+
+    signer = signers.SimpleSigner.load_pkcs12(str(keydir.signing_p12), passphrase=passphrase)
+    assert signer is not None
+    return time_loop(one, count)
+
+
+def stock_cli(keydir: KeyDir, pdf_path: Path, work: Path, count: int) -> float:
+    exe = shutil.which("pyhanko", path=str(Path(sys.executable).parent))
+    assert exe, "pyhanko-cli is installed by the bench extra"
+    config = work / "pyhanko.yml"
+    config.write_text(
+        "stamp-styles:\n"
+        "  ketqua:\n"
+        "    type: qr\n"
+        f'    stamp-text: "{STAMP_TEXT}"\n'
+        "    text-box-style:\n"
+        f"      font: {REGULAR}\n",
+        encoding="utf-8",
+    )
+    passfile = work / "pass"
+    passfile.write_bytes(read_passphrase(keydir))
+    field = "1/" + ",".join(map(str, FIELD_BOX)) + "/Sig"
+
+    def one(i: int) -> None:
+        out = work / f"cli-{i}.pdf"
+        subprocess.run(
+            [exe, "--config", str(config), "sign", "addsig", "--field", field,
+             "--style-name", "ketqua", "--stamp-url", SEAL_URL, "--use-pades",
+             "pkcs12", "--passfile", str(passfile), str(pdf_path), str(out),
+             str(keydir.signing_p12)],
+            check=True, capture_output=True,
+        )
+
+    return time_loop(one, count)
+
+
+def ketqua_one_process(config: RuntimeConfig, pdf: bytes, count: int) -> float:
+    metadata = parse_metadata(json.dumps(example_metadata()))
+    with SigningRuntime(config) as runtime:
+        return time_loop(lambda _: None if runtime.sign(pdf, metadata) else None, count)
+
+
+def ketqua_pool(config: RuntimeConfig, pdf: bytes, work: Path, count: int, jobs: int) -> float:
+    indir, outdir = work / "batch-in", work / "batch-out"
+    indir.mkdir()
+    meta = json.dumps(example_metadata())
+    for i in range(count):
+        (indir / f"kq-{i:04d}.pdf").write_bytes(pdf)
+        (indir / f"kq-{i:04d}.json").write_text(meta, encoding="utf-8")
+    start = time.perf_counter()
+    outcomes = sign_folder(indir, outdir, config, jobs=jobs)
+    elapsed = time.perf_counter() - start
+    assert all(o.error is None for o in outcomes), [o.error for o in outcomes if o.error]
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=200, help="documents per in-process run")
+    parser.add_argument("--cli-docs", type=int, default=10, help="documents for the CLI run")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="ketqua-bench-") as tmp:
+        work = Path(tmp)
+        keydir = init_keydir(work / "keys")
+        pdf = result_pdf()
+        pdf_path = work / "in.pdf"
+        pdf_path.write_bytes(pdf)
+        config = RuntimeConfig(KeySource(keydir.root), SignOptions())
+
+        rows: list[tuple[str, int, float]] = []
+        n_api = max(10, args.docs // 10)
+        rows.append(("pyhanko CLI, 1 process/doc", args.cli_docs,
+                     stock_cli(keydir, pdf_path, work, args.cli_docs)))
+        rows.append(("pyhanko API, 1 process", n_api, stock_api(keydir, pdf, n_api)))
+        rows.append(("ketqua, 1 process", args.docs, ketqua_one_process(config, pdf, args.docs)))
+        rows.append(("ketqua, 2 processes", args.docs * 2,
+                     ketqua_pool(config, pdf, work, args.docs * 2, jobs=2)))
+
+    base = per_second(rows[1][1], rows[1][2])
+    print(f"signing benchmark: 1-page A4, PAdES B-B, RSA-2048 PKCS#12, QR + Vietnamese stamp")
+    print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
+    print(f"{'contender':32s} {'docs':>6s} {'seconds':>9s} {'docs/s':>9s} {'ms/doc':>8s} "
+          f"{'vs pyhanko API':>15s}")
+    for name, count, seconds in rows:
+        rate = per_second(count, seconds)
+        print(f"{name:32s} {count:6d} {seconds:9.2f} {rate:9.1f} {1000 / rate:8.1f} "
+              f"{rate / base:14.1f}x")
+
+
+if __name__ == "__main__":
+    main()
