@@ -42,7 +42,7 @@ pytest: venv debian-tools
 test: debian-tools venv lint typecheck pytest
 
 run: venv
-	$(VENV)/bin/ketqua keys init --dir var/keys
+	@test -f var/keys/signing.p12 || $(VENV)/bin/ketqua keys init --dir var/keys
 	$(VENV)/bin/ketqua sign examples/ket-qua-mau.pdf -o var/ket-qua-mau.signed.pdf \
 	  --metadata examples/ket-qua-mau.json --keys var/keys
 	@echo "signed: $(CURDIR)/var/ket-qua-mau.signed.pdf"

@@ -97,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its one line (or --help): return, not raise
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     _quiet_libraries()
     try:
         if args.command == "keys":
@@ -127,7 +130,9 @@ def _quiet_libraries() -> None:
     """
     if not logging.getLogger().handlers:
         for name in ("pyhanko", "pyhanko_certvalidator"):
-            logging.getLogger(name).addHandler(logging.NullHandler())
+            logger = logging.getLogger(name)
+            if not logger.handlers:
+                logger.addHandler(logging.NullHandler())
 
 
 def _keys_init(args: argparse.Namespace) -> int:

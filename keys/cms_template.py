@@ -82,7 +82,7 @@ class TemplateCmsMixin:
     _cms_template: _Template | None = None
     _cms_template_tried = False
 
-    async def async_sign(  # noqa: PLR0913 - pyHanko's signature
+    async def async_sign(
         self,
         data_digest: bytes,
         digest_algorithm: str,

@@ -44,13 +44,18 @@ def sign_file(runtime: SigningRuntime, pdf: Path, out: Path, metadata_path: Path
             metadata_bytes = metadata_path.read_bytes()
         except FileNotFoundError:
             raise KetquaError(f"no metadata file {metadata_path.name} beside it") from None
+        except OSError as exc:
+            raise KetquaError(f"cannot read {metadata_path.name}: {exc.strerror}") from None
         metadata = parse_metadata(metadata_bytes)
         try:
             data = pdf.read_bytes()
         except OSError as exc:
             raise KetquaError(f"cannot read: {exc.strerror}") from None
         result = runtime.sign(data, metadata)
-        write_atomic(out, result.pdf)
+        try:
+            write_atomic(out, result.pdf)
+        except OSError as exc:
+            raise KetquaError(f"cannot write {out}: {exc.strerror}") from None
     except KetquaError as exc:
         return FileOutcome(pdf, None, str(exc))
     return FileOutcome(pdf, out)

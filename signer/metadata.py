@@ -8,7 +8,7 @@ dates with received <= resolved and received <= due, email syntax.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import (
     AwareDatetime,
@@ -17,14 +17,16 @@ from pydantic import (
     EmailStr,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from signer.errors import MetadataError
 
 AGENCY_CODE = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}"
-DOSSIER_CODE_RE = re.compile(rf"^(?P<agency>{AGENCY_CODE})-(?P<date>[0-9]{{6}})-(?P<seq>[0-9]{{4}})$")
+DOSSIER_CODE_RE = re.compile(
+    rf"^(?P<agency>{AGENCY_CODE})-(?P<date>[0-9]{{6}})-(?P<seq>[0-9]{{4}})$"
+)
 AGENCY_CODE_RE = re.compile(rf"^{AGENCY_CODE}$")
 PROCEDURE_CODE_RE = re.compile(r"^[0-9]+\.[0-9]{6}$")
 
@@ -81,13 +83,14 @@ class ResultMetadata(_Model):
             raise ValueError(f"{yymmdd} is not a date (YYMMDD)") from None
         return value
 
-    @model_validator(mode="after")
-    def _chronology(self) -> ResultMetadata:
-        if self.resolved_at < self.received_at:
-            raise ValueError("resolved_at is before received_at")
-        if self.due_at < self.received_at:
-            raise ValueError("due_at is before received_at")
-        return self
+    @field_validator("due_at", "resolved_at")
+    @classmethod
+    def _not_before_received(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # fields validate in declaration order: received_at is in info.data if it was valid
+        received = info.data.get("received_at")
+        if received is not None and value < received:
+            raise ValueError("is before received_at")
+        return value
 
     @property
     def result_code(self) -> str:
@@ -96,13 +99,20 @@ class ResultMetadata(_Model):
 
 
 def parse_metadata(data: bytes | str) -> ResultMetadata:
-    """Parse JSON metadata; the error names the first field at fault (dotted path)."""
+    """Parse JSON metadata; the error names the first field at fault (dotted path).
+
+    Strict: JSON types must match (``"result_no": true`` or ``"1"`` is refused,
+    not coerced); dates are ISO 8601 strings with a UTC offset.
+    Errors about the document as a whole (not JSON, not an object) name ``metadata``.
+    """
     try:
-        return ResultMetadata.model_validate_json(data)
+        return ResultMetadata.model_validate_json(data, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ".".join(str(part) for part in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "json_invalid":
-            raise MetadataError(f"not valid JSON: {first['ctx'].get('error', '')}".rstrip(": "))
+            reason = (first.get("ctx") or {}).get("error", "")
+            message = f"not valid JSON: {reason}".rstrip(": ")
+        else:
+            message = first["msg"].removeprefix("Value error, ")
+        loc = ".".join(str(part) for part in first["loc"])
         raise MetadataError(message, field=loc or "metadata") from None

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from io import BytesIO
 
-from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
-
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
@@ -44,12 +43,12 @@ async def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedP
         reader = PdfFileReader(BytesIO(data), strict=False)
         if reader.encrypted:
             raise DocumentError("PDF is encrypted; send the unencrypted result")
-        page_count = int(reader.root["/Pages"]["/Count"])
+        page_count = _count_pages(reader)
         signatures = list(reader.embedded_regular_signatures)
     except DocumentError:
         raise
-    except (PdfReadError, KeyError, ValueError, TypeError, IndexError) as exc:
-        raise DocumentError(f"PDF is corrupt: {exc}") from None
+    except Exception as exc:  # pyHanko raises many types on malformed input, zlib.error too
+        raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from None
     if page_count < 1:
         raise DocumentError("PDF has no pages")
     for sig in signatures:
@@ -67,6 +66,11 @@ async def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedP
                 f"existing signature {sig.field_name!r} is broken: the document was "
                 "changed after it was signed"
             )
+    # after the signatures: a change under a signature is tampering, not mere damage
+    try:
+        _read_every_object(reader)
+    except Exception as exc:
+        raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from None
     return VettedPdf(data, page_count, len(signatures))
 
 
@@ -76,3 +80,50 @@ def _integrity_only() -> ValidationContext:
         allow_fetching=False,
         revocation_mode="soft-fail",
     )
+
+
+def _describe(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _count_pages(reader: PdfFileReader) -> int:
+    """Walk the whole page tree as pyHanko will when stamping; every ``/Count`` must be right."""
+    return _count_kids(reader.root.raw_get("/Pages"), set())
+
+
+def _count_kids(node_ref: object, seen: set[generic.Reference]) -> int:
+    if not isinstance(node_ref, generic.IndirectObject) or node_ref.reference in seen:
+        raise DocumentError("PDF is corrupt: the page tree is malformed")
+    node = node_ref.reference.get_object()
+    if not isinstance(node, generic.DictionaryObject):
+        raise DocumentError("PDF is corrupt: a page tree node is not a dictionary")
+    if node.get("/Type") == "/Page":
+        return 1
+    if node.get("/Type") != "/Pages":
+        raise DocumentError(f"PDF is corrupt: {node.get('/Type')} in the page tree")
+    seen = seen | {node_ref.reference}
+    pages = sum(_count_kids(kid, seen) for kid in node["/Kids"])
+    if pages != int(node["/Count"]):
+        raise DocumentError(
+            f"PDF is corrupt: a page tree node holds {pages} pages but says {node['/Count']}"
+        )
+    return pages
+
+
+def _read_every_object(reader: PdfFileReader) -> None:
+    """Parse every object the file declares and decode its non-image streams.
+
+    pyHanko reads objects lazily: without this, damage in an object the check
+    did not touch surfaces later, in the middle of signing, as a crash.
+    """
+    refs: set[generic.Reference] = set()
+    for revision in range(reader.xrefs.total_revisions):
+        refs |= reader.xrefs.explicit_refs_in_revision(revision)
+    for ref in sorted(refs, key=lambda r: (r.idnum, r.generation)):
+        obj = ref.get_object()
+        if isinstance(obj, generic.StreamObject) and obj.get("/Subtype") != "/Image":
+            try:
+                obj.data  # noqa: B018 - decoding is the check
+            except NotImplementedError:
+                continue  # a filter pyHanko does not decode (e.g. LZW): not damage

@@ -83,7 +83,7 @@ def seal_from_text(text: str) -> bytes:
 
 def qr_version(text: str) -> int:
     """The QR version (1..40) for ``text`` at error correction Q with a 4-module border."""
-    return int(segno.make_qr(text, error="q", boost_error=False).version)  # type: ignore[arg-type]
+    return int(segno.make_qr(text, error="q", boost_error=False).version)
 
 
 def _token_from_url(text: str) -> str:

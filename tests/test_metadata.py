@@ -1,0 +1,196 @@
+"""Metadata validation: what the back office sends is parsed into an immutable model or refused
+with a ``MetadataError`` naming the field at fault as a dotted path."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from ketqua.errors import InputError
+from signer.errors import MetadataError
+from signer.metadata import ResultMetadata, parse_metadata
+from tests.pdfs import example_metadata
+
+DOSSIER = "000.18.27.H47-220301-0012"
+
+
+def _with(path: str, value: object) -> bytes:
+    """The example metadata with ``path`` (dotted) set to ``value``, as JSON."""
+    data = copy.deepcopy(example_metadata())
+    *parents, leaf = path.split(".")
+    node = data
+    for part in parents:
+        child = node[part]
+        assert isinstance(child, dict)
+        node = child
+    node[leaf] = value
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def _without(path: str) -> bytes:
+    data = copy.deepcopy(example_metadata())
+    *parents, leaf = path.split(".")
+    node = data
+    for part in parents:
+        child = node[part]
+        assert isinstance(child, dict)
+        node = child
+    del node[leaf]
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def _refused(data: bytes | str) -> MetadataError:
+    with pytest.raises(MetadataError) as info:
+        parse_metadata(data)
+    return info.value
+
+
+def test_the_example_parses_into_typed_values() -> None:
+    meta = parse_metadata(json.dumps(example_metadata(), ensure_ascii=False).encode("utf-8"))
+    assert meta.dossier_code == DOSSIER
+    assert meta.result_no == 1
+    assert meta.procedure.code == "1.004227"
+    assert meta.agency.code == "000.18.27.H47"
+    assert meta.agency.name == "UBND huyện Vân Đồn"
+    assert meta.applicant.name == "Nguyễn Văn An"
+    assert meta.applicant.email == "an.nguyen@example.vn"
+    assert meta.received_at == datetime(2022, 3, 1, 1, 0, tzinfo=UTC)
+    assert meta.received_at.utcoffset() == timedelta(hours=7)
+    assert meta.deliver.email is True
+    assert meta.publish is True
+    assert meta.lookup_secret is None
+
+
+def test_result_code_is_the_dossier_code_and_result_number() -> None:
+    assert parse_metadata(_with("result_no", 1)).result_code == f"{DOSSIER}-KQ1"
+    assert parse_metadata(_with("result_no", 12)).result_code == f"{DOSSIER}-KQ12"
+
+
+def test_text_input_and_surrounding_whitespace_are_accepted() -> None:
+    meta = parse_metadata(_with("dossier_code", f"  {DOSSIER} ").decode("utf-8"))
+    assert meta.dossier_code == DOSSIER
+
+
+def test_optional_fields_may_be_left_out() -> None:
+    data = copy.deepcopy(example_metadata())
+    for key in ("deliver", "publish"):
+        del data[key]
+    applicant = data["applicant"]
+    assert isinstance(applicant, dict)
+    del applicant["email"]
+    meta = parse_metadata(json.dumps(data))
+    assert meta.applicant.email is None
+    assert meta.deliver.email is True
+    assert meta.publish is True
+
+
+def test_chronology_compares_instants_across_time_zones() -> None:
+    # 01:00 UTC is 08:00 at +07:00: resolved at the very instant it was received is fine
+    same_instant = json.loads(_with("received_at", "2022-03-01T01:00:00Z"))
+    same_instant["resolved_at"] = "2022-03-01T08:00:00+07:00"
+    parse_metadata(json.dumps(same_instant))
+    # one second earlier, written in another zone, is before
+    same_instant["resolved_at"] = "2022-03-01T07:59:59+07:00"
+    error = _refused(json.dumps(same_instant))
+    assert error.field == "resolved_at"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("dossier_code", "000.18.27.H47-220301-12", "must look like"),
+        ("dossier_code", "H47-220301-0012", "must look like"),
+        ("dossier_code", "000.18.27.H47-220230-0012", "220230 is not a date"),
+        ("dossier_code", "000.18.27.H47-２２0301-0012", "must look like"),
+        ("result_no", 0, "greater than or equal to 1"),
+        ("result_no", -1, "greater than or equal to 1"),
+        ("result_no", 1000, "less than or equal to 999"),
+        ("result_no", True, "valid integer"),
+        ("result_no", "1", "valid integer"),
+        ("result_no", 1.5, "valid integer"),
+        ("received_at", "2022-03-01T08:00:00", "timezone"),
+        ("received_at", "2022-03-01", "valid datetime"),
+        ("received_at", "hôm qua", "datetime"),
+        ("due_at", "2022-03-15T17:00:00", "timezone"),
+        ("resolved_at", "2022-02-28T10:00:00+07:00", "is before received_at"),
+        ("due_at", "2022-02-28T17:00:00+07:00", "is before received_at"),
+        ("applicant.email", "an.nguyen.example.vn", "not a valid email"),
+        ("applicant.email", "an@", "not a valid email"),
+        ("applicant.name", "   ", "at least 1 character"),
+        ("agency.code", "H47", "pattern"),
+        ("agency.code", "000.18.27.h47", "pattern"),
+        ("procedure.code", "1.4227", "pattern"),
+        ("procedure.code", "thủ tục", "pattern"),
+        ("publish", "yes", "valid boolean"),
+        ("deliver.email", 1, "valid boolean"),
+        ("lookup_secret", "short", "at least 8 characters"),
+    ],
+)
+def test_invalid_value_names_its_field(path: str, value: object, message: str) -> None:
+    error = _refused(_with(path, value))
+    assert error.field == path
+    assert message in error.message
+    assert str(error) == f"{path}: {error.message}"
+    assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["dossier_code", "result_no", "procedure", "agency.code", "applicant.name", "resolved_at"],
+)
+def test_missing_field_is_named(path: str) -> None:
+    error = _refused(_without(path))
+    assert error.field == path
+    assert str(error) == f"{path}: Field required"
+
+
+@pytest.mark.parametrize("path", ["signature", "agency.phone", "deliver.sms"])
+def test_unknown_field_is_refused_by_name(path: str) -> None:
+    error = _refused(_with(path, "x"))
+    assert error.field == path
+    assert str(error) == f"{path}: Extra inputs are not permitted"
+
+
+@pytest.mark.parametrize(
+    "data", [b"{not json", b"", b'{"dossier_code": "\xff"}', b"{}}"], ids=repr
+)
+def test_not_json_names_the_whole_document(data: bytes) -> None:
+    error = _refused(data)
+    assert error.field == "metadata"
+    assert str(error).startswith("metadata: not valid JSON")
+    assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize("data", [b"[]", b"null", b'"text"', b"12"])
+def test_json_that_is_not_an_object_names_the_whole_document(data: bytes) -> None:
+    error = _refused(data)
+    assert error.field == "metadata"
+
+
+def test_metadata_error_is_an_input_error_without_pydantic_context() -> None:
+    error = _refused(_with("result_no", 0))
+    assert isinstance(error, InputError)
+    assert error.__cause__ is None
+    assert error.__suppress_context__
+
+
+def test_first_error_is_reported_when_several_fields_are_wrong() -> None:
+    data = json.loads(_with("result_no", 0))
+    data["dossier_code"] = "nope"
+    # dossier_code comes first in the model
+    assert _refused(json.dumps(data)).field == "dossier_code"
+
+
+def test_models_are_immutable() -> None:
+    meta = parse_metadata(json.dumps(example_metadata()))
+    with pytest.raises(ValidationError, match="frozen"):
+        meta.result_no = 2
+    with pytest.raises(ValidationError, match="frozen"):
+        meta.agency.code = "000.00.00.A00"
+    assert meta.result_no == 1
+    assert meta.agency.code == "000.18.27.H47"
+    assert isinstance(meta, ResultMetadata)
