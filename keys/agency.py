@@ -59,8 +59,12 @@ def load_agency_keys(
 ) -> AgencyKeys:
     """Load from a key folder (``ketqua keys init`` layout); the document key may be on a token."""
     keydir = KeyDir(root)
-    if not root.is_dir():
+    if not root.exists():
         raise KeyMaterialError(f"key folder {root} does not exist (run: ketqua keys init)")
+    if not root.is_dir():
+        raise KeyMaterialError(f"{root} is not a key folder (give the folder, not a file)")
+    if not keydir.seal_p12.exists():
+        raise KeyMaterialError(f"no keys in {root}: {keydir.seal_p12.name} is missing")
     passphrase = read_passphrase(keydir, passphrase_file)
     seal_pair = load_pkcs12(keydir.seal_p12, passphrase)
     if not isinstance(seal_pair.key, ec.EllipticCurvePrivateKey):

@@ -248,8 +248,18 @@ def init_keydir(
     is written to ``passphrase`` (0600) beside the keys.
     """
     keydir = KeyDir(root)
-    if keydir.signing_p12.exists() and not force:
-        raise KeyMaterialError(f"{keydir.signing_p12} exists; pass --force to replace the keys")
+    existing = [
+        path
+        for path in (
+            keydir.signing_p12,
+            keydir.seal_p12,
+            keydir.root_ca_key,
+            keydir.issuing_ca_key,
+        )
+        if path.exists()
+    ]
+    if existing and not force:
+        raise KeyMaterialError(f"{existing[0]} exists; pass --force to replace the keys")
     root.mkdir(parents=True, exist_ok=True)
     try:
         passphrase = read_passphrase(None, passphrase_file)

@@ -16,6 +16,7 @@ from ketqua.errors import KetquaError
 from ketqua.files import write_atomic
 from signer.metadata import parse_metadata
 from signer.runtime import RuntimeConfig, SigningRuntime
+from signer.stamp.font import BOLD, REGULAR, prepare_font
 
 _runtime: SigningRuntime | None = None
 
@@ -30,7 +31,14 @@ class FileOutcome:
 
 
 def find_inputs(indir: Path) -> list[Path]:
-    return sorted(p for p in indir.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
+    """The PDFs to sign; earlier outputs (``*.signed.pdf``) are never inputs."""
+    return sorted(
+        p
+        for p in indir.iterdir()
+        if p.suffix.lower() == ".pdf"
+        and not p.name.lower().endswith(".signed.pdf")
+        and p.is_file()
+    )
 
 
 def output_path(pdf: Path, outdir: Path) -> Path:
@@ -80,15 +88,34 @@ def sign_folder(
     on_done: Callable[[FileOutcome], None] | None = None,
 ) -> list[FileOutcome]:
     """Sign every PDF in ``indir`` into ``outdir``; outcomes in input order."""
+    if jobs is not None and jobs < 1:
+        raise KetquaError("--jobs must be at least 1")
     inputs = find_inputs(indir)
     outdir.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(inputs) or 1))
     outcomes: dict[Path, FileOutcome] = {}
+    # X.pdf and X.PDF would write one output: sign the first, refuse the others
+    claimed: dict[str, Path] = {}
+    for pdf in inputs:
+        key = str(output_path(pdf, outdir)).lower()
+        if key in claimed:
+            outcomes[pdf] = FileOutcome(
+                pdf, None, f"same output name as {claimed[key].name}; rename one of them"
+            )
+        else:
+            claimed[key] = pdf
+    todo = [pdf for pdf in inputs if pdf not in outcomes]
+    if on_done is not None:
+        for refused in list(outcomes.values()):
+            on_done(refused)
+    # prepared in the parent, so forked workers inherit the subset fonts
+    prepare_font(REGULAR)
+    prepare_font(BOLD)
     with ProcessPoolExecutor(
         max_workers=workers, initializer=_init_worker, initargs=(config,)
     ) as pool:
         futures: dict[Future[FileOutcome], Path] = {
-            pool.submit(_work, pdf, output_path(pdf, outdir)): pdf for pdf in inputs
+            pool.submit(_work, pdf, output_path(pdf, outdir)): pdf for pdf in todo
         }
         for future in _completed(futures):
             pdf = futures[future]

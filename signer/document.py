@@ -87,7 +87,7 @@ async def sign_result(
         seal_url=url,
     )
     pdf = await apply_signature(
-        vetted.data,
+        vetted.reader,
         keys=keys,
         style=style,
         stamp=stamp,

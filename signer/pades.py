@@ -95,7 +95,7 @@ class Network:
 
 
 async def apply_signature(
-    data: bytes,
+    reader: PdfFileReader,
     *,
     keys: AgencyKeys,
     style: ResultStampStyle,
@@ -105,9 +105,8 @@ async def apply_signature(
     now: datetime,
     network: Network | None = None,
 ) -> bytes:
-    """Sign ``data`` as an incremental update and return the whole signed file."""
-    writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
-    reader: PdfFileReader = writer.prev
+    """Sign the document ``reader`` holds, as an incremental update; returns the whole file."""
+    writer = IncrementalPdfFileWriter.from_reader(reader)
     page_index = _page_index(reader, placement.page)
     box = _field_box(reader, page_index, placement)
     field_name = _free_field_name(reader)
@@ -206,7 +205,8 @@ def _page_index(reader: PdfFileReader, page: int) -> int:
     count = int(reader.root["/Pages"]["/Count"])
     index = page if page >= 0 else count + page
     if not 0 <= index < count:
-        raise SigningError(f"stamp page {page} is outside the document's {count} pages")
+        shown = page + 1 if page >= 0 else page  # pages are 1-based for people
+        raise SigningError(f"stamp page {shown} is outside the document's {count} pages")
     return index
 
 

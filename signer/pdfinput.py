@@ -9,7 +9,7 @@ update after them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 
 from pyhanko.pdf_utils import generic
@@ -27,9 +27,11 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 class VettedPdf:
     """Input bytes that passed the checks, with what the checks learned."""
 
-    data: bytes
+    data: bytes = field(repr=False)
     page_count: int
     existing_signatures: int
+    # every object already parsed: the signer extends this reader rather than parse again
+    reader: PdfFileReader = field(repr=False, compare=False)
 
 
 async def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
@@ -71,7 +73,7 @@ async def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedP
         _read_every_object(reader)
     except Exception as exc:
         raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from None
-    return VettedPdf(data, page_count, len(signatures))
+    return VettedPdf(data, page_count, len(signatures), reader)
 
 
 def _integrity_only() -> ValidationContext:

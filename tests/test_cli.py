@@ -368,8 +368,8 @@ BAD_INPUTS: list[tuple[str, Callable[[Inputs], list[str | Path]], str]] = [
     ),
     ("no-metadata-option", lambda s: [*s.sign()[:4], *s.sign()[6:]], "--metadata"),
     ("missing-key-folder", lambda s: [*s.sign()[:-1], s.tmp / "no-keys"], "no-keys"),
-    ("empty-key-folder", _empty_key_folder, "passphrase"),
-    ("key-folder-is-a-file", _key_folder_is_a_file, "key folder"),
+    ("empty-key-folder", _empty_key_folder, "no keys in"),
+    ("key-folder-is-a-file", _key_folder_is_a_file, "is not a key folder"),
     (
         "unreadable-key-folder",
         lambda s: [*s.sign()[:-1], s.tmp / ("k" * 300)],
@@ -379,7 +379,7 @@ BAD_INPUTS: list[tuple[str, Callable[[Inputs], list[str | Path]], str]] = [
     ("B-T-without-timestamp-server", lambda s: s.sign("--level", "B-T"), "timestamp server"),
     ("B-LTA-without-timestamp-server", lambda s: s.sign("--level", "B-LTA"), "timestamp server"),
     ("page-zero", lambda s: s.sign("--page", "0"), "--page"),
-    ("page-out-of-range", lambda s: s.sign("--page", "5"), "outside the document"),
+    ("page-out-of-range", lambda s: s.sign("--page", "5"), "stamp page 5 is outside the document"),
     ("bad-position", lambda s: s.sign("--position", "here"), "--position"),
 ]
 
@@ -703,3 +703,58 @@ def test_console_script_reports_bad_input_in_one_line(
     assert run.code == 2, run
     (line,) = run.err_lines
     assert line == "ketqua sign: error: the following arguments are required: -o/--output"
+
+
+def test_folder_rerun_into_the_same_folder_does_not_sign_outputs_again(
+    keydir: KeyDir, example_pdf: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _good_pair(folder, "a", example_pdf, 1)
+    for _ in range(2):
+        run = ketqua(capsys, "sign", folder, "-o", folder, "--keys", keydir.root, "--jobs", "1")
+        assert run.code == 0, run
+        assert run.out.splitlines() == [f"signed 1 of 1 into {folder}"]
+    assert listing(folder) == ["a.json", "a.pdf", "a.signed.pdf"]
+
+
+def test_folder_with_clashing_output_names_signs_one_and_refuses_the_other(
+    keydir: KeyDir, example_pdf: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    indir, outdir = tmp_path / "in", tmp_path / "out"
+    indir.mkdir()
+    _good_pair(indir, "A", example_pdf, 1)
+    (indir / "A.PDF").write_bytes(example_pdf)
+    run = ketqua(capsys, "sign", indir, "-o", outdir, "--keys", keydir.root, "--jobs", "1")
+    assert run.code == 1, run
+    assert listing(outdir) == ["A.signed.pdf"]
+    assert "failed A.pdf: same output name as A.PDF; rename one of them" in run.out.splitlines()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1"])
+def test_folder_with_no_workers_exits_2(
+    jobs: str,
+    keydir: KeyDir,
+    example_pdf: bytes,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    indir, outdir = tmp_path / "in", tmp_path / "out"
+    indir.mkdir()
+    _good_pair(indir, "a", example_pdf, 1)
+    run = ketqua(capsys, "sign", indir, "-o", outdir, "--keys", keydir.root, "--jobs", jobs)
+    assert run.code == 2, run
+    assert run.err_lines == ["ketqua: error: --jobs must be at least 1"]
+    assert not outdir.exists()
+
+
+def test_keys_init_refuses_when_any_private_key_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    (folder / "seal.p12").write_bytes(b"an earlier seal key")
+    run = ketqua(capsys, "keys", "init", "--dir", folder)
+    assert run.code == 2, run
+    assert "seal.p12 exists; pass --force" in run.err
+    assert (folder / "seal.p12").read_bytes() == b"an earlier seal key"
