@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--pkcs11-pin-file", type=Path, default=None, help="else KETQUA_PKCS11_PIN")
     sign.add_argument("--public-url", default=None, help="verifier base URL in the QR")
     sign.add_argument("--tsa-url", default=None, help="RFC 3161 timestamp server")
+    sign.add_argument(
+        "--seal-image", type=Path, default=None, help="the agency's red seal (PNG) for the stamp"
+    )
     sign.add_argument("--max-size", type=_megabytes, default=None, help="MB (default 50)")
     sign.add_argument("--page", type=int, default=-1, help="stamp page, 1-based; -1 = last")
     sign.add_argument("--position", default=None, help="X,Y of the stamp's lower-left corner (pt)")
@@ -193,10 +196,16 @@ def _runtime_config(args: argparse.Namespace) -> object:
         placement=placement,
         max_bytes=args.max_size or DEFAULT_MAX_BYTES,
     )
+    seal_image = args.seal_image or os.environ.get("KETQUA_SEAL_IMAGE") or None
+    if seal_image is not None:
+        from signer.stamp.image import prepare_image
+
+        prepare_image(Path(seal_image))  # a bad image is a usage error, before any work
     return RuntimeConfig(
         keys=KeySource(args.keys or _default_keys(), args.passphrase_file, token),
         options=options,
         tsa_url=tsa_url,
+        seal_image=Path(seal_image) if seal_image else None,
     )
 
 

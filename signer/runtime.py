@@ -20,6 +20,7 @@ from signer.document import SignedResult, SignOptions, sign_result
 from signer.metadata import ResultMetadata
 from signer.pades import Network
 from signer.stamp.appearance import ResultStampStyle
+from signer.stamp.image import prepare_image
 
 DEFAULT_NETWORK_TIMEOUT = 10.0
 
@@ -46,6 +47,7 @@ class RuntimeConfig:
     options: SignOptions
     tsa_url: str | None = None
     network_timeout: float = DEFAULT_NETWORK_TIMEOUT
+    seal_image: Path | None = None
 
 
 class SigningRuntime:
@@ -55,7 +57,8 @@ class SigningRuntime:
         self.config = config
         self.keys = config.keys.load()
         try:
-            self.style = ResultStampStyle()
+            image = prepare_image(config.seal_image) if config.seal_image else None
+            self.style = ResultStampStyle(seal_image=image)
         except BaseException:
             self.keys.close()  # a token session must not outlive a failed start
             raise

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+from pathlib import Path
 
+import pytest
 import segno
+from PIL import Image, ImageDraw
 from segno import encoder
 
+from ketqua.cli import main
+from keys.keydir import KeyDir
+from signer.document import SignOptions
+from signer.metadata import ResultMetadata
+from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from signer.stamp.font import BOLD, REGULAR, prepare_font
 from signer.stamp.qr import MASK, MAX_VERSION, QUIET_ZONE, make_qr
+from tests.validators import pdfsig, pdftotext, read_qr
 
 BASE = "HTTPS://KETQUA.VANDON.QUANGNINH.GOV.VN/V/"
 
@@ -60,3 +70,78 @@ def test_font_subset_has_every_vietnamese_letter_with_real_widths() -> None:
         assert font.encode("Đồn") == font.encode("Đồn")
         assert font.normalise("a\u0301") == "á"
     assert prepare_font(REGULAR) is prepare_font(REGULAR)  # subset once per process
+
+
+def red_seal_png(path: Path) -> Path:
+    """A round red seal with transparent corners, like a scanned agency seal."""
+    img = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((10, 10, 290, 290), outline=(200, 16, 16, 255), width=18)
+    draw.ellipse((70, 70, 230, 230), fill=(200, 16, 16, 255))
+    img.save(path)
+    return path
+
+
+def test_seal_image_is_drawn_behind_the_text_and_the_signature_still_validates(
+    keydir: KeyDir, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path, nssdb: Path
+) -> None:
+    config = RuntimeConfig(
+        KeySource(keydir.root), SignOptions(), seal_image=red_seal_png(tmp_path / "seal.png")
+    )
+    with SigningRuntime(config) as runtime:
+        result = runtime.sign(example_pdf, metadata)
+    signed = tmp_path / "with-seal.pdf"
+    signed.write_bytes(result.pdf)
+    (sig,) = pdfsig(signed, nssdb)
+    assert sig.valid
+    assert sig.trusted
+    assert read_qr(signed, tmp_path) == result.seal_url
+    assert "UBND huyện Vân Đồn" in pdftotext(signed)
+
+    # the stamp's right part (page 595 x 842 pt at 100 dpi; stamp x 259-559, y 36-156 pt)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", str(signed), str(tmp_path / "page")],
+        check=True,
+    )
+    page = Image.open(tmp_path / "page.png").convert("RGB")
+    box = (
+        int(420 / 72 * 100),
+        int((842 - 156) / 72 * 100),
+        int(559 / 72 * 100),
+        int((842 - 36) / 72 * 100),
+    )
+    crop = page.crop(box)
+    pixels = [crop.getpixel((x, y)) for x in range(crop.width) for y in range(crop.height)]
+    reddish = sum(1 for r, g, b in pixels if r > 180 and g < 150 and b < 150)  # type: ignore[misc]
+    assert reddish > 500  # the seal shows, faded (opacity), behind the text
+
+
+def test_unreadable_seal_image_is_a_usage_error(
+    keydir: KeyDir,
+    pdf_file: Path,
+    metadata_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bogus = tmp_path / "seal.png"
+    bogus.write_bytes(b"not an image")
+    out = tmp_path / "out.pdf"
+    code = main(
+        [
+            "sign",
+            str(pdf_file),
+            "-o",
+            str(out),
+            "--metadata",
+            str(metadata_file),
+            "--keys",
+            str(keydir.root),
+            "--seal-image",
+            str(bogus),
+        ]
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert "cannot read the seal image" in err[0]
+    assert not out.exists()
