@@ -8,6 +8,7 @@ makes one runtime; each worker of a batch's process pool makes its own.
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +65,10 @@ class SigningRuntime:
             raise
         self._loop = asyncio.new_event_loop()
         self._session: aiohttp.ClientSession | None = None
+        # Keys, fonts and modules live as long as the process: move them out of
+        # the cyclic collector's view, or every full collection rescans them
+        # (measured: ~2.5 ms of a 17.7 ms signature).
+        gc.freeze()
 
     def sign(
         self, data: bytes, metadata: ResultMetadata, *, now: datetime | None = None
