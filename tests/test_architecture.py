@@ -1,0 +1,22 @@
+"""Boundaries the layout promises: what each package may import."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+def test_verifier_package_imports_no_private_key_code() -> None:
+    # the verifier holds public material only: it must run where no key can be loaded
+    root = Path(__file__).resolve().parent.parent / "verifier"
+    forbidden = ("signer", "keys.local", "keys.token", "keys.agency", "keys.devpki")
+    for source in root.rglob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith(forbidden), f"{source}: imports {name}"
