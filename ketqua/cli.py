@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--level",
         choices=[level.value for level in PadesLevel],
         default=None,
-        help="PAdES level (default: B-T with a timestamp server, else B-B)",
+        help="PAdES level (default: B-LT with a timestamp server and a certificate with "
+        "OCSP/CRL, falling back to B-T if those do not answer; B-T with a timestamp "
+        "server only; else B-B)",
     )
     sign.add_argument("--keys", type=Path, default=None, help="key folder (ketqua keys init)")
     sign.add_argument("--passphrase-file", type=Path, default=None)
@@ -174,9 +176,8 @@ def _runtime_config(args: argparse.Namespace) -> object:
             pin_file=args.pkcs11_pin_file,
         )
     tsa_url = args.tsa_url or os.environ.get("KETQUA_TSA_URL") or None
-    default_level = PadesLevel.B_T if tsa_url else PadesLevel.B_B
-    level = PadesLevel(args.level) if args.level else default_level
-    if level.needs_timestamp and not tsa_url:
+    level = PadesLevel(args.level) if args.level else None  # None: as long-lived as possible
+    if level is not None and level.needs_timestamp and not tsa_url:
         # say so before any key is opened or file read, not once per file of a batch
         raise KetquaError(
             f"--level {level} needs a timestamp server: give --tsa-url or set KETQUA_TSA_URL"

@@ -10,15 +10,26 @@ hashes ``pdf[:doc_length]`` and compares.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from keys.agency import AgencyKeys
+from signer.errors import RevocationUnavailable
 from signer.metadata import ResultMetadata
-from signer.pades import Network, PadesLevel, Placement, apply_signature, certificate_fingerprint
+from signer.pades import (
+    Network,
+    PadesLevel,
+    Placement,
+    apply_signature,
+    certificate_fingerprint,
+    choose_level,
+)
 from signer.pdfinput import DEFAULT_MAX_BYTES, vet_pdf
 from signer.stamp.appearance import ResultStampStyle, StampContent
 from verifier.seal import SealClaims, encode_seal, seal_to_url, verification_code
+
+log = logging.getLogger(__name__)
 
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
@@ -29,7 +40,7 @@ SEAL_DIGEST_BYTES = 16
 class SignOptions:
     """How to sign; the same for every document of a run."""
 
-    level: PadesLevel = PadesLevel.B_B
+    level: PadesLevel | None = None  # None: choose_level(), falling back from B-LT to B-T
     public_url: str = DEFAULT_PUBLIC_URL
     placement: Placement = field(default_factory=Placement)
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -86,19 +97,39 @@ async def sign_result(
         verification_code=code,
         seal_url=url,
     )
-    pdf = await apply_signature(
-        vetted.reader,
-        keys=keys,
-        style=style,
-        stamp=stamp,
-        placement=options.placement,
-        level=options.level,
-        now=signed_at,
-        network=network,
-    )
+    tsa_url = network.tsa_url if network is not None else None
+    level = options.level or choose_level(keys.signing_certificate, tsa_url)
+    try:
+        pdf = await apply_signature(
+            vetted.reader,
+            keys=keys,
+            style=style,
+            stamp=stamp,
+            placement=options.placement,
+            level=level,
+            now=signed_at,
+            network=network,
+        )
+    except RevocationUnavailable as exc:
+        if options.level is not None:
+            raise  # asked for explicitly: never a silent downgrade
+        log.warning("signed at B-T instead of B-LT: %s", exc)
+        level = PadesLevel.B_T
+        # a fresh reader: the failed attempt may have touched the first one's objects
+        again = await vet_pdf(data, max_bytes=options.max_bytes)
+        pdf = await apply_signature(
+            again.reader,
+            keys=keys,
+            style=style,
+            stamp=stamp,
+            placement=options.placement,
+            level=level,
+            now=signed_at,
+            network=network,
+        )
     return SignedResult(
         pdf=pdf,
-        level=options.level,
+        level=level,
         seal=seal,
         seal_url=url,
         verification_code=code,

@@ -15,3 +15,11 @@ class DocumentError(InputError):
 
 class SigningError(KetquaError):
     """Signing failed for a reason outside the input (timestamp server down, token error)."""
+
+
+class RevocationUnavailable(SigningError):
+    """B-LT/B-LTA: no OCSP response or CRL could be fetched for the signing certificate.
+
+    Not raised for a revoked certificate: that is a plain ``SigningError``, and
+    nothing is ever signed with it.
+    """

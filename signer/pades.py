@@ -30,12 +30,13 @@ from pyhanko.sign.signers.pdf_signer import (  # type: ignore[attr-defined]
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import InsufficientRevinfoError, RevokedError
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from keys.agency import AgencyKeys
 from keys.local import to_asn1
-from signer.errors import SigningError
+from signer.errors import RevocationUnavailable, SigningError
 from signer.stamp.appearance import CONTENT_KEY, ResultStampStyle, StampContent
 
 FIELD_NAME = "KetQuaAgencySignature"
@@ -131,7 +132,7 @@ async def apply_signature(
             ),
             revocation_mode="hard-fail",
         )
-        if not _has_revocation_pointers(keys.signing_certificate):
+        if not has_revocation_pointers(keys.signing_certificate):
             raise SigningError(
                 f"PAdES {level} needs OCSP or CRL URLs in the signing certificate; it has none"
             )
@@ -156,6 +157,13 @@ async def apply_signature(
     try:
         return await _sign(pdf_signer, writer, stamp, now, _RESERVED[level])
     except PyHankoSigningError as exc:
+        if isinstance(exc.__cause__, RevokedError):
+            raise SigningError(f"the signing certificate is revoked: {exc.__cause__}") from None
+        if isinstance(exc.__cause__, InsufficientRevinfoError):
+            raise RevocationUnavailable(
+                f"PAdES {level}: no OCSP response or CRL could be fetched for the signing "
+                f"certificate ({exc.__cause__})"
+            ) from None
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
         raise SigningError(f"PAdES {level} signing failed: {exc}{cause}") from None
     except TimestampRequestError as exc:
@@ -233,7 +241,19 @@ def _free_field_name(reader: PdfFileReader) -> str:
     return name
 
 
-def _has_revocation_pointers(cert: x509.Certificate) -> bool:
+def choose_level(cert: x509.Certificate, tsa_url: str | None) -> PadesLevel:
+    """The level to aim for when none is asked: as long-lived as the setup allows.
+
+    No timestamp server: B-B. A timestamp server: B-T, or B-LT when the
+    signing certificate names OCSP/CRL services (so the result stays
+    verifiable after the certificate expires).
+    """
+    if not tsa_url:
+        return PadesLevel.B_B
+    return PadesLevel.B_LT if has_revocation_pointers(cert) else PadesLevel.B_T
+
+
+def has_revocation_pointers(cert: x509.Certificate) -> bool:
     for ext_type in (x509.AuthorityInformationAccess, x509.CRLDistributionPoints):
         try:
             cert.extensions.get_extension_for_class(ext_type)

@@ -79,7 +79,8 @@ class SigningRuntime:
         self, data: bytes, metadata: ResultMetadata, now: datetime | None
     ) -> SignedResult:
         network = None
-        if self.config.options.level.needs_timestamp:
+        level = self.config.options.level
+        if self.config.tsa_url or (level is not None and level.needs_timestamp):
             if self._session is None:
                 self._session = aiohttp.ClientSession(
                     timeout=aiohttp.ClientTimeout(total=self.config.network_timeout)

@@ -17,9 +17,10 @@ from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from keys.devpki import init_keydir
 from keys.local import to_asn1
 from signer.document import SignOptions
-from signer.errors import SigningError
+from signer.errors import RevocationUnavailable, SigningError
 from signer.metadata import ResultMetadata
 from signer.pades import PadesLevel
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
@@ -39,11 +40,16 @@ def online_nssdb(online: OnlinePki, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _runtime(
-    online: OnlinePki, level: PadesLevel, *, signer: str = "signer", tsa_url: str | None = None
+    online: OnlinePki,
+    level: PadesLevel | None,
+    *,
+    signer: str = "signer",
+    tsa_url: str | None = None,
+    keydir: Path | None = None,
 ) -> SigningRuntime:
     return SigningRuntime(
         RuntimeConfig(
-            KeySource(online.keydir(signer).root),
+            KeySource(keydir or online.keydir(signer).root),
             SignOptions(level=level),
             tsa_url=tsa_url or online.tsa_url,
             network_timeout=5.0,
@@ -193,3 +199,68 @@ def test_b_b_signature_fails_offline_hard_fail_validation(
     # the control for the B-LT test: without embedded evidence the same check fails
     data = _sign(online, PadesLevel.B_B, example_pdf, metadata)
     assert not _offline_status(online, data).bottom_line
+
+
+# --- the level chosen when none is asked --------------------------------------------------
+
+
+def test_without_a_level_a_certificate_with_revocation_services_gets_b_lt(
+    online: OnlinePki, example_pdf: bytes, metadata: ResultMetadata
+) -> None:
+    with _runtime(online, None) as runtime:
+        result = runtime.sign(example_pdf, metadata)
+    assert result.level is PadesLevel.B_LT
+    assert _offline_status(online, result.pdf).bottom_line
+
+
+@pytest.fixture(scope="module")
+def unreachable_revocation_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signing certificate whose OCSP and CRL URLs point at a port nobody listens on."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    root = tmp_path_factory.mktemp("dead-revocation") / "keys"
+    init_keydir(root, ocsp_url=f"{dead}/ocsp", crl_url=f"{dead}/ca.crl")
+    return root
+
+
+def test_without_a_level_unreachable_revocation_falls_back_to_b_t_and_says_so(
+    online: OnlinePki,
+    unreachable_revocation_keys: Path,
+    example_pdf: bytes,
+    metadata: ResultMetadata,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with _runtime(online, None, keydir=unreachable_revocation_keys) as runtime:
+        result = runtime.sign(example_pdf, metadata)
+    assert result.level is PadesLevel.B_T
+    assert "signed at B-T instead of B-LT" in caplog.text
+    reader = PdfFileReader(BytesIO(result.pdf), strict=False)
+    assert "/DSS" not in reader.root
+    (status,) = pyhanko_statuses(result.pdf, [])
+    assert status.intact
+    assert status.valid
+    assert status.timestamp_validity is not None
+    assert status.timestamp_validity.intact
+
+
+def test_explicit_b_lt_with_unreachable_revocation_is_an_error_not_a_downgrade(
+    online: OnlinePki,
+    unreachable_revocation_keys: Path,
+    example_pdf: bytes,
+    metadata: ResultMetadata,
+) -> None:
+    with (
+        _runtime(online, PadesLevel.B_LT, keydir=unreachable_revocation_keys) as runtime,
+        pytest.raises(RevocationUnavailable, match="no OCSP response or CRL"),
+    ):
+        runtime.sign(example_pdf, metadata)
+
+
+def test_without_a_level_a_revoked_certificate_is_refused_not_downgraded(
+    online: OnlinePki, example_pdf: bytes, metadata: ResultMetadata
+) -> None:
+    with (
+        _runtime(online, None, signer="revoked-signer") as runtime,
+        pytest.raises(SigningError, match="revoked") as raised,
+    ):
+        runtime.sign(example_pdf, metadata)
+    assert not isinstance(raised.value, RevocationUnavailable)
