@@ -82,6 +82,11 @@ class TemplateCmsMixin:
     _cms_template: _Template | None = None
     _cms_template_tried = False
 
+    @property
+    def has_cms_template(self) -> bool:
+        """True once a B-B signature has given a template that later ones patch."""
+        return self._cms_template is not None
+
     async def async_sign(
         self,
         data_digest: bytes,

@@ -29,6 +29,7 @@ from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.sign import pkcs11 as pyhanko_pkcs11
 from pyhanko.sign.signers import Signer
 
+from keys.cms_template import TemplateCmsMixin
 from keys.errors import TokenError
 from keys.local import to_asn1
 
@@ -167,12 +168,16 @@ def _open_session(module: str, token_label: str, pin: str | None) -> Any:
         ) from None
 
 
+class _TokenSigner(TemplateCmsMixin, pyhanko_pkcs11.PKCS11Signer):
+    """pyHanko's PKCS#11 signer; B-B signatures after the first reuse its SignedData."""
+
+
 def _signer(
     spec: TokenSpec, session: Any, chain: Sequence[x509.Certificate]
 ) -> tuple[Signer, x509.Certificate]:
     cert_label = spec.cert_label or spec.key_label
     try:
-        signer = pyhanko_pkcs11.PKCS11Signer(
+        signer = _TokenSigner(
             session,
             cert_label=cert_label,
             key_label=spec.key_label,
