@@ -84,7 +84,7 @@ async def sign_result(
     now: datetime | None = None,
 ) -> SignedResult:
     """Vet, seal, stamp and sign; raises DocumentError / SigningError with the reason."""
-    vetted = await vet_pdf(data, max_bytes=options.max_bytes)
+    vetted = vet_pdf(data, max_bytes=options.max_bytes)
     signed_at = (now or datetime.now(VIETNAM_TIME)).astimezone(VIETNAM_TIME).replace(microsecond=0)
     seal = encode_seal(seal_claims(vetted.data, metadata, signed_at), keys.seal.key, keys.seal.kid)
     url = seal_to_url(seal, options.public_url)
@@ -116,7 +116,7 @@ async def sign_result(
         log.warning("signed at B-T instead of B-LT: %s", exc)
         level = PadesLevel.B_T
         # a fresh reader: the failed attempt may have touched the first one's objects
-        again = await vet_pdf(data, max_bytes=options.max_bytes)
+        again = vet_pdf(data, max_bytes=options.max_bytes)
         pdf = await apply_signature(
             again.reader,
             keys=keys,

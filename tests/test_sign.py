@@ -209,6 +209,33 @@ def test_broken_existing_signature_is_refused(
         runtime.sign(bytes(first), metadata)
 
 
+def test_content_added_after_the_officials_signature_is_refused(
+    runtime: SigningRuntime, metadata: ResultMetadata
+) -> None:
+    # the official's bytes are intact, but page content was appended afterwards:
+    # the agency must not countersign that
+    from signer.errors import DocumentError
+
+    writer = IncrementalPdfFileWriter(BytesIO(_official_signed(result_pdf())))
+    writer.add_stream_to_page(
+        0, writer.add_object(generic.StreamObject(stream_data=b"0 0 1 rg 72 400 200 40 re f"))
+    )
+    out = BytesIO()
+    writer.write(out)
+    with pytest.raises(DocumentError, match="changed after it was signed"):
+        runtime.sign(out.getvalue(), metadata)
+
+
+def test_a_second_signature_after_the_officials_is_accepted(
+    runtime: SigningRuntime, metadata: ResultMetadata, roots: list[x509.Certificate]
+) -> None:
+    # signing is the one kind of update allowed after an existing signature
+    twice = runtime.sign(runtime.sign(_official_signed(result_pdf()), metadata).pdf, metadata)
+    statuses = pyhanko_statuses(twice.pdf, roots)
+    assert len(statuses) == 3
+    assert statuses[-1].bottom_line
+
+
 def test_stamp_goes_on_the_last_page(
     runtime: SigningRuntime, metadata: ResultMetadata, tmp_path: Path
 ) -> None:
