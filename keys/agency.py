@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.signers import Signer
 
@@ -14,6 +15,7 @@ from keys.errors import KeyMaterialError
 from keys.keydir import KeyDir, read_passphrase
 from keys.local import PreparedSigner, load_pkcs12
 from keys.token import TokenSigner, TokenSpec, open_token
+from keys.trust import TrustList
 from verifier.seal import kid_for_certificate
 
 
@@ -40,7 +42,8 @@ class AgencyKeys:
     document_signer: Signer
     signing_certificate: x509.Certificate
     seal: SealSigningKey
-    trust_roots: tuple[x509.Certificate, ...]
+    agency_code: str  # what the trust list says the seal key signs for
+    trust_roots: tuple[x509.Certificate, ...]  # roots of the signing certificate's chain
     token: TokenSigner | None = None
 
     @property
@@ -70,14 +73,39 @@ def load_agency_keys(
     if not isinstance(seal_pair.key, ec.EllipticCurvePrivateKey):
         raise KeyMaterialError(f"{keydir.seal_p12}: the QR seal key must be ECDSA P-256")
     seal = SealSigningKey(seal_pair.key, seal_pair.certificate)
-    roots = tuple(c for c in seal_pair.chain if c.subject == c.issuer)
+    trust = _trust_list(keydir)
+    listed = trust.seal_key(seal.kid)
+    if listed is None or listed.status != "active":
+        state = "not listed" if listed is None else listed.status
+        raise KeyMaterialError(
+            f"the QR seal key in {keydir.seal_p12.name} is {state} in {keydir.trust_list}: "
+            "verifiers would not accept its seals"
+        )
+    public_chain = _public_chain(keydir)
     if token is None:
         pair = load_pkcs12(keydir.signing_p12, passphrase)
-        roots = roots or tuple(c for c in pair.chain if c.subject == c.issuer)
-        return AgencyKeys(PreparedSigner(pair), pair.certificate, seal, roots)
-    chain = _public_chain(keydir)
-    opened = open_token(token, chain)
-    return AgencyKeys(opened.signer, opened.certificate, seal, roots, opened)
+        roots = _roots((*pair.chain, *public_chain, *trust.document_roots))
+        return AgencyKeys(PreparedSigner(pair), pair.certificate, seal, listed.agency_code, roots)
+    opened = open_token(token, public_chain)
+    roots = _roots((*public_chain, *trust.document_roots))
+    return AgencyKeys(opened.signer, opened.certificate, seal, listed.agency_code, roots, opened)
+
+
+def _roots(certs: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    """The self-signed ones (signing chain, ``public/``, trust list), each once."""
+    found: dict[bytes, x509.Certificate] = {}
+    for cert in certs:
+        if cert.subject == cert.issuer:
+            found.setdefault(cert.fingerprint(hashes.SHA256()), cert)
+    return tuple(found.values())
+
+
+def _trust_list(keydir: KeyDir) -> TrustList:
+    if not keydir.trust_list.exists():
+        raise KeyMaterialError(
+            f"{keydir.trust_list} is missing: it says which agency the seal key signs for"
+        )
+    return TrustList.load(keydir.trust_list)
 
 
 def _public_chain(keydir: KeyDir) -> tuple[x509.Certificate, ...]:

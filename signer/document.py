@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from keys.agency import AgencyKeys
-from signer.errors import RevocationUnavailable
+from signer.errors import MetadataError, RevocationUnavailable
 from signer.metadata import ResultMetadata
 from signer.pades import (
     Network,
@@ -84,6 +84,12 @@ async def sign_result(
     now: datetime | None = None,
 ) -> SignedResult:
     """Vet, seal, stamp and sign; raises DocumentError / SigningError with the reason."""
+    if metadata.agency.code != keys.agency_code:
+        # the seal would say agency B issued this, under agency A's key
+        raise MetadataError(
+            f"is {metadata.agency.code}, but these keys sign for {keys.agency_code}",
+            field="agency.code",
+        )
     vetted = vet_pdf(data, max_bytes=options.max_bytes)
     signed_at = (now or datetime.now(VIETNAM_TIME)).astimezone(VIETNAM_TIME).replace(microsecond=0)
     seal = encode_seal(seal_claims(vetted.data, metadata, signed_at), keys.seal.key, keys.seal.kid)

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from keys.devpki import DEFAULT_AGENCY_CODE as AGENCY_CODE
 from keys.keydir import KeyDir, write_private, write_public
+from keys.trust import SealKey, TrustList
 
 TEMPLATE = Path(__file__).parent / "pki" / "online-pki.yml"
 ARCH = "ketqua-test"
@@ -115,6 +117,10 @@ def _write_keydir(
         (certs["interm"], keydir.issuing_ca_cert),
     ):
         write_public(path, cert.public_bytes(serialization.Encoding.PEM))
+    trust = TrustList(
+        seal_keys=(SealKey(certs["seal"], AGENCY_CODE),), document_roots=(certs["root"],)
+    )
+    write_public(keydir.trust_list, trust.to_json())
 
 
 @contextmanager

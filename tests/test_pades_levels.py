@@ -8,6 +8,8 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
@@ -18,13 +20,13 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from keys.devpki import init_keydir
-from keys.local import to_asn1
+from keys.local import load_pkcs12, to_asn1
 from signer.document import SignOptions
 from signer.errors import RevocationUnavailable, SigningError
 from signer.metadata import ResultMetadata
 from signer.pades import PadesLevel
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
-from tests.online_pki import OnlinePki, free_port, running_online_pki
+from tests.online_pki import PASSPHRASE, OnlinePki, free_port, running_online_pki
 from tests.validators import make_nssdb, mutool_verify, pdfsig, pyhanko_statuses, read_qr
 
 
@@ -264,3 +266,27 @@ def test_without_a_level_a_revoked_certificate_is_refused_not_downgraded(
     ):
         runtime.sign(example_pdf, metadata)
     assert not isinstance(raised.value, RevocationUnavailable)
+
+
+def test_b_lt_with_a_signing_certificate_from_another_ca_than_the_seal(
+    online: OnlinePki, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path
+) -> None:
+    # the README's real-agency setup: the licensed CA's certificate in signing.p12,
+    # the seal key from keys init
+    mixed = tmp_path / "mixed-keys"
+    init_keydir(mixed)
+    passphrase = (mixed / "passphrase").read_bytes().strip()
+    online_pair = load_pkcs12(online.keydir().signing_p12, PASSPHRASE)
+    (mixed / "signing.p12").write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            None,
+            online_pair.key,
+            online_pair.certificate,
+            list(online_pair.chain),
+            serialization.BestAvailableEncryption(passphrase),
+        )
+    )
+    with _runtime(online, PadesLevel.B_LT, keydir=mixed) as runtime:
+        result = runtime.sign(example_pdf, metadata)
+    assert result.level is PadesLevel.B_LT
+    assert _offline_status(online, result.pdf).bottom_line

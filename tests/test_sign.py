@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -17,6 +18,7 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from keys.devpki import generate
+from keys.keydir import KeyDir
 from keys.local import KeyPair, PreparedSigner
 from keys.trust import TrustList
 from signer.document import VIETNAM_TIME, SignedResult
@@ -244,3 +246,33 @@ def test_stamp_goes_on_the_last_page(
     path.write_bytes(result.pdf)
     assert read_qr(path, tmp_path, page=3) == result.seal_url
     assert "Mã xác thực" not in pdftotext(path).split("\f")[0]
+
+
+def test_metadata_of_another_agency_is_refused(
+    runtime: SigningRuntime, example_pdf: bytes
+) -> None:
+    from signer.errors import MetadataError
+    from signer.metadata import parse_metadata
+    from tests.pdfs import example_metadata
+
+    other = example_metadata()
+    other["agency"] = {"code": "000.18.27.H48", "name": "UBND huyện Cô Tô"}
+    with pytest.raises(MetadataError) as raised:
+        runtime.sign(example_pdf, parse_metadata(json.dumps(other)))
+    assert raised.value.field == "agency.code"
+    assert "these keys sign for 000.18.27.H47" in str(raised.value)
+
+
+def test_a_seal_key_missing_from_the_trust_list_is_refused(keydir: KeyDir, tmp_path: Path) -> None:
+    import shutil
+
+    from keys.agency import load_agency_keys
+    from keys.errors import KeyMaterialError
+
+    copy = tmp_path / "keys"
+    shutil.copytree(keydir.root, copy)
+    (copy / "public" / "trust-list.json").write_bytes(
+        TrustList(seal_keys=(), document_roots=()).to_json()
+    )
+    with pytest.raises(KeyMaterialError, match=r"seal key .* is not listed"):
+        load_agency_keys(copy)
