@@ -34,7 +34,7 @@ from keys.keydir import KeyDir, read_passphrase
 from signer.batch import sign_folder
 from signer.document import SignOptions
 from signer.metadata import parse_metadata
-from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
+from signer.runtime import KeySource, RuntimeConfig, SigningRuntime, freeze_prepared_state
 from signer.stamp.font import REGULAR
 from tests.pdfs import example_metadata, result_pdf
 
@@ -142,6 +142,7 @@ def stock_cli(keydir: KeyDir, pdf_path: Path, work: Path, count: int) -> float:
 def ketqua_one_process(config: RuntimeConfig, pdf: bytes, count: int) -> float:
     metadata = parse_metadata(json.dumps(example_metadata()))
     with SigningRuntime(config) as runtime:
+        freeze_prepared_state()
 
         def one(_: int) -> None:
             runtime.sign(pdf, metadata)

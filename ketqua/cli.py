@@ -1,7 +1,8 @@
 """The ``ketqua`` command: ``keys init``, ``sign`` (one file or a folder).
 
-Exit codes: 0 done; 1 a batch had failures; 2 usage or input error, with one
-line on stderr saying what is wrong. No partial output file is ever left:
+Exit codes: 0 done; 1 not signed although the input was fine (a timestamp or
+revocation server, a token), or a batch had failures; 2 usage or input error.
+Errors are one line on stderr saying what is wrong. No partial output file is ever left:
 outputs are written to a temp file and renamed.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from ketqua.errors import KetquaError
+from ketqua.errors import InputError, KetquaError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -111,8 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "keys":
             return _keys_init(args)
         return _sign(args, parser)
-    except KetquaError as exc:
+    except InputError as exc:
         return _fail(str(exc))
+    except KetquaError as exc:  # the input was fine; signing failed (a server, a token)
+        return _fail(str(exc), EXIT_FAILED)
     except OSError as exc:  # a file-system failure no layer below turned into a KetquaError
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}")
@@ -120,10 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
     # exactly one line, whatever a lower layer put in the message
     print(f"ketqua: error: {' '.join(message.split())}", file=sys.stderr)
-    return EXIT_USAGE
+    return code
 
 
 def _quiet_libraries() -> None:
@@ -168,7 +171,7 @@ def _runtime_config(args: argparse.Namespace) -> object:
     token = None
     if args.pkcs11_module or args.pkcs11_token or args.pkcs11_key:
         if not (args.pkcs11_module and args.pkcs11_token and args.pkcs11_key):
-            raise KetquaError("--pkcs11-module, --pkcs11-token and --pkcs11-key go together")
+            raise InputError("--pkcs11-module, --pkcs11-token and --pkcs11-key go together")
         token = TokenSpec(
             module=args.pkcs11_module,
             token_label=args.pkcs11_token,
@@ -179,7 +182,7 @@ def _runtime_config(args: argparse.Namespace) -> object:
     level = PadesLevel(args.level) if args.level else None  # None: as long-lived as possible
     if level is not None and level.needs_timestamp and not tsa_url:
         # say so before any key is opened or file read, not once per file of a batch
-        raise KetquaError(
+        raise InputError(
             f"--level {level} needs a timestamp server: give --tsa-url or set KETQUA_TSA_URL"
         )
     x = y = None
@@ -187,9 +190,9 @@ def _runtime_config(args: argparse.Namespace) -> object:
         try:
             x, y = (float(v) for v in args.position.split(","))
         except ValueError:
-            raise KetquaError("--position must be X,Y in points, e.g. 300,40") from None
+            raise InputError("--position must be X,Y in points, e.g. 300,40") from None
     if args.page == 0:
-        raise KetquaError("--page is 1-based (or -1 for the last page)")
+        raise InputError("--page is 1-based (or -1 for the last page)")
     placement = Placement(page=args.page - 1 if args.page > 0 else args.page, x=x, y=y)
     options = SignOptions(
         level=level,
@@ -213,29 +216,28 @@ def _runtime_config(args: argparse.Namespace) -> object:
 def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ketqua.files import write_atomic
     from signer.metadata import parse_metadata
-    from signer.runtime import RuntimeConfig, SigningRuntime
+    from signer.pdfinput import read_pdf
+    from signer.runtime import RuntimeConfig, SigningRuntime, freeze_prepared_state
 
     config = _runtime_config(args)
     assert isinstance(config, RuntimeConfig)
     if args.input.is_dir():
         return _sign_folder(args, config)
     if args.metadata is None:
-        raise KetquaError("--metadata META.json is required to sign one file")
-    try:
-        data = args.input.read_bytes()
-    except OSError as exc:
-        raise KetquaError(f"cannot read {args.input}: {exc.strerror}") from None
+        raise InputError("--metadata META.json is required to sign one file")
+    data = read_pdf(args.input, max_bytes=config.options.max_bytes)
     try:
         metadata_bytes = args.metadata.read_bytes()
     except OSError as exc:
-        raise KetquaError(f"cannot read {args.metadata}: {exc.strerror}") from None
+        raise InputError(f"cannot read {args.metadata}: {exc.strerror}") from None
     metadata = parse_metadata(metadata_bytes)
     with SigningRuntime(config) as runtime:
+        freeze_prepared_state()
         result = runtime.sign(data, metadata)
     try:
         write_atomic(args.output, result.pdf)
     except OSError as exc:
-        raise KetquaError(f"cannot write {args.output}: {exc.strerror}") from None
+        raise InputError(f"cannot write {args.output}: {exc.strerror}") from None
     summary = {
         "output": str(args.output),
         "level": str(result.level),
@@ -257,10 +259,10 @@ def _sign_folder(args: argparse.Namespace, config: object) -> int:
 
     assert isinstance(config, RuntimeConfig)
     if args.output.exists() and not args.output.is_dir():
-        raise KetquaError(f"{args.output} is a file; a folder input needs an output folder")
+        raise InputError(f"{args.output} is a file; a folder input needs an output folder")
     inputs = find_inputs(args.input)
     if not inputs:
-        raise KetquaError(f"no PDF files in {args.input}")
+        raise InputError(f"no PDF files in {args.input}")
     config.keys.load().close()  # fail fast, once, on a wrong key or passphrase
 
     bar = None

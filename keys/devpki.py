@@ -12,6 +12,7 @@ imports its certificate from a licensed CA (PKCS#12 or a PKCS#11 token).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -247,6 +248,11 @@ def init_keydir(
     With no passphrase given (file or ``KETQUA_KEY_PASSPHRASE``) a random one
     is written to ``passphrase`` (0600) beside the keys.
     """
+    if not re.fullmatch(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}", agency_code):
+        # it goes into the public trust list: a code, never free text
+        raise KeyMaterialError(f"agency code {agency_code!r} is not like 000.18.27.H47")
+    if not agency_name.strip():
+        raise KeyMaterialError("the agency name is empty")
     keydir = KeyDir(root)
     existing = [
         path
@@ -263,6 +269,9 @@ def init_keydir(
     root.mkdir(parents=True, exist_ok=True)
     try:
         passphrase = read_passphrase(None, passphrase_file)
+        # the keys are encrypted with the given passphrase: a generated one left from
+        # an earlier init would be read first by `sign` and fail as "wrong passphrase"
+        keydir.passphrase_file.unlink(missing_ok=True)
     except KeyMaterialError:
         if passphrase_file is not None:
             raise

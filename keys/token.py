@@ -12,6 +12,7 @@ one login (the last one to close logs out), each with a session of its own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -168,8 +169,25 @@ def _open_session(module: str, token_label: str, pin: str | None) -> Any:
         ) from None
 
 
+# Concurrent token calls from two threads of one process crashed the interpreter
+# (SIGSEGV in python-pkcs11 reading a key attribute while another session
+# signed): one token operation at a time per process.
+_token_calls = threading.Lock()
+
+
 class _TokenSigner(TemplateCmsMixin, pyhanko_pkcs11.PKCS11Signer):
     """pyHanko's PKCS#11 signer; B-B signatures after the first reuse its SignedData."""
+
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _token_calls.acquire)  # never block the loop
+        try:
+            signature: bytes = await super().async_sign_raw(data, digest_algorithm, dry_run)
+            return signature
+        finally:
+            _token_calls.release()
 
 
 def _signer(

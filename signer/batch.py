@@ -6,16 +6,18 @@ signs many files; one bad file is reported and the batch goes on.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from ketqua.errors import KetquaError
+from ketqua.errors import InputError, KetquaError
 from ketqua.files import write_atomic
 from signer.metadata import parse_metadata
-from signer.runtime import RuntimeConfig, SigningRuntime
+from signer.pdfinput import read_pdf
+from signer.runtime import RuntimeConfig, SigningRuntime, freeze_prepared_state
 from signer.stamp.font import BOLD, REGULAR, prepare_font
 
 _runtime: SigningRuntime | None = None
@@ -55,10 +57,7 @@ def sign_file(runtime: SigningRuntime, pdf: Path, out: Path, metadata_path: Path
         except OSError as exc:
             raise KetquaError(f"cannot read {metadata_path.name}: {exc.strerror}") from None
         metadata = parse_metadata(metadata_bytes)
-        try:
-            data = pdf.read_bytes()
-        except OSError as exc:
-            raise KetquaError(f"cannot read: {exc.strerror}") from None
+        data = read_pdf(pdf, max_bytes=runtime.config.options.max_bytes)
         result = runtime.sign(data, metadata)
         try:
             write_atomic(out, result.pdf)
@@ -72,6 +71,7 @@ def sign_file(runtime: SigningRuntime, pdf: Path, out: Path, metadata_path: Path
 def _init_worker(config: RuntimeConfig) -> None:
     global _runtime
     _runtime = SigningRuntime(config)
+    freeze_prepared_state()
 
 
 def _work(pdf: Path, out: Path) -> FileOutcome:
@@ -89,7 +89,7 @@ def sign_folder(
 ) -> list[FileOutcome]:
     """Sign every PDF in ``indir`` into ``outdir``; outcomes in input order."""
     if jobs is not None and jobs < 1:
-        raise KetquaError("--jobs must be at least 1")
+        raise InputError("--jobs must be at least 1")
     inputs = find_inputs(indir)
     outdir.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(inputs) or 1))
@@ -111,8 +111,12 @@ def sign_folder(
     # prepared in the parent, so forked workers inherit the subset fonts
     prepare_font(REGULAR)
     prepare_font(BOLD)
+    # A PKCS#11 module initialised in this process must not be inherited by a
+    # fork: the standard leaves that undefined and real token drivers hang.
+    # Workers of a token run start fresh (spawn) and initialise their own.
+    context = multiprocessing.get_context("spawn" if config.keys.token else "fork")
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(config,)
+        max_workers=workers, initializer=_init_worker, initargs=(config,), mp_context=context
     ) as pool:
         futures: dict[Future[FileOutcome], Path] = {
             pool.submit(_work, pdf, output_path(pdf, outdir)): pdf for pdf in todo

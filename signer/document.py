@@ -12,8 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ketqua.errors import InputError
 from keys.agency import AgencyKeys
 from signer.errors import MetadataError, RevocationUnavailable
 from signer.metadata import ResultMetadata
@@ -27,6 +31,7 @@ from signer.pades import (
 )
 from signer.pdfinput import DEFAULT_MAX_BYTES, vet_pdf
 from signer.stamp.appearance import ResultStampStyle, StampContent
+from signer.stamp.qr import make_qr
 from verifier.seal import SealClaims, encode_seal, seal_to_url, verification_code
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,29 @@ class SignOptions:
     public_url: str = DEFAULT_PUBLIC_URL
     placement: Placement = field(default_factory=Placement)
     max_bytes: int = DEFAULT_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        # checked once, up front: the longest seal valid metadata can produce must fit
+        # a printable QR under this URL, or every document of a batch would fail
+        try:
+            make_qr(seal_to_url(_longest_seal(), self.public_url))
+        except ValueError as exc:
+            raise InputError(f"{exc}", field="public_url") from None
+
+
+@cache
+def _longest_seal() -> bytes:
+    """A seal as long as valid metadata allows (longest codes, largest numbers)."""
+    claims = SealClaims(
+        agency_code="000.00.00.G22",
+        dossier_code="000.00.00.G22-991231-9999",
+        result_no=999,
+        procedure_code="999.999999",
+        signed_at=datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC),
+        doc_digest=b"\xff" * SEAL_DIGEST_BYTES,
+        doc_length=2**32 - 1,
+    )
+    return encode_seal(claims, ec.generate_private_key(ec.SECP256R1()), b"\0" * 8)
 
 
 @dataclass(frozen=True, slots=True)

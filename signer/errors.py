@@ -13,6 +13,10 @@ class DocumentError(InputError):
     """The PDF cannot be signed: not a PDF, corrupt, encrypted, too large, broken signature."""
 
 
+class PlacementError(InputError):
+    """The stamp's page or position does not fit the document."""
+
+
 class SigningError(KetquaError):
     """Signing failed for a reason outside the input (timestamp server down, token error)."""
 

@@ -28,7 +28,7 @@ DOSSIER_CODE_RE = re.compile(
     rf"^(?P<agency>{AGENCY_CODE})-(?P<date>[0-9]{{6}})-(?P<seq>[0-9]{{4}})$"
 )
 AGENCY_CODE_RE = re.compile(rf"^{AGENCY_CODE}$")
-PROCEDURE_CODE_RE = re.compile(r"^[0-9]+\.[0-9]{6}$")
+PROCEDURE_CODE_RE = re.compile(r"^[0-9]{1,3}\.[0-9]{6}$")
 
 
 class _Model(BaseModel):
@@ -61,13 +61,13 @@ class ResultMetadata(_Model):
     result_no: int = Field(ge=1, le=999)
     procedure: Procedure
     agency: Agency
-    applicant: Applicant
+    applicant: Applicant = Field(repr=False)  # personal data: never in a log line or traceback
     received_at: AwareDatetime
     due_at: AwareDatetime
     resolved_at: AwareDatetime
     deliver: Delivery = Delivery()
     publish: bool = True
-    lookup_secret: str | None = Field(default=None, min_length=8, max_length=64)
+    lookup_secret: str | None = Field(default=None, min_length=8, max_length=64, repr=False)
     supersedes: str | None = None
 
     @field_validator("dossier_code")

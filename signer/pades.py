@@ -13,6 +13,7 @@ seal is one value (``now``), so all three agree to the second.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -20,6 +21,7 @@ from io import BytesIO
 import aiohttp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -34,9 +36,10 @@ from pyhanko_certvalidator.errors import InsufficientRevinfoError, RevokedError
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from ketqua.errors import InputError
 from keys.agency import AgencyKeys
 from keys.local import to_asn1
-from signer.errors import RevocationUnavailable, SigningError
+from signer.errors import PlacementError, RevocationUnavailable, SigningError
 from signer.stamp.appearance import CONTENT_KEY, ResultStampStyle, StampContent
 
 FIELD_NAME = "KetQuaAgencySignature"
@@ -82,8 +85,12 @@ class Placement:
     margin: float = 36.0
 
     def __post_init__(self) -> None:
+        numbers = [self.width, self.height, self.margin]
+        numbers += [v for v in (self.x, self.y) if v is not None]
+        if not all(math.isfinite(v) for v in numbers):
+            raise PlacementError("the stamp's position and size must be finite numbers")
         if self.width < 150 or self.height < 60:
-            raise ValueError("stamp must be at least 150 x 60 points")
+            raise PlacementError("the stamp must be at least 150 x 60 points")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +140,7 @@ async def apply_signature(
             revocation_mode="hard-fail",
         )
         if not has_revocation_pointers(keys.signing_certificate):
-            raise SigningError(
+            raise InputError(
                 f"PAdES {level} needs OCSP or CRL URLs in the signing certificate; it has none"
             )
 
@@ -214,22 +221,42 @@ def _page_index(reader: PdfFileReader, page: int) -> int:
     index = page if page >= 0 else count + page
     if not 0 <= index < count:
         shown = page + 1 if page >= 0 else page  # pages are 1-based for people
-        raise SigningError(f"stamp page {shown} is outside the document's {count} pages")
+        raise PlacementError(f"stamp page {shown} is outside the document's {count} pages")
     return index
 
 
 def _field_box(
     reader: PdfFileReader, page_index: int, placement: Placement
 ) -> tuple[int, int, int, int]:
-    node = reader.find_page_for_modification(page_index)[0].get_object()
-    while "/MediaBox" not in node and "/Parent" in node:
-        node = node["/Parent"].get_object()
-    media = [float(v) for v in node.get("/MediaBox", [0, 0, 595, 842])]
-    x0, y0, x1, _ = media
+    page = reader.find_page_for_modification(page_index)[0].get_object()
+    # what a viewer shows and a printer prints is the crop box (default: the media box)
+    media = _inherited_box(page, "/MediaBox") or (0.0, 0.0, 595.0, 842.0)
+    crop = _inherited_box(page, "/CropBox") or media
+    x0, y0 = max(media[0], crop[0]), max(media[1], crop[1])
+    x1, y1 = min(media[2], crop[2]), min(media[3], crop[3])
     x = placement.x if placement.x is not None else x1 - placement.margin - placement.width
     y = placement.y if placement.y is not None else y0 + placement.margin
-    x = max(x, x0)
-    return (round(x), round(y), round(x + placement.width), round(y + placement.height))
+    box = (round(x), round(y), round(x + placement.width), round(y + placement.height))
+    if box[0] < x0 or box[1] < y0 or box[2] > x1 or box[3] > y1:
+        raise PlacementError(
+            f"the stamp {box} does not fit on page {page_index + 1}, whose visible area is "
+            f"{(round(x0), round(y0), round(x1), round(y1))}"
+        )
+    return box
+
+
+def _inherited_box(page: generic.DictionaryObject, key: str) -> tuple[float, ...] | None:
+    node = page
+    while key not in node and "/Parent" in node:
+        node = node["/Parent"].get_object()
+    if key not in node:
+        return None
+    values = [float(v.get_object()) for v in node[key].get_object()]
+    if len(values) != 4:
+        raise PlacementError(f"the page's {key} is not a rectangle")
+    left, right = sorted((values[0], values[2]))
+    bottom, top = sorted((values[1], values[3]))
+    return (left, bottom, right, top)
 
 
 def _free_field_name(reader: PdfFileReader) -> str:
@@ -254,13 +281,18 @@ def choose_level(cert: x509.Certificate, tsa_url: str | None) -> PadesLevel:
 
 
 def has_revocation_pointers(cert: x509.Certificate) -> bool:
-    for ext_type in (x509.AuthorityInformationAccess, x509.CRLDistributionPoints):
-        try:
-            cert.extensions.get_extension_for_class(ext_type)
+    """An OCSP responder in the AIA, or a CRL distribution point (caIssuers alone is not)."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        if any(d.access_method == x509.OID_OCSP for d in aia):
             return True
-        except x509.ExtensionNotFound:
-            continue
-    return False
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        cert.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+        return True
+    except x509.ExtensionNotFound:
+        return False
 
 
 def certificate_fingerprint(cert: x509.Certificate) -> str:

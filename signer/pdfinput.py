@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from io import BytesIO
+from pathlib import Path
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -32,6 +33,17 @@ class VettedPdf:
     existing_signatures: int
     # every object already parsed: the signer extends this reader rather than parse again
     reader: PdfFileReader = field(repr=False, compare=False)
+
+
+def read_pdf(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a PDF file, refusing one over the limit before reading it into memory."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DocumentError(f"document is {size} bytes, over the limit of {max_bytes}")
+        return path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
