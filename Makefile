@@ -16,6 +16,9 @@ DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@# Debian's python3 has no ensurepip until python3-venv is installed
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,bench]'

@@ -33,12 +33,13 @@ from signer.pdfinput import DEFAULT_MAX_BYTES, vet_pdf
 from signer.stamp.appearance import ResultStampStyle, StampContent
 from signer.stamp.qr import make_qr
 from verifier.seal import SealClaims, encode_seal, seal_to_url, verification_code
+from verifier.seal.claims import DOC_DIGEST_LENGTH
 
 log = logging.getLogger(__name__)
 
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
-SEAL_DIGEST_BYTES = 16
+SEAL_DIGEST_BYTES = DOC_DIGEST_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def seal_claims(data: bytes, metadata: ResultMetadata, signed_at: datetime) -> S
         result_no=metadata.result_no,
         procedure_code=metadata.procedure.code,
         signed_at=signed_at,
-        doc_digest=hashlib.sha256(data).digest()[:SEAL_DIGEST_BYTES],
+        doc_digest=SealClaims.content_digest(data),
         doc_length=len(data),
     )
 

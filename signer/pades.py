@@ -2,12 +2,14 @@
 
 - B-B: CMS signature, SHA-256, signer certificate and chain embedded.
 - B-T: plus an RFC 3161 signature timestamp (needs a TSA URL).
-- B-LT: plus the chain's OCSP responses / CRLs in the CMS and a DSS
-  (needs the certificates' revocation services to answer).
+- B-LT: plus the chain's OCSP responses / CRLs in a DSS, an incremental
+  update after the signature (needs the certificates' revocation services
+  to answer).
 - B-LTA: plus a document timestamp over the DSS.
 
-The signing time shown on the stamp, written in the CMS and put in the QR
-seal is one value (``now``), so all three agree to the second.
+The signing time shown on the stamp, written in the signature dictionary
+(``/M``) and put in the QR seal is one value (``now``), so all three agree
+to the second.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ class PadesLevel(enum.StrEnum):
 
 
 # CMS space to reserve, by level: the RSA-2048 CMS with a 3-certificate chain
-# is ~4 KB; a timestamp token adds ~4-6 KB; OCSP/CRL another ~4-10 KB.
+# is ~2.6 KB; a timestamp token adds ~4-6 KB. (B-LT's revocation data goes into
+# the DSS, not the CMS; the extra room is for a TSA with a long chain.)
 _RESERVED = {
     PadesLevel.B_B: 12_288,
     PadesLevel.B_T: 24_576,

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, p
 from ketqua.cli import main
 from keys.keydir import KeyDir
 from tests.pdfs import example_metadata
-from tests.validators import pdfsig
+from tests.validators import pdfsig, read_qr
 
 KETQUA = Path(sys.executable).parent / "ketqua"
 ENV_VARS = (
@@ -758,3 +759,131 @@ def test_keys_init_refuses_when_any_private_key_exists(
     assert run.code == 2, run
     assert "seal.p12 exists; pass --force" in run.err
     assert (folder / "seal.p12").read_bytes() == b"an earlier seal key"
+
+
+# --- options checked up front ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--public-url", "ftp://ketqua.example.vn", "public_url:"),
+        ("--public-url", "https://" + "a" * 300 + ".vn", "public_url:"),
+        ("--position", "nan,40", "finite"),
+        ("--position", "10000,10000", "does not fit on page 1"),
+        ("--position", "-50,40", "does not fit on page 1"),
+    ],
+)
+def test_bad_stamp_or_url_options_exit_2_with_one_line(
+    option: str,
+    value: str,
+    expected: str,
+    keydir: KeyDir,
+    pdf_file: Path,
+    metadata_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    run = ketqua(
+        capsys,
+        "sign",
+        pdf_file,
+        "-o",
+        out / "x.pdf",
+        "--metadata",
+        metadata_file,
+        "--keys",
+        keydir.root,
+        f"{option}={value}",  # "=": a value may start with "-"
+    )
+    assert run.code == 2, run
+    assert len(run.err_lines) == 1
+    assert expected in run.err_lines[0]
+    assert listing(out) == []
+
+
+def test_stamp_goes_inside_the_crop_box(
+    keydir: KeyDir, metadata_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a page whose visible area is the upper-left part of its media box
+    pdf = tmp_path / "cropped.pdf"
+    pdf.write_bytes(minimal_pdf(b" /CropBox [0 300 450 842]"))
+    out = tmp_path / "signed.pdf"
+    run = ketqua(
+        capsys, "sign", pdf, "-o", out, "--metadata", metadata_file, "--keys", keydir.root
+    )
+    assert run.code == 0, run
+    assert read_qr(out, tmp_path).startswith("HTTP://127.0.0.1:8080/V/")
+
+
+def test_signing_failure_with_good_input_exits_1(
+    keydir: KeyDir,
+    pdf_file: Path,
+    metadata_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # nothing listens there: the input is fine, the timestamp server is not
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/tsa"
+    out = tmp_path / "signed.pdf"
+    run = ketqua(
+        capsys,
+        "sign",
+        pdf_file,
+        "-o",
+        out,
+        "--metadata",
+        metadata_file,
+        "--keys",
+        keydir.root,
+        "--level",
+        "B-T",
+        "--tsa-url",
+        dead,
+    )
+    assert run.code == 1, run
+    assert len(run.err_lines) == 1
+    assert "timestamp server failed" in run.err_lines[0]
+    assert not out.exists()
+
+
+def test_keys_init_refuses_an_agency_code_that_is_not_a_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = ketqua(
+        capsys, "keys", "init", "--dir", tmp_path / "k", "--agency-code", "Nguyễn Văn An 0901"
+    )
+    assert run.code == 2, run
+    assert "is not like 000.18.27.H47" in run.err
+    assert not (tmp_path / "k" / "signing.p12").exists()
+
+
+def test_keys_init_force_with_a_passphrase_file_drops_the_old_generated_one(
+    tmp_path: Path, pdf_file: Path, metadata_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "k"
+    assert ketqua(capsys, "keys", "init", "--dir", folder).code == 0
+    assert (folder / "passphrase").exists()
+    secret = tmp_path / "secret"
+    secret.write_text("a passphrase the operator chose\n")
+    run = ketqua(capsys, "keys", "init", "--dir", folder, "--force", "--passphrase-file", secret)
+    assert run.code == 0, run
+    assert not (folder / "passphrase").exists()
+    signed = ketqua(
+        capsys,
+        "sign",
+        pdf_file,
+        "-o",
+        tmp_path / "s.pdf",
+        "--metadata",
+        metadata_file,
+        "--keys",
+        folder,
+        "--passphrase-file",
+        secret,
+    )
+    assert signed.code == 0, signed

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from io import BytesIO
 
 from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers import Signer
 
 from keys.cms_template import TemplateCmsMixin
 from keys.keydir import KeyDir
@@ -49,3 +52,19 @@ def test_templated_signature_has_the_structure_pyhanko_built_first(keydir: KeyDi
     assert info_a["signature"].native != info_b["signature"].native
     # (that the patched signature validates is checked by pdfsig, mutool and pyHanko in
     # test_sign.py, whose documents are signed after the first one)
+
+
+def test_templated_cms_is_byte_for_byte_what_pyhanko_builds(keydir: KeyDir) -> None:
+    # RSA PKCS#1 v1.5 is deterministic and PAdES signed attributes carry no time,
+    # so for the same digest the template must give exactly pyHanko's own bytes
+    metadata = parse_metadata(json.dumps(example_metadata()))
+    with SigningRuntime(RuntimeConfig(KeySource(keydir.root), SignOptions())) as runtime:
+        runtime.sign(result_pdf(), metadata)
+        signer = runtime.keys.document_signer
+    assert isinstance(signer, TemplateCmsMixin)
+    assert signer.has_cms_template
+    for content in (b"one document", b"another document"):
+        digest = hashlib.sha256(content).digest()
+        templated = asyncio.run(signer.async_sign(digest, "sha256", use_pades=True))
+        stock = asyncio.run(Signer.async_sign(signer, digest, "sha256", use_pades=True))
+        assert templated.dump() == stock.dump()

@@ -194,3 +194,12 @@ def test_models_are_immutable() -> None:
     assert meta.result_no == 1
     assert meta.agency.code == "000.18.27.H47"
     assert isinstance(meta, ResultMetadata)
+
+
+def test_repr_leaves_out_personal_data_and_the_access_code() -> None:
+    data = {**example_metadata(), "lookup_secret": "K7-PQ9-ZX42"}
+    text = repr(parse_metadata(json.dumps(data)))
+    assert "Nguyễn" not in text
+    assert "an.nguyen@example.vn" not in text
+    assert "K7-PQ9-ZX42" not in text
+    assert "000.18.27.H47-220301-0012" in text

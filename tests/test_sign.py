@@ -91,6 +91,18 @@ def test_qr_on_the_rendered_page_is_the_seal_url_and_verifies(
     assert claims.signed_at == signed.signed_at
 
 
+def test_a_seal_binds_its_own_document_and_no_other(
+    runtime: SigningRuntime, metadata: ResultMetadata, signed: SignedResult, trust_list: TrustList
+) -> None:
+    other = runtime.sign(result_pdf(trailing_text="(bản khác)"), metadata)
+    claims = verify_seal(signed.seal, _seal_keys(trust_list))
+    assert claims.binds(signed.pdf)
+    assert not claims.binds(other.pdf)  # a genuine seal copied onto another document
+    other_claims = verify_seal(other.seal, _seal_keys(trust_list))
+    assert other_claims.binds(other.pdf)
+    assert not other_claims.binds(signed.pdf)
+
+
 def test_seal_digest_binds_the_original_bytes_which_prefix_the_signed_file(
     signed: SignedResult, example_pdf: bytes, trust_list: TrustList
 ) -> None:

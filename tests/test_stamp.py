@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import os
+import random
 import subprocess
 from pathlib import Path
 
@@ -35,8 +35,9 @@ def test_fixed_mask_scores_close_to_the_best_mask_on_seal_data() -> None:
     # The mask search exists to break up regular data; a seal is pseudo-random
     # (a signature, a digest), so the fixed mask must stay near the best one.
     worst = 0.0
+    rng = random.Random(2026)  # seeded: the same 20 seals every run
     for _ in range(20):
-        text = BASE + base64.b32encode(os.urandom(171)).decode().rstrip("=")
+        text = BASE + base64.b32encode(rng.randbytes(171)).decode().rstrip("=")
         best = min(_penalty(text, m) for m in range(8))
         worst = max(worst, _penalty(text, MASK) / best)
     assert worst < 1.35

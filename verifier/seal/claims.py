@@ -7,6 +7,8 @@ a time, a digest and a length. In CBOR they are a map with small integer keys
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -101,6 +103,23 @@ class SealClaims:
                 f"doc_digest must be {DOC_DIGEST_LENGTH} bytes, not {len(self.doc_digest)}"
             )
         _check_count("doc_length", self.doc_length)
+
+    @staticmethod
+    def content_digest(content: bytes) -> bytes:
+        """What ``doc_digest`` holds for ``content``: SHA-256, first 16 bytes."""
+        return hashlib.sha256(content).digest()[:DOC_DIGEST_LENGTH]
+
+    def binds(self, pdf: bytes) -> bool:
+        """Whether this seal was made for ``pdf``.
+
+        The signer binds the document as submitted, before its own signature,
+        which is an incremental update: those bytes are the first
+        ``doc_length`` bytes of the signed file. (That the signature then
+        covers the rest of the file is the PAdES validator's part.)
+        """
+        if len(pdf) < self.doc_length:
+            return False
+        return hmac.compare_digest(self.content_digest(pdf[: self.doc_length]), self.doc_digest)
 
     @property
     def signed_at_epoch(self) -> int:
