@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -288,3 +289,30 @@ def test_a_seal_key_missing_from_the_trust_list_is_refused(keydir: KeyDir, tmp_p
     )
     with pytest.raises(KeyMaterialError, match=r"seal key .* is not listed"):
         load_agency_keys(copy)
+
+
+@pytest.mark.parametrize(
+    "qpdf_option", ["--object-streams=generate", "--linearize", "--qdf", "--compress-streams=n"]
+)
+def test_inputs_written_by_another_pdf_library_sign_and_validate(
+    qpdf_option: str,
+    runtime: SigningRuntime,
+    metadata: ResultMetadata,
+    example_pdf: bytes,
+    tmp_path: Path,
+    nssdb: Path,
+) -> None:
+    # object streams, linearisation, uncompressed streams: structures our own
+    # test PDFs do not have, as qpdf writes them
+    source, rewritten = tmp_path / "in.pdf", tmp_path / "rewritten.pdf"
+    source.write_bytes(example_pdf)
+    subprocess.run(["qpdf", qpdf_option, str(source), str(rewritten)], check=True)
+    result = runtime.sign(rewritten.read_bytes(), metadata)
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(result.pdf)
+    (sig,) = pdfsig(signed, nssdb)
+    assert sig.valid
+    assert sig.trusted
+    assert sig.total_document
+    assert "The document is unchanged since signing." in mutool_verify(signed)
+    assert read_qr(signed, tmp_path) == result.seal_url
