@@ -42,7 +42,7 @@ from ketqua.errors import InputError
 from keys.agency import AgencyKeys
 from keys.local import to_asn1
 from signer.errors import PlacementError, RevocationUnavailable, SigningError
-from signer.stamp.appearance import CONTENT_KEY, ResultStampStyle, StampContent
+from signer.stamp.appearance import CONTENT_KEY, ROTATION_KEY, ResultStampStyle, StampContent
 
 FIELD_NAME = "KetQuaAgencySignature"
 
@@ -119,7 +119,7 @@ async def apply_signature(
     """Sign the document ``reader`` holds, as an incremental update; returns the whole file."""
     writer = IncrementalPdfFileWriter.from_reader(reader)
     page_index = _page_index(reader, placement.page)
-    box = _field_box(reader, page_index, placement)
+    box, rotation = _field_box(reader, page_index, placement)
     field_name = _free_field_name(reader)
 
     timestamper = None
@@ -165,7 +165,7 @@ async def apply_signature(
         new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page_index, box=box),
     )
     try:
-        return await _sign(pdf_signer, writer, stamp, now, _RESERVED[level])
+        return await _sign(pdf_signer, writer, stamp, rotation, now, _RESERVED[level])
     except PyHankoSigningError as exc:
         if isinstance(exc.__cause__, RevokedError):
             raise SigningError(f"the signing certificate is revoked: {exc.__cause__}") from None
@@ -190,6 +190,7 @@ async def _sign(
     pdf_signer: signers.PdfSigner,
     writer: IncrementalPdfFileWriter,
     stamp: StampContent,
+    rotation: int,
     now: datetime,
     bytes_reserved: int,
 ) -> bytes:
@@ -201,7 +202,7 @@ async def _sign(
     tbs = session.prepare_tbs_document(
         validation_info=validation_info,
         bytes_reserved=bytes_reserved,
-        appearance_text_params={CONTENT_KEY: stamp},
+        appearance_text_params={CONTENT_KEY: stamp, ROTATION_KEY: rotation},
     )
     output = BytesIO()
     prepared, _ = tbs.digest_tbs_document(in_place=False, output=output)
@@ -230,22 +231,56 @@ def _page_index(reader: PdfFileReader, page: int) -> int:
 
 def _field_box(
     reader: PdfFileReader, page_index: int, placement: Placement
-) -> tuple[int, int, int, int]:
+) -> tuple[tuple[int, int, int, int], int]:
+    """The widget's rectangle in page space, and the page's display rotation.
+
+    ``placement`` speaks of the page as a viewer shows it (after ``/Rotate``);
+    the rectangle is mapped back into the page's own coordinates, and the
+    stamp is later drawn turned by the same angle so that it reads upright.
+    """
     page = reader.find_page_for_modification(page_index)[0].get_object()
+    rotation = _rotation(page)
     # what a viewer shows and a printer prints is the crop box (default: the media box)
     media = _inherited_box(page, "/MediaBox") or (0.0, 0.0, 595.0, 842.0)
     crop = _inherited_box(page, "/CropBox") or media
     x0, y0 = max(media[0], crop[0]), max(media[1], crop[1])
     x1, y1 = min(media[2], crop[2]), min(media[3], crop[3])
-    x = placement.x if placement.x is not None else x1 - placement.margin - placement.width
-    y = placement.y if placement.y is not None else y0 + placement.margin
-    box = (round(x), round(y), round(x + placement.width), round(y + placement.height))
-    if box[0] < x0 or box[1] < y0 or box[2] > x1 or box[3] > y1:
+    shown_w, shown_h = (y1 - y0, x1 - x0) if rotation in (90, 270) else (x1 - x0, y1 - y0)
+    u = placement.x if placement.x is not None else shown_w - placement.margin - placement.width
+    v = placement.y if placement.y is not None else placement.margin
+    if u < 0 or v < 0 or u + placement.width > shown_w or v + placement.height > shown_h:
         raise PlacementError(
-            f"the stamp {box} does not fit on page {page_index + 1}, whose visible area is "
-            f"{(round(x0), round(y0), round(x1), round(y1))}"
+            f"the stamp at ({round(u)}, {round(v)}) sized {round(placement.width)} x "
+            f"{round(placement.height)} does not fit on page {page_index + 1}, whose visible "
+            f"area is {round(shown_w)} x {round(shown_h)}"
         )
-    return box
+
+    def to_page(du: float, dv: float) -> tuple[float, float]:
+        # a point of the page as shown -> the page's own coordinates
+        if rotation == 90:
+            return x1 - dv, y0 + du
+        if rotation == 180:
+            return x1 - du, y1 - dv
+        if rotation == 270:
+            return x0 + dv, y1 - du
+        return x0 + du, y0 + dv
+
+    corners = [
+        to_page(u + du, v + dv) for du in (0, placement.width) for dv in (0, placement.height)
+    ]
+    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+    return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys))), rotation
+
+
+def _rotation(page: generic.DictionaryObject) -> int:
+    node = page
+    while "/Rotate" not in node and "/Parent" in node:
+        node = node["/Parent"].get_object()
+    try:
+        value = int(node.get("/Rotate", 0))
+    except (TypeError, ValueError):
+        return 0
+    return value % 360 if value % 90 == 0 else 0
 
 
 def _inherited_box(page: generic.DictionaryObject, key: str) -> tuple[float, ...] | None:

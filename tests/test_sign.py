@@ -316,3 +316,36 @@ def test_inputs_written_by_another_pdf_library_sign_and_validate(
     assert sig.total_document
     assert "The document is unchanged since signing." in mutool_verify(signed)
     assert read_qr(signed, tmp_path) == result.seal_url
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_stamp_reads_upright_on_a_rotated_page(
+    rotation: int,
+    runtime: SigningRuntime,
+    metadata: ResultMetadata,
+    example_pdf: bytes,
+    tmp_path: Path,
+    nssdb: Path,
+) -> None:
+    source, rotated = tmp_path / "in.pdf", tmp_path / "rotated.pdf"
+    source.write_bytes(example_pdf)
+    subprocess.run(["qpdf", f"--rotate=+{rotation}", str(source), str(rotated)], check=True)
+    result = runtime.sign(rotated.read_bytes(), metadata)
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(result.pdf)
+    (sig,) = pdfsig(signed, nssdb)
+    assert sig.valid
+    assert sig.total_document
+    # rendered as a viewer shows the page, the QR (and the stamp around it) is upright
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", str(signed), str(tmp_path / "page")],
+        check=True,
+    )
+    xml = subprocess.run(
+        ["zbarimg", "--xml", "-q", "--nodbus", str(tmp_path / "page.png")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "orientation='UP'" in xml
+    assert result.seal_url in xml

@@ -23,6 +23,9 @@ from signer.stamp.image import PreparedImage
 from signer.stamp.qr import make_qr
 
 CONTENT_KEY = "ketqua"
+ROTATION_KEY = "ketqua_rotation"  # the page's /Rotate: the stamp turns against it
+# appearance /Matrix that turns the stamp by the page's rotation, counter-clockwise
+_TURN = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
 PAD = 4.0
 TEXT_SIZE = 7.5
 MIN_TEXT_SIZE = 4.5
@@ -84,7 +87,10 @@ class ResultStampStyle(BaseStampStyle):
         stamp_content = text_params[CONTENT_KEY]
         if not isinstance(stamp_content, StampContent):
             raise TypeError("text_params must carry a StampContent")
-        return ResultStamp(writer, self, box, stamp_content)
+        rotation = int(text_params.get(ROTATION_KEY, 0))
+        if rotation in (90, 270):  # the widget is the stamp turned on its side
+            box = layout.BoxConstraints(width=box.height, height=box.width)
+        return ResultStamp(writer, self, box, stamp_content, rotation)
 
 
 class ResultStamp(BaseStamp):
@@ -94,9 +100,21 @@ class ResultStamp(BaseStamp):
         style: ResultStampStyle,
         box: layout.BoxConstraints,
         stamp_content: StampContent,
+        rotation: int = 0,
     ) -> None:
         super().__init__(writer=writer, style=style, box=box)
         self.stamp_content = stamp_content
+        self.rotation = rotation
+
+    def as_form_xobject(self) -> generic.StreamObject:
+        xobject: generic.StreamObject = super().as_form_xobject()
+        if self.rotation in _TURN:
+            # the viewer turns the page clockwise by /Rotate; turning the stamp the
+            # other way in its own space makes it read upright on screen and paper
+            xobject[pdf_name("/Matrix")] = generic.ArrayObject(
+                [generic.NumberObject(v) for v in (*_TURN[self.rotation], 0, 0)]
+            )
+        return xobject
 
     def _render_inner_content(self) -> list[bytes]:
         style: ResultStampStyle = self.style
