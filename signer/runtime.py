@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from keys.agency import AgencyKeys, load_agency_keys
 from keys.token import TokenSpec
 from signer.document import SignedResult, SignOptions, sign_result
 from signer.metadata import ResultMetadata
-from signer.pades import Network
+from signer.pades import Network, PadesLevel
 from signer.stamp.appearance import ResultStampStyle
 from signer.stamp.image import prepare_image
 
 DEFAULT_NETWORK_TIMEOUT = 10.0
+B_LT_RETRY_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,9 @@ class SigningRuntime:
             raise
         self._loop = asyncio.new_event_loop()
         self._session: aiohttp.ClientSession | None = None
+        # after an automatic B-LT fell back to B-T, sign at B-T for a while instead
+        # of waiting out the revocation servers' timeouts on every document
+        self._b_lt_retry_at = 0.0
 
     def sign(
         self, data: bytes, metadata: ResultMetadata, *, now: datetime | None = None
@@ -82,9 +87,15 @@ class SigningRuntime:
                     timeout=aiohttp.ClientTimeout(total=self.config.network_timeout)
                 )
             network = Network(self._session, self.config.tsa_url, self.config.network_timeout)
-        return await sign_result(
-            data, metadata, self.keys, self.style, self.config.options, network=network, now=now
+        options = self.config.options
+        if options.level is None and time.monotonic() < self._b_lt_retry_at:
+            options = replace(options, level=PadesLevel.B_T)
+        result = await sign_result(
+            data, metadata, self.keys, self.style, options, network=network, now=now
         )
+        if options.level is None and result.level is PadesLevel.B_T:
+            self._b_lt_retry_at = time.monotonic() + B_LT_RETRY_SECONDS
+        return result
 
     def close(self) -> None:
         if self._session is not None:
