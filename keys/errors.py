@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ketqua.errors import InputError
+from ketqua.errors import InputError, KetquaError
 
 
 class KeyMaterialError(InputError):
@@ -15,3 +15,7 @@ class PassphraseError(KeyMaterialError):
 
 class TokenError(KeyMaterialError):
     """The PKCS#11 module, token, PIN or object label is wrong."""
+
+
+class TokenFailure(KetquaError):
+    """The token failed while signing (removed, logged out, device error): not an input error."""

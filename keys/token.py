@@ -31,7 +31,7 @@ from pyhanko.sign import pkcs11 as pyhanko_pkcs11
 from pyhanko.sign.signers import Signer
 
 from keys.cms_template import TemplateCmsMixin
-from keys.errors import TokenError
+from keys.errors import TokenError, TokenFailure
 from keys.local import to_asn1
 
 PIN_ENV = "KETQUA_PKCS11_PIN"
@@ -186,6 +186,9 @@ class _TokenSigner(TemplateCmsMixin, pyhanko_pkcs11.PKCS11Signer):
         try:
             signature: bytes = await super().async_sign_raw(data, digest_algorithm, dry_run)
             return signature
+        except PKCS11Error as exc:
+            name = type(exc).__name__
+            raise TokenFailure(f"the token failed while signing: {name} {exc}".strip()) from None
         finally:
             _token_calls.release()
 

@@ -34,7 +34,11 @@ from pyhanko.sign.signers.pdf_signer import (  # type: ignore[attr-defined]
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.errors import InsufficientRevinfoError, RevokedError
+from pyhanko_certvalidator.errors import (
+    InsufficientRevinfoError,
+    PathBuildingError,
+    RevokedError,
+)
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
@@ -173,6 +177,12 @@ async def apply_signature(
             raise RevocationUnavailable(
                 f"PAdES {level}: no OCSP response or CRL could be fetched for the signing "
                 f"certificate ({exc.__cause__})"
+            ) from None
+        if isinstance(exc.__cause__, PathBuildingError):
+            raise RevocationUnavailable(
+                f"PAdES {level}: no path from the signing certificate to a known root; put "
+                "the CA's root certificate in the .p12, in public/root-ca.pem or in the "
+                f"trust list ({exc.__cause__})"
             ) from None
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
         raise SigningError(f"PAdES {level} signing failed: {exc}{cause}") from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
@@ -36,14 +37,19 @@ class VettedPdf:
 
 
 def read_pdf(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Read a PDF file, refusing one over the limit before reading it into memory."""
+    """Read a PDF file, never more than ``max_bytes`` + 1 bytes into memory.
+
+    The size a file reports is not trusted (a pipe or a device says 0): the
+    read itself is bounded.
+    """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DocumentError(f"document is {size} bytes, over the limit of {max_bytes}")
-        return path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise DocumentError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise DocumentError(f"document is over the limit of {max_bytes} bytes")
+    return data
 
 
 def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
@@ -65,8 +71,9 @@ def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
         raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from None
     if page_count < 1:
         raise DocumentError("PDF has no pages")
+    signature_fields = {sig.field_name for sig in signatures}
     for sig in signatures:
-        _check_existing_signature(sig)
+        _check_existing_signature(sig, signature_fields)
     # after the signatures: a change under a signature is tampering, not mere damage
     try:
         _read_every_object(reader)
@@ -75,7 +82,7 @@ def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
     return VettedPdf(data, page_count, len(signatures), reader)
 
 
-def _check_existing_signature(sig: EmbeddedPdfSignature) -> None:
+def _check_existing_signature(sig: EmbeddedPdfSignature, signature_fields: set[str]) -> None:
     """The bytes it signed are unchanged, and nothing but signing happened after it.
 
     Integrity only, no certificate path: whose key made the official's
@@ -99,10 +106,21 @@ def _check_existing_signature(sig: EmbeddedPdfSignature) -> None:
         )
     diff = integrity["diff_result"]
     level = diff.modification_level if isinstance(diff, DiffResult) else ModificationLevel.OTHER
-    if level > ModificationLevel.FORM_FILLING or integrity["docmdp_ok"] is False:
+    # FORM_FILLING also covers a text field whose value was changed: only signature
+    # fields may have changed since (another signature is the one edit allowed)
+    changed = set(diff.changed_form_fields) if isinstance(diff, DiffResult) else set()
+    other_fields = sorted(changed - signature_fields)
+    if level > ModificationLevel.FORM_FILLING or other_fields or integrity["docmdp_ok"] is False:
+        what = f"form field {other_fields[0]!r} changed" if other_fields else "an edit"
         raise DocumentError(
             f"existing signature {name!r} is broken: the document was changed after it was "
-            "signed (an incremental update that is not another signature)"
+            f"signed ({what} in an incremental update that is not another signature)"
+        )
+    if sig.docmdp_level is MDPPerm.NO_CHANGES:
+        # the author certified the document as final: adding a signature would break that
+        raise DocumentError(
+            f"existing signature {name!r} certifies the document with no changes allowed; "
+            "it cannot be signed again"
         )
 
 

@@ -363,6 +363,11 @@ BAD_INPUTS: list[tuple[str, Callable[[Inputs], list[str | Path]], str]] = [
     ("over-size-limit", lambda s: s.sign("--max-size", "0.01"), "over the limit of 10485"),
     ("missing-input", lambda s: s.sign(pdf=s.tmp / "nope.pdf"), "cannot read"),
     (
+        "endless-device",  # reports size 0: the read itself must stop at the limit
+        lambda s: s.sign("--max-size", "0.01", pdf=Path("/dev/zero")),
+        "over the limit of 10485",
+    ),
+    (
         "missing-metadata",
         lambda s: [*s.sign()[:5], s.tmp / "nope.json", *s.sign()[6:]],
         "nope.json: No such file",

@@ -293,3 +293,41 @@ def test_b_lt_with_a_signing_certificate_from_another_ca_than_the_seal(
         result = runtime.sign(example_pdf, metadata)
     assert result.level is PadesLevel.B_LT
     assert _offline_status(online, result.pdf).bottom_line
+
+
+def _mixed_keys_without_the_signing_root(online: OnlinePki, folder: Path) -> Path:
+    """A licensed CA's .p12 that carries no root (common), beside keys init's seal key."""
+    init_keydir(folder)
+    passphrase = (folder / "passphrase").read_bytes().strip()
+    online_pair = load_pkcs12(online.keydir().signing_p12, PASSPHRASE)
+    chain = [c for c in online_pair.chain if c.subject != c.issuer]
+    (folder / "signing.p12").write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            None,
+            online_pair.key,
+            online_pair.certificate,
+            chain,
+            serialization.BestAvailableEncryption(passphrase),
+        )
+    )
+    return folder
+
+
+def test_without_a_level_an_unknown_signing_root_falls_back_to_b_t(
+    online: OnlinePki, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path
+) -> None:
+    keys = _mixed_keys_without_the_signing_root(online, tmp_path / "keys")
+    with _runtime(online, None, keydir=keys) as runtime:
+        result = runtime.sign(example_pdf, metadata)
+    assert result.level is PadesLevel.B_T
+
+
+def test_explicit_b_lt_with_an_unknown_signing_root_says_where_the_root_goes(
+    online: OnlinePki, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path
+) -> None:
+    keys = _mixed_keys_without_the_signing_root(online, tmp_path / "keys")
+    with (
+        _runtime(online, PadesLevel.B_LT, keydir=keys) as runtime,
+        pytest.raises(RevocationUnavailable, match=r"public/root-ca\.pem"),
+    ):
+        runtime.sign(example_pdf, metadata)

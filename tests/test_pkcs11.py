@@ -476,7 +476,10 @@ def test_runtimes_on_one_token_share_its_login(
             results: dict[str, bytes] = {}
 
             def sign(name: str, runtime: SigningRuntime) -> None:
-                results[name] = runtime.sign(example_pdf, metadata).pdf
+                # several rounds: concurrent token calls from two threads crashed
+                # python-pkcs11 now and then before token calls were serialised
+                for _ in range(16):
+                    results[name] = runtime.sign(example_pdf, metadata).pdf
 
             threads = [
                 threading.Thread(target=sign, args=("first", first)),
@@ -527,3 +530,17 @@ def test_cli_while_a_runtime_holds_the_token(
     assert status.bottom_line, status.pretty_print_details()
     (status,) = pyhanko_statuses(out.read_bytes(), roots)
     assert status.bottom_line, status.pretty_print_details()
+
+
+def test_a_token_that_fails_mid_run_is_a_signing_failure_not_a_crash(
+    hsm: SoftHsm, keydir: KeyDir, example_pdf: bytes, metadata: ResultMetadata
+) -> None:
+    from keys.errors import TokenFailure
+
+    with SigningRuntime(_config(keydir, hsm.spec("rsa"))) as runtime:
+        runtime.sign(example_pdf, metadata)
+        token = runtime.keys.token
+        assert token is not None
+        token.close()  # as if the USB token were pulled out
+        with pytest.raises(TokenFailure, match="the token failed while signing"):
+            runtime.sign(example_pdf, metadata)

@@ -349,3 +349,82 @@ def test_stamp_reads_upright_on_a_rotated_page(
     ).stdout
     assert "orientation='UP'" in xml
     assert result.seal_url in xml
+    # ...and sits in the bottom-right corner of the page as shown
+    from PIL import Image
+
+    page = Image.open(tmp_path / "page.png")
+    corner = page.crop((int(page.width * 0.45), int(page.height * 0.55), page.width, page.height))
+    corner.save(tmp_path / "corner.png")
+    found = subprocess.run(
+        ["zbarimg", "-q", "--raw", "--nodbus", str(tmp_path / "corner.png")],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    assert found == result.seal_url
+
+
+def _with_text_field(pdf: bytes) -> bytes:
+    """The result with a fillable text field "Note" on page 1."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    page_ref = writer.root["/Pages"]["/Kids"][0]
+    field = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.pdf_name("/FT"): generic.pdf_name("/Tx"),
+                generic.pdf_name("/T"): generic.pdf_string("Note"),
+                generic.pdf_name("/V"): generic.pdf_string("3 tầng"),
+                generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
+                generic.pdf_name("/Subtype"): generic.pdf_name("/Widget"),
+                generic.pdf_name("/Rect"): generic.ArrayObject(
+                    generic.NumberObject(v) for v in (72, 500, 272, 520)
+                ),
+                generic.pdf_name("/P"): page_ref,
+            }
+        )
+    )
+    page = page_ref.get_object()
+    page[generic.pdf_name("/Annots")] = generic.ArrayObject([field])
+    writer.update_container(page)
+    writer.root[generic.pdf_name("/AcroForm")] = generic.DictionaryObject(
+        {generic.pdf_name("/Fields"): generic.ArrayObject([field])}
+    )
+    writer.update_root()
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_form_field_changed_after_the_officials_signature_is_refused(
+    runtime: SigningRuntime, metadata: ResultMetadata
+) -> None:
+    from signer.errors import DocumentError
+
+    writer = IncrementalPdfFileWriter(BytesIO(_official_signed(_with_text_field(result_pdf()))))
+    field = writer.root["/AcroForm"]["/Fields"][0].get_object()
+    field[generic.pdf_name("/V")] = generic.pdf_string("30 tầng")
+    writer.update_container(field)
+    out = BytesIO()
+    writer.write(out)
+    with pytest.raises(DocumentError, match="form field 'Note' changed"):
+        runtime.sign(out.getvalue(), metadata)
+
+
+def test_a_document_certified_as_final_is_refused(
+    runtime: SigningRuntime, metadata: ResultMetadata
+) -> None:
+    from pyhanko.sign import fields
+
+    from signer.errors import DocumentError
+
+    official = generate(agency_name="Trần Thị Bình")
+    pair = KeyPair(official.signing.key, official.signing.cert, (official.issuing.cert,))
+    certified = signers.sign_pdf(
+        IncrementalPdfFileWriter(BytesIO(result_pdf())),
+        signers.PdfSignatureMetadata(
+            field_name="Official", certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES
+        ),
+        signer=PreparedSigner(pair),
+    )
+    with pytest.raises(DocumentError, match="no changes allowed"):
+        runtime.sign(bytes(certified.getbuffer()), metadata)

@@ -100,6 +100,7 @@ def read_qr(pdf: Path, workdir: Path, *, page: int = -1, dpi: int = 100) -> str:
             "-l",
             str(page),
             "-singlefile",
+            "-cropbox",  # what viewers show and printers print, not the whole media box
             str(pdf),
             str(stem),
         ],
