@@ -225,6 +225,8 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _sign_folder(args, config)
     if args.metadata is None:
         raise InputError("--metadata META.json is required to sign one file")
+    if args.jobs is not None:
+        raise InputError("--jobs applies to a folder; one file is signed by one process")
     data = read_pdf(args.input, max_bytes=config.options.max_bytes)
     try:
         metadata_bytes = args.metadata.read_bytes()
