@@ -1,7 +1,8 @@
 # ketqua — one-command set-up on a fresh Debian machine (as root).
 #   make run    sign the bundled example dossier (the service comes with issue 3)
 #   make test   install everything the suite needs, then ruff, mypy --strict, pytest
-#   make bench  signing throughput against stock pyHanko, as ratios
+#   make bench  signing throughput against stock pyHanko and the QR mask against the
+#               full search, as ratios; then where one signature's time goes
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -52,6 +53,8 @@ run: venv
 
 bench: venv
 	$(PY) bench/signing.py
+	$(PY) bench/qr_mask.py
+	$(PY) bench/breakdown.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
