@@ -44,7 +44,7 @@ STAMP_TEXT = (
 )
 # a seal URL of the real length (what ketqua puts in its QR)
 SEAL_URL = "HTTP://127.0.0.1:8080/V/" + "A2B3C4D5E6" * 27 + "AB"
-FIELD_BOX = (259, 36, 559, 156)
+FIELD_BOX = (259, 36, 559, 172)  # the size of ketqua's stamp
 
 
 def per_second(count: int, seconds: float) -> float:

@@ -88,7 +88,7 @@ class Placement:
     x: float | None = None
     y: float | None = None
     width: float = 300.0
-    height: float = 120.0
+    height: float = 136.0
     margin: float = 36.0
 
     def __post_init__(self) -> None:
@@ -122,6 +122,7 @@ async def apply_signature(
 ) -> bytes:
     """Sign the document ``reader`` holds, as an incremental update; returns the whole file."""
     writer = IncrementalPdfFileWriter.from_reader(reader)
+    _number_after_every_object(writer, reader)
     page_index = _page_index(reader, placement.page)
     box, rotation = _field_box(reader, page_index, placement)
     field_name = _free_field_name(reader)
@@ -228,6 +229,26 @@ async def _sign(
     )
     await post.post_signature_processing(output)
     return bytes(output.getbuffer())
+
+
+def _number_after_every_object(writer: IncrementalPdfFileWriter, reader: PdfFileReader) -> None:
+    """New objects must not reuse a number the file already has.
+
+    pyHanko numbers new objects from the trailer's /Size, and some writers
+    (poppler 22.12's pdfunite, for one) write a /Size below their highest
+    object number: the update would then replace existing objects and the
+    signature would vanish from the result.
+    """
+    highest = max(
+        (
+            ref.idnum
+            for revision in range(reader.xrefs.total_revisions)
+            for ref in reader.xrefs.explicit_refs_in_revision(revision)
+        ),
+        default=0,
+    )
+    # pyHanko 0.38 keeps its counter here (pinned; tests/test_sign.py covers it)
+    writer._lastobj_id = max(writer._lastobj_id, highest)
 
 
 def _page_index(reader: PdfFileReader, page: int) -> int:

@@ -428,3 +428,59 @@ def test_a_document_certified_as_final_is_refused(
     )
     with pytest.raises(DocumentError, match="no changes allowed"):
         runtime.sign(bytes(certified.getbuffer()), metadata)
+
+
+def _scanned_page(path: Path) -> None:
+    """A scanned paper result: one A4 page that is a single image (Pillow's PDF writer)."""
+    from PIL import Image, ImageDraw
+
+    scan = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi
+    draw = ImageDraw.Draw(scan)
+    draw.rectangle((120, 150, 1120, 260), outline="black", width=4)
+    draw.text((140, 180), "GIAY PHEP XAY DUNG (scan)", fill="black")
+    scan.save(path, "PDF", resolution=150.0)
+
+
+def _mupdf_page(path: Path) -> None:
+    """A page written by MuPDF's own PDF writer (`mutool create`)."""
+    page = path.with_suffix(".txt")
+    page.write_text(
+        "%%MediaBox 0 0 595 842\n%%Font F1 Helvetica\nBT /F1 14 Tf 72 770 Td (Ket qua) Tj ET\n"
+    )
+    subprocess.run(["mutool", "create", "-o", str(path), str(page)], check=True)
+
+
+def _poppler_pages(path: Path, example_pdf: bytes) -> None:
+    """Two results joined by poppler's `pdfunite` (cairo-free, poppler's writer)."""
+    one = path.with_name("one.pdf")
+    one.write_bytes(example_pdf)
+    subprocess.run(["pdfunite", str(one), str(one), str(path)], check=True)
+
+
+@pytest.mark.parametrize("make", [_scanned_page, _mupdf_page, "poppler"])
+def test_pdfs_from_other_writers_sign_and_validate(
+    make: object,
+    runtime: SigningRuntime,
+    metadata: ResultMetadata,
+    example_pdf: bytes,
+    tmp_path: Path,
+    nssdb: Path,
+    roots: list[x509.Certificate],
+) -> None:
+    source = tmp_path / "source.pdf"
+    if make == "poppler":
+        _poppler_pages(source, example_pdf)
+    else:
+        assert callable(make)
+        make(source)
+    result = runtime.sign(source.read_bytes(), metadata)
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(result.pdf)
+    (status,) = pyhanko_statuses(result.pdf, roots)
+    assert status.bottom_line
+    (sig,) = pdfsig(signed, nssdb)
+    assert sig.valid
+    assert sig.trusted
+    assert sig.total_document
+    assert "The document is unchanged since signing." in mutool_verify(signed)
+    assert read_qr(signed, tmp_path) == result.seal_url

@@ -99,7 +99,7 @@ def test_seal_image_is_drawn_behind_the_text_and_the_signature_still_validates(
     assert read_qr(signed, tmp_path) == result.seal_url
     assert "UBND huyện Vân Đồn" in pdftotext(signed)
 
-    # the stamp's right part (page 595 x 842 pt at 100 dpi; stamp x 259-559, y 36-156 pt)
+    # the stamp's right part (page 595 x 842 pt at 100 dpi; stamp x 259-559, y 36-172 pt)
     subprocess.run(
         ["pdftoppm", "-r", "100", "-png", "-singlefile", str(signed), str(tmp_path / "page")],
         check=True,
@@ -107,7 +107,7 @@ def test_seal_image_is_drawn_behind_the_text_and_the_signature_still_validates(
     page = Image.open(tmp_path / "page.png").convert("RGB")
     box = (
         int(420 / 72 * 100),
-        int((842 - 156) / 72 * 100),
+        int((842 - 172) / 72 * 100),
         int(559 / 72 * 100),
         int((842 - 36) / 72 * 100),
     )
