@@ -23,8 +23,7 @@ from signer.document import SignOptions
 from signer.metadata import parse_metadata
 from signer.pades import Placement
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
-from tests.pdfs import example_metadata
-from tests.test_sign import _scanned_page
+from tests.pdfs import example_metadata, scanned_pdf
 
 URL = "https://ketqua.vandon.quangninh.gov.vn"
 
@@ -61,7 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ketqua-qr-") as tmp:
         work = Path(tmp)
         keys = init_keydir(work / "keys").root
-        _scanned_page(work / "scan.pdf")
+        scanned_pdf(work / "scan.pdf")
         pdf = (work / "scan.pdf").read_bytes()
         for height in args.heights:
             side = height - 8  # the QR fills the stamp's height less its padding

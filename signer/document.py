@@ -9,6 +9,7 @@ hashes ``pdf[:doc_length]`` and compares.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -134,17 +135,17 @@ async def sign_result(
     )
     tsa_url = network.tsa_url if network is not None else None
     level = options.level or choose_level(keys.signing_certificate, tsa_url)
+    sign_reader = functools.partial(
+        apply_signature,
+        keys=keys,
+        style=style,
+        stamp=stamp,
+        placement=options.placement,
+        now=signed_at,
+        network=network,
+    )
     try:
-        pdf = await apply_signature(
-            vetted.reader,
-            keys=keys,
-            style=style,
-            stamp=stamp,
-            placement=options.placement,
-            level=level,
-            now=signed_at,
-            network=network,
-        )
+        pdf = await sign_reader(vetted.reader, level=level)
     except RevocationUnavailable as exc:
         if options.level is not None:
             raise  # asked for explicitly: never a silent downgrade
@@ -152,16 +153,7 @@ async def sign_result(
         level = PadesLevel.B_T
         # a fresh reader: the failed attempt may have touched the first one's objects
         again = vet_pdf(data, max_bytes=options.max_bytes)
-        pdf = await apply_signature(
-            again.reader,
-            keys=keys,
-            style=style,
-            stamp=stamp,
-            placement=options.placement,
-            level=level,
-            now=signed_at,
-            network=network,
-        )
+        pdf = await sign_reader(again.reader, level=level)
     return SignedResult(
         pdf=pdf,
         level=level,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 
+from PIL import Image, ImageDraw
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.writer import PdfFileWriter
@@ -87,3 +89,12 @@ def example_metadata() -> dict[str, object]:
         "deliver": {"email": True},
         "publish": True,
     }
+
+
+def scanned_pdf(path: Path) -> None:
+    """A scanned paper result: one A4 page that is a single image (Pillow's PDF writer)."""
+    scan = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi
+    draw = ImageDraw.Draw(scan)
+    draw.rectangle((120, 150, 1120, 260), outline="black", width=4)
+    draw.text((140, 180), "GIAY PHEP XAY DUNG (scan)", fill="black")
+    scan.save(path, "PDF", resolution=150.0)

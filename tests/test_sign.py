@@ -26,7 +26,7 @@ from signer.document import VIETNAM_TIME, SignedResult
 from signer.metadata import ResultMetadata
 from signer.runtime import SigningRuntime
 from tests.conftest import PUBLIC_URL
-from tests.pdfs import result_pdf
+from tests.pdfs import result_pdf, scanned_pdf
 from tests.validators import mutool_verify, pdfsig, pdftotext, pyhanko_statuses, read_qr
 from verifier.seal import seal_from_text, verify_seal
 
@@ -430,17 +430,6 @@ def test_a_document_certified_as_final_is_refused(
         runtime.sign(bytes(certified.getbuffer()), metadata)
 
 
-def _scanned_page(path: Path) -> None:
-    """A scanned paper result: one A4 page that is a single image (Pillow's PDF writer)."""
-    from PIL import Image, ImageDraw
-
-    scan = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi
-    draw = ImageDraw.Draw(scan)
-    draw.rectangle((120, 150, 1120, 260), outline="black", width=4)
-    draw.text((140, 180), "GIAY PHEP XAY DUNG (scan)", fill="black")
-    scan.save(path, "PDF", resolution=150.0)
-
-
 def _mupdf_page(path: Path) -> None:
     """A page written by MuPDF's own PDF writer (`mutool create`)."""
     page = path.with_suffix(".txt")
@@ -457,7 +446,7 @@ def _poppler_pages(path: Path, example_pdf: bytes) -> None:
     subprocess.run(["pdfunite", str(one), str(one), str(path)], check=True)
 
 
-@pytest.mark.parametrize("make", [_scanned_page, _mupdf_page, "poppler"])
+@pytest.mark.parametrize("make", [scanned_pdf, _mupdf_page, "poppler"])
 def test_pdfs_from_other_writers_sign_and_validate(
     make: object,
     runtime: SigningRuntime,
