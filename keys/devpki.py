@@ -141,6 +141,37 @@ def _issue(
     return Issued(cert, key)
 
 
+def issue_document_signing(
+    issuer: Issued,
+    key: PrivateKey,
+    *,
+    common_name: str,
+    organization: str,
+    now: datetime | None = None,
+    days: int = 3 * 365,
+    ocsp_url: str | None = None,
+    crl_url: str | None = None,
+) -> Issued:
+    """A document-signing certificate for ``key`` from ``issuer``, as ``keys init`` makes it.
+
+    Key usage digitalSignature + nonRepudiation and no extended key usage
+    (poppler/NSS rejects a documentSigning-only EKU).
+    """
+    start = (now or datetime.now(UTC)).replace(microsecond=0) - timedelta(hours=1)
+    return _issue(
+        _name(common_name, organization),
+        key,
+        issuer,
+        ca=False,
+        path_length=None,
+        not_before=start,
+        days=days,
+        key_usage={"digital_signature": True, "content_commitment": True},
+        ocsp_url=ocsp_url,
+        crl_url=crl_url,
+    )
+
+
 def generate(
     *,
     agency_name: str = DEFAULT_AGENCY_NAME,
@@ -173,15 +204,12 @@ def generate(
         days=10 * 365,
         key_usage=ca_usage,
     )
-    signing = _issue(
-        _name(agency_name, agency_name),
-        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    signing = issue_document_signing(
         issuing,
-        ca=False,
-        path_length=None,
-        not_before=start,
-        days=3 * 365,
-        key_usage={"digital_signature": True, "content_commitment": True},
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        common_name=agency_name,
+        organization=agency_name,
+        now=now,
         ocsp_url=ocsp_url,
         crl_url=crl_url,
     )

@@ -15,7 +15,6 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from pyhanko.sign import pkcs11 as pyhanko_pkcs11
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from ketqua.cli import main
+from keys.devpki import Issued, issue_document_signing
 from keys.keydir import KeyDir, read_passphrase
 from keys.token import PIN_ENV, TokenSpec
 from signer.document import SignedResult, SignOptions
@@ -85,47 +85,10 @@ def _issue(
     )
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     ca_cert = x509.load_pem_x509_certificate(keydir.issuing_ca_cert.read_bytes())
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    usage = dict.fromkeys(
-        (
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "key_cert_sign",
-            "crl_sign",
-            "encipher_only",
-            "decipher_only",
-        ),
-        False,
+    issued = issue_document_signing(
+        Issued(ca_cert, ca_key), key, common_name=common_name, organization=AGENCY, days=365
     )
-    return (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, AGENCY),
-                    x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                ]
-            )
-        )
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=True, **usage),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    return issued.cert
 
 
 def _forget_module() -> None:
