@@ -276,31 +276,19 @@ def test_b_lt_with_a_signing_certificate_from_another_ca_than_the_seal(
 ) -> None:
     # the README's real-agency setup: the licensed CA's certificate in signing.p12,
     # the seal key from keys init
-    mixed = tmp_path / "mixed-keys"
-    init_keydir(mixed)
-    passphrase = (mixed / "passphrase").read_bytes().strip()
-    online_pair = load_pkcs12(online.keydir().signing_p12, PASSPHRASE)
-    (mixed / "signing.p12").write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            None,
-            online_pair.key,
-            online_pair.certificate,
-            list(online_pair.chain),
-            serialization.BestAvailableEncryption(passphrase),
-        )
-    )
-    with _runtime(online, PadesLevel.B_LT, keydir=mixed) as runtime:
+    keys = _mixed_keys(online, tmp_path / "mixed-keys", with_root=True)
+    with _runtime(online, PadesLevel.B_LT, keydir=keys) as runtime:
         result = runtime.sign(example_pdf, metadata)
     assert result.level is PadesLevel.B_LT
     assert _offline_status(online, result.pdf).bottom_line
 
 
-def _mixed_keys_without_the_signing_root(online: OnlinePki, folder: Path) -> Path:
-    """A licensed CA's .p12 that carries no root (common), beside keys init's seal key."""
+def _mixed_keys(online: OnlinePki, folder: Path, *, with_root: bool) -> Path:
+    """keys init's seal key beside a licensed CA's .p12, which often carries no root."""
     init_keydir(folder)
     passphrase = (folder / "passphrase").read_bytes().strip()
     online_pair = load_pkcs12(online.keydir().signing_p12, PASSPHRASE)
-    chain = [c for c in online_pair.chain if c.subject != c.issuer]
+    chain = [c for c in online_pair.chain if with_root or c.subject != c.issuer]
     (folder / "signing.p12").write_bytes(
         pkcs12.serialize_key_and_certificates(
             None,
@@ -316,7 +304,7 @@ def _mixed_keys_without_the_signing_root(online: OnlinePki, folder: Path) -> Pat
 def test_without_a_level_an_unknown_signing_root_falls_back_to_b_t(
     online: OnlinePki, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path
 ) -> None:
-    keys = _mixed_keys_without_the_signing_root(online, tmp_path / "keys")
+    keys = _mixed_keys(online, tmp_path / "keys", with_root=False)
     with _runtime(online, None, keydir=keys) as runtime:
         result = runtime.sign(example_pdf, metadata)
     assert result.level is PadesLevel.B_T
@@ -325,7 +313,7 @@ def test_without_a_level_an_unknown_signing_root_falls_back_to_b_t(
 def test_explicit_b_lt_with_an_unknown_signing_root_says_where_the_root_goes(
     online: OnlinePki, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path
 ) -> None:
-    keys = _mixed_keys_without_the_signing_root(online, tmp_path / "keys")
+    keys = _mixed_keys(online, tmp_path / "keys", with_root=False)
     with (
         _runtime(online, PadesLevel.B_LT, keydir=keys) as runtime,
         pytest.raises(RevocationUnavailable, match=r"public/root-ca\.pem"),
