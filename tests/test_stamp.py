@@ -146,3 +146,36 @@ def test_unreadable_seal_image_is_a_usage_error(
     assert len(err) == 1
     assert "cannot read the seal image" in err[0]
     assert not out.exists()
+
+
+def test_stamp_text_has_the_fonts_own_spacing(
+    runtime: SigningRuntime, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path
+) -> None:
+    # word widths as poppler lays them out, against the advance widths in the TTF
+    # itself (read with fontTools, not through the stamp's own width table)
+    import re
+    import unicodedata
+
+    from fontTools.ttLib import TTFont
+
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(runtime.sign(example_pdf, metadata).pdf)
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", str(signed), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    words = re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)"[^>]*>([^<]+)<', bbox)
+    # the stamp's first line: the agency name in bold, lowest on the page among its twins
+    line = [w for w in words if float(w[1]) > 600 and w[3] in ("UBND", "huyện", "Vân", "Đồn")]
+    first_y = min(float(w[1]) for w in line)
+    width = {w[3]: float(w[2]) - float(w[0]) for w in line if float(w[1]) == first_y}
+
+    font = TTFont(str(BOLD))
+    cmap, hmtx = font.getBestCmap(), font["hmtx"]
+
+    def advance(text: str) -> int:
+        return sum(hmtx[cmap[ord(ch)]][0] for ch in unicodedata.normalize("NFC", text))
+
+    for word in ("huyện", "Vân", "Đồn"):
+        measured = width[word] / width["UBND"]
+        expected = advance(word) / advance("UBND")
+        assert abs(measured / expected - 1) < 0.03, (word, measured, expected)
