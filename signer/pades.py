@@ -277,14 +277,6 @@ def _field_box(
     x0, y0 = max(media[0], crop[0]), max(media[1], crop[1])
     x1, y1 = min(media[2], crop[2]), min(media[3], crop[3])
     shown_w, shown_h = (y1 - y0, x1 - x0) if rotation in (90, 270) else (x1 - x0, y1 - y0)
-    u = placement.x if placement.x is not None else shown_w - placement.margin - placement.width
-    v = placement.y if placement.y is not None else placement.margin
-    if u < 0 or v < 0 or u + placement.width > shown_w or v + placement.height > shown_h:
-        raise PlacementError(
-            f"the stamp at ({round(u)}, {round(v)}) sized {round(placement.width)} x "
-            f"{round(placement.height)} does not fit on page {page_index + 1}, whose visible "
-            f"area is {round(shown_w)} x {round(shown_h)}"
-        )
 
     def to_page(du: float, dv: float) -> tuple[float, float]:
         # a point of the page as shown -> the page's own coordinates
@@ -296,11 +288,78 @@ def _field_box(
             return x0 + dv, y1 - du
         return x0 + du, y0 + dv
 
-    corners = [
-        to_page(u + du, v + dv) for du in (0, placement.width) for dv in (0, placement.height)
-    ]
-    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
-    return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys))), rotation
+    def box_at(u: float, v: float) -> tuple[int, int, int, int]:
+        corners = [
+            to_page(u + du, v + dv) for du in (0, placement.width) for dv in (0, placement.height)
+        ]
+        xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+        return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
+
+    def fits(u: float, v: float) -> bool:
+        return (
+            u >= 0
+            and v >= 0
+            and u + placement.width <= shown_w
+            and (v + placement.height <= shown_h)
+        )
+
+    taken = _signature_widgets(page)
+    u = placement.x if placement.x is not None else shown_w - placement.margin - placement.width
+    v = placement.y if placement.y is not None else placement.margin
+    if not fits(u, v):
+        raise PlacementError(
+            f"the stamp at ({round(u)}, {round(v)}) sized {round(placement.width)} x "
+            f"{round(placement.height)} does not fit on page {page_index + 1}, whose visible "
+            f"area is {round(shown_w)} x {round(shown_h)}"
+        )
+    box = box_at(u, v)
+    while (clash := next((name for name, rect in taken if _overlap(box, rect)), None)) is not None:
+        if placement.y is not None:
+            raise PlacementError(f"the stamp would cover the signature {clash!r} on the page")
+        # the default place is taken (a document signed before): the next free one above
+        v += placement.height + STAMP_GAP
+        if not fits(u, v):
+            raise PlacementError(
+                f"no free place for the stamp on page {page_index + 1}: signatures already "
+                "fill it; give --position or --page"
+            )
+        box = box_at(u, v)
+    return box, rotation
+
+
+STAMP_GAP = 8.0
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _signature_widgets(
+    page: generic.DictionaryObject,
+) -> list[tuple[str, tuple[float, ...]]]:
+    """The visible signature fields already on ``page``: (field name, rectangle)."""
+    found: list[tuple[str, tuple[float, ...]]] = []
+    for ref in page.get("/Annots", generic.ArrayObject()):
+        annot = ref.get_object()
+        if annot.get("/Subtype") != "/Widget":
+            continue
+        node, field_type, name = annot, None, None
+        while node is not None and (field_type is None or name is None):
+            field_type = field_type or node.get("/FT")
+            name = name or node.get("/T")
+            node = node["/Parent"].get_object() if "/Parent" in node else None
+        if field_type != "/Sig" or "/Rect" not in annot:
+            continue
+        values = [float(v.get_object()) for v in annot["/Rect"].get_object()]
+        rect = (
+            min(values[0], values[2]),
+            min(values[1], values[3]),
+            max(values[0], values[2]),
+            max(values[1], values[3]),
+        )
+        if rect[2] > rect[0] and rect[3] > rect[1]:  # an invisible field takes no room
+            found.append((str(name), rect))
+    return found
 
 
 def _rotation(page: generic.DictionaryObject) -> int:

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -473,3 +474,45 @@ def test_pdfs_from_other_writers_sign_and_validate(
     assert sig.total_document
     assert "The document is unchanged since signing." in mutool_verify(signed)
     assert read_qr(signed, tmp_path) == result.seal_url
+
+
+def _signature_rects(pdf: bytes) -> list[tuple[float, ...]]:
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    return [tuple(float(v) for v in sig.sig_field["/Rect"]) for sig in reader.embedded_signatures]
+
+
+def test_signing_a_signed_result_again_puts_the_new_stamp_beside_the_old(
+    runtime: SigningRuntime, metadata: ResultMetadata, signed: SignedResult, tmp_path: Path
+) -> None:
+    again = runtime.sign(signed.pdf, metadata)
+    first, second = _signature_rects(again.pdf)
+    assert first[3] <= second[1] or second[3] <= first[1]  # one above the other, no overlap
+    path = tmp_path / "twice.pdf"
+    path.write_bytes(again.pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", str(path), str(tmp_path / "p")],
+        check=True,
+    )
+    codes = subprocess.run(
+        ["zbarimg", "-q", "--raw", "--nodbus", str(tmp_path / "p.png")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert sorted(codes) == sorted([signed.seal_url, again.seal_url])
+
+
+def test_an_explicit_position_over_an_existing_signature_is_refused(
+    keydir: KeyDir, metadata: ResultMetadata, signed: SignedResult
+) -> None:
+    from signer.document import SignOptions
+    from signer.errors import PlacementError
+    from signer.pades import Placement
+    from signer.runtime import KeySource, RuntimeConfig
+
+    options = SignOptions(public_url=PUBLIC_URL, placement=Placement(x=200, y=60))
+    with (
+        SigningRuntime(RuntimeConfig(KeySource(keydir.root), options)) as runtime,
+        pytest.raises(PlacementError, match="would cover the signature 'KetQuaAgencySignature'"),
+    ):
+        runtime.sign(signed.pdf, metadata)

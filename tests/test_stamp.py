@@ -179,3 +179,62 @@ def test_stamp_text_has_the_fonts_own_spacing(
         measured = width[word] / width["UBND"]
         expected = advance(word) / advance("UBND")
         assert abs(measured / expected - 1) < 0.03, (word, measured, expected)
+
+
+def test_the_longest_agency_name_fits_inside_the_stamp(
+    runtime: SigningRuntime, example_pdf: bytes, tmp_path: Path
+) -> None:
+    import json
+    import re
+
+    from signer.metadata import parse_metadata
+    from tests.pdfs import example_metadata
+
+    words = [
+        "Bộ",
+        "phận",
+        "tiếp",
+        "nhận",
+        "và",
+        "trả",
+        "kết",
+        "quả",
+        "Ủy",
+        "ban",
+        "nhân",
+        "dân",
+        "huyện",
+        "Vân",
+        "Đồn",
+        "tỉnh",
+        "Quảng",
+        "Ninh",
+    ]
+    name = ""
+    while len(name) < 190:
+        name = f"{name} {words[len(name.split()) % len(words)]}".strip()
+    data = example_metadata()
+    data["agency"] = {"code": "000.18.27.H47", "name": name}
+    result = runtime.sign(example_pdf, parse_metadata(json.dumps(data)))
+    signed = tmp_path / "long.pdf"
+    signed.write_bytes(result.pdf)
+
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", str(signed), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    # the stamp, in pdftotext's top-left coordinates: x 259-559, y 842-172 .. 842-36
+    inside = [
+        word
+        for x0, y0, x1, y1, word in re.findall(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]+)<', bbox
+        )
+        if float(x0) >= 259 and float(y0) >= 842 - 172
+    ]
+    assert " ".join(inside).startswith(name)  # every word of the name, in order...
+    for x0, y0, x1, y1 in re.findall(
+        r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">', bbox
+    ):
+        if float(x0) >= 259 and float(y0) >= 842 - 172:  # ...and nothing past the border
+            assert float(x1) <= 559 - 2
+            assert float(y1) <= 842 - 36 - 2
+    assert read_qr(signed, tmp_path) == result.seal_url

@@ -28,7 +28,8 @@ ROTATION_KEY = "ketqua_rotation"  # the page's /Rotate: the stamp turns against 
 _TURN = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
 PAD = 4.0
 TEXT_SIZE = 7.5
-MIN_TEXT_SIZE = 4.5
+MIN_TEXT_SIZE = 4.0
+LEADING = 1.3
 TEXT_COLOUR = b"0.05 0.05 0.05 rg"
 AGENCY_COLOUR = b"0.65 0.05 0.05 rg"
 
@@ -140,18 +141,8 @@ class ResultStamp(BaseStamp):
         avail = width - left - PAD
         if style.seal_image is not None:
             ops.append(self._seal_image(style, style.seal_image, width - PAD, height))
-        lines: list[tuple[str, bool, bytes]] = [
-            (text, True, AGENCY_COLOUR)
-            for text in _wrap(self.stamp_content.agency_name, style.bold, avail)
-        ]
-        lines += [(text, bold, TEXT_COLOUR) for text, bold in self.stamp_content.lines()]
-        size = min(
-            TEXT_SIZE,
-            (height - 2 * PAD) / (len(lines) * 1.3),
-            *(avail / max(fonts[b].width(t, 1.0), 1e-6) for t, b, _ in lines),
-        )
-        size = max(size, MIN_TEXT_SIZE)
-        leading = size * 1.3
+        size, lines = self._fit(fonts, avail, height - 2 * PAD)
+        leading = size * LEADING
         block = leading * len(lines)
         y = height - PAD - (height - 2 * PAD - block) / 2 - size
         for text, bold, colour in lines:
@@ -161,6 +152,26 @@ class ResultStamp(BaseStamp):
             )
             y -= leading
         return ops
+
+    def _fit(
+        self, fonts: dict[bool, PreparedFont], avail_w: float, avail_h: float
+    ) -> tuple[float, list[tuple[str, bool, bytes]]]:
+        """The largest size (<= TEXT_SIZE) at which every line fits, the agency name wrapped.
+
+        A long agency name takes as many lines as it needs; the size shrinks
+        until all of them, and the fixed lines, fit the stamp.
+        """
+        fixed = [(text, bold, TEXT_COLOUR) for text, bold in self.stamp_content.lines()]
+        size = TEXT_SIZE
+        while True:
+            name = _wrap(self.stamp_content.agency_name, fonts[True], size, avail_w)
+            lines = [(text, True, AGENCY_COLOUR) for text in name] + fixed
+            widest = max(fonts[bold].width(text, size) for text, bold, _ in lines)
+            if (widest <= avail_w and len(lines) * size * LEADING <= avail_h) or (
+                size <= MIN_TEXT_SIZE
+            ):
+                return size, lines
+            size -= 0.25
 
     def _seal_image(
         self, style: ResultStampStyle, image: PreparedImage, right: float, height: float
@@ -184,13 +195,13 @@ class ResultStamp(BaseStamp):
         return b"q /KQSealGS gs %.2f 0 0 %.2f %.2f %.2f cm /KQSeal Do Q" % (w, h, right - w, PAD)
 
 
-def _wrap(text: str, font: PreparedFont, avail: float) -> list[str]:
-    """At most two lines at the base size; long names are shrunk by the caller."""
-    if font.width(text, TEXT_SIZE) <= avail:
-        return [text]
-    words = text.split()
-    for cut in range(len(words) - 1, 0, -1):
-        first = " ".join(words[:cut])
-        if font.width(first, TEXT_SIZE) <= avail:
-            return [first, " ".join(words[cut:])]
-    return [text]
+def _wrap(text: str, font: PreparedFont, size: float, avail: float) -> list[str]:
+    """Greedy word wrap at ``size``; a word wider than ``avail`` gets a line to itself."""
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and font.width(candidate, size) <= avail:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines or [""]
