@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 from ketqua.errors import InputError, KetquaError
 
@@ -26,7 +27,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # one line, not argparse's usage block: the brief asks for exit 2 + one line
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        # and the same "ketqua: error:" prefix as every other error, for log filters
+        self.exit(EXIT_USAGE, f"ketqua: error: {message}\n")
 
 
 def _home() -> Path:
@@ -34,7 +36,8 @@ def _home() -> Path:
 
 
 def _default_keys() -> Path:
-    return Path(os.environ.get("KETQUA_KEYS", str(_home() / "keys")))
+    # absolute, so that an error names the folder whatever the working directory
+    return Path(os.environ.get("KETQUA_KEYS", str(_home() / "keys"))).absolute()
 
 
 def _megabytes(value: str) -> int:
@@ -59,9 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
     init = keys_sub.add_parser("init", help="create a development PKI")
     init.add_argument("--dir", type=Path, default=None, help="key folder ($KETQUA_HOME/keys)")
-    init.add_argument("--agency-name", default=None, help="the agency's name (cert subject)")
-    init.add_argument("--agency-code", default=None, help="the agency's code, e.g. 000.18.27.H47")
-    init.add_argument("--passphrase-file", type=Path, default=None)
+    init.add_argument(
+        "--agency-name", default=None, help='the agency\'s name (default "UBND huyện Vân Đồn")'
+    )
+    init.add_argument(
+        "--agency-code",
+        default=None,
+        help="the agency's code; metadata must carry the same (default 000.18.27.H47)",
+    )
+    init.add_argument(
+        "--passphrase-file",
+        type=Path,
+        default=None,
+        help="encrypt the keys with this (else KETQUA_KEY_PASSPHRASE, else a generated file)",
+    )
     init.add_argument("--ocsp-url", default=None, help="OCSP URL for the signing certificate")
     init.add_argument("--crl-url", default=None, help="CRL URL for the signing certificate")
     init.add_argument("--force", action="store_true", help="replace existing keys")
@@ -83,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         "server only; else B-B)",
     )
     sign.add_argument("--keys", type=Path, default=None, help="key folder (ketqua keys init)")
-    sign.add_argument("--passphrase-file", type=Path, default=None)
+    sign.add_argument(
+        "--passphrase-file",
+        type=Path,
+        default=None,
+        help="the keys' passphrase (else KETQUA_KEY_PASSPHRASE, else KEYS/passphrase)",
+    )
     sign.add_argument("--pkcs11-module", type=Path, default=None, help="PKCS#11 module path")
     sign.add_argument("--pkcs11-token", default=None, help="token label")
     sign.add_argument("--pkcs11-key", default=None, help="key (and certificate) label")
@@ -97,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--page", type=int, default=-1, help="stamp page, 1-based; -1 = last")
     sign.add_argument("--position", default=None, help="X,Y of the stamp's lower-left corner (pt)")
     sign.add_argument("--jobs", type=int, default=None, help="worker processes for a folder")
-    sign.add_argument("--json", action="store_true", help="print the result as JSON")
+    sign.add_argument(
+        "--json", action="store_true", help="print the result (or the batch summary) as JSON"
+    )
     return parser
 
 
@@ -179,6 +200,10 @@ def _runtime_config(args: argparse.Namespace) -> object:
             pin_file=args.pkcs11_pin_file,
         )
     tsa_url = args.tsa_url or os.environ.get("KETQUA_TSA_URL") or None
+    if tsa_url is not None:
+        parts = urlsplit(tsa_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InputError(f"the timestamp server must be an http(s) URL, not {tsa_url!r}")
     level = PadesLevel(args.level) if args.level else None  # None: as long-lived as possible
     if level is not None and level.needs_timestamp and not tsa_url:
         # say so before any key is opened or file read, not once per file of a batch
@@ -284,9 +309,21 @@ def _sign_folder(args: argparse.Namespace, config: object) -> int:
     if bar is not None:
         bar.close()
     failed = [o for o in outcomes if o.error is not None]
-    print(f"signed {len(outcomes) - len(failed)} of {len(outcomes)} into {args.output}")
-    for outcome in failed:
-        print(f"failed {outcome.source.name}: {outcome.error}")
+    if args.json:
+        summary = {
+            "output": str(args.output),
+            "signed": [
+                {"input": o.source.name, "output": str(o.output)}
+                for o in outcomes
+                if o.error is None
+            ],
+            "failed": [{"input": o.source.name, "error": o.error} for o in failed],
+        }
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(f"signed {len(outcomes) - len(failed)} of {len(outcomes)} into {args.output}")
+        for outcome in failed:
+            print(f"failed {outcome.source.name}: {outcome.error}")
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -56,9 +56,17 @@ class SignOptions:
         # checked once, up front: the longest seal valid metadata can produce must fit
         # a printable QR under this URL, or every document of a batch would fail
         try:
-            make_qr(seal_to_url(_longest_seal(), self.public_url))
+            url = seal_to_url(_longest_seal(), self.public_url)
         except ValueError as exc:
             raise InputError(f"{exc}", field="public_url") from None
+        try:
+            make_qr(url)
+        except ValueError:
+            raise InputError(
+                f"{self.public_url!r} is too long: with the longest seal the QR would be "
+                "denser than version 16, too fine to scan from paper; use a shorter base URL",
+                field="public_url",
+            ) from None
 
 
 @cache

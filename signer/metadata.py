@@ -19,7 +19,9 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from signer.errors import MetadataError
 
@@ -92,6 +94,14 @@ class ResultMetadata(_Model):
             raise ValueError("is before received_at")
         return value
 
+    @model_validator(mode="after")
+    def _email_to_deliver_to(self) -> ResultMetadata:
+        if self.deliver.email and self.applicant.email is None:
+            raise PydanticCustomError(
+                "email_required", "is required when deliver.email is true", {}
+            )
+        return self
+
     @property
     def result_code(self) -> str:
         """``<dossier code>-KQ<n>``, the code printed on the stamp."""
@@ -115,4 +125,19 @@ def parse_metadata(data: bytes | str) -> ResultMetadata:
         else:
             message = first["msg"].removeprefix("Value error, ")
         loc = ".".join(str(part) for part in first["loc"])
+        if first["type"] == "email_required":
+            loc = "applicant.email"
+        message = _PLAIN.get((loc, first["type"]), _PLAIN.get(("*", first["type"]), message))
         raise MetadataError(message, field=loc or "metadata") from None
+
+
+# pydantic's wording where a clerk needs an example instead
+_ISO = "must be an ISO 8601 date and time with its UTC offset, e.g. 2022-03-14T10:00:00+07:00"
+_PLAIN = {
+    ("procedure.code", "string_pattern_mismatch"): "must look like 1.004227",
+    ("agency.code", "string_pattern_mismatch"): "must look like 000.18.27.H47",
+    ("*", "datetime_from_date_parsing"): _ISO,
+    ("*", "datetime_parsing"): _ISO,
+    ("*", "datetime_type"): _ISO,
+    ("*", "timezone_aware"): _ISO,
+}

@@ -48,13 +48,15 @@ def read_pdf(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     except OSError as exc:
         raise DocumentError(f"cannot read {path}: {exc.strerror}") from None
     if len(data) > max_bytes:
-        raise DocumentError(f"document is over the limit of {max_bytes} bytes")
+        raise DocumentError(f"document is over the limit of {_megabytes(max_bytes)}")
     return data
 
 
 def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
     if len(data) > max_bytes:
-        raise DocumentError(f"document is {len(data)} bytes, over the limit of {max_bytes}")
+        raise DocumentError(
+            f"document is {_megabytes(len(data))}, over the limit of {_megabytes(max_bytes)}"
+        )
     if not data.lstrip()[:5] == b"%PDF-":
         raise DocumentError("not a PDF (no %PDF- header)")
     if b"%%EOF" not in data[-2048:]:
@@ -122,6 +124,10 @@ def _check_existing_signature(sig: EmbeddedPdfSignature, signature_fields: set[s
             f"existing signature {name!r} certifies the document with no changes allowed; "
             "it cannot be signed again"
         )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.2f} MB ({size} bytes)"
 
 
 def _describe(exc: Exception) -> str:

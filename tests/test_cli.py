@@ -360,12 +360,16 @@ BAD_INPUTS: list[tuple[str, Callable[[Inputs], list[str | Path]], str]] = [
     ("corrupt-body", _zeroed_body, "PDF is corrupt"),
     ("corrupt-page-tree", _garbled_page_tree, "PDF is corrupt"),
     ("encrypted", _encrypted, "PDF is encrypted"),
-    ("over-size-limit", lambda s: s.sign("--max-size", "0.01"), "over the limit of 10485"),
+    (
+        "over-size-limit",
+        lambda s: s.sign("--max-size", "0.01"),
+        "over the limit of 0.01 MB (10485 bytes)",
+    ),
     ("missing-input", lambda s: s.sign(pdf=s.tmp / "nope.pdf"), "cannot read"),
     (
         "endless-device",  # reports size 0: the read itself must stop at the limit
         lambda s: s.sign("--max-size", "0.01", pdf=Path("/dev/zero")),
-        "over the limit of 10485",
+        "over the limit of 0.01 MB (10485 bytes)",
     ),
     (
         "missing-metadata",
@@ -708,7 +712,7 @@ def test_console_script_reports_bad_input_in_one_line(
     run = console("sign", corrupt, "--keys", keydir.root, cwd=tmp_path)
     assert run.code == 2, run
     (line,) = run.err_lines
-    assert line == "ketqua sign: error: the following arguments are required: -o/--output"
+    assert line == "ketqua: error: the following arguments are required: -o/--output"
 
 
 def test_folder_rerun_into_the_same_folder_does_not_sign_outputs_again(

@@ -79,13 +79,25 @@ def test_optional_fields_may_be_left_out() -> None:
     data = copy.deepcopy(example_metadata())
     for key in ("deliver", "publish"):
         del data[key]
+    meta = parse_metadata(json.dumps(data))
+    assert meta.deliver.email is True
+    assert meta.publish is True
+    without_email = copy.deepcopy(example_metadata())
+    without_email["deliver"] = {"email": False}
+    applicant = without_email["applicant"]
+    assert isinstance(applicant, dict)
+    del applicant["email"]
+    assert parse_metadata(json.dumps(without_email)).applicant.email is None
+
+
+def test_delivery_by_email_needs_an_address() -> None:
+    data = copy.deepcopy(example_metadata())
     applicant = data["applicant"]
     assert isinstance(applicant, dict)
     del applicant["email"]
-    meta = parse_metadata(json.dumps(data))
-    assert meta.applicant.email is None
-    assert meta.deliver.email is True
-    assert meta.publish is True
+    error = _refused(json.dumps(data))
+    assert error.field == "applicant.email"
+    assert str(error) == "applicant.email: is required when deliver.email is true"
 
 
 def test_chronology_compares_instants_across_time_zones() -> None:
@@ -112,19 +124,19 @@ def test_chronology_compares_instants_across_time_zones() -> None:
         ("result_no", True, "valid integer"),
         ("result_no", "1", "valid integer"),
         ("result_no", 1.5, "valid integer"),
-        ("received_at", "2022-03-01T08:00:00", "timezone"),
-        ("received_at", "2022-03-01", "valid datetime"),
-        ("received_at", "hôm qua", "datetime"),
-        ("due_at", "2022-03-15T17:00:00", "timezone"),
+        ("received_at", "2022-03-01T08:00:00", "ISO 8601 date and time with its UTC offset"),
+        ("received_at", "2022-03-01", "ISO 8601 date and time"),
+        ("received_at", "hôm qua", "e.g. 2022-03-14T10:00:00+07:00"),
+        ("due_at", "2022-03-15T17:00:00", "UTC offset"),
         ("resolved_at", "2022-02-28T10:00:00+07:00", "is before received_at"),
         ("due_at", "2022-02-28T17:00:00+07:00", "is before received_at"),
         ("applicant.email", "an.nguyen.example.vn", "not a valid email"),
         ("applicant.email", "an@", "not a valid email"),
         ("applicant.name", "   ", "at least 1 character"),
-        ("agency.code", "H47", "pattern"),
-        ("agency.code", "000.18.27.h47", "pattern"),
-        ("procedure.code", "1.4227", "pattern"),
-        ("procedure.code", "thủ tục", "pattern"),
+        ("agency.code", "H47", "must look like 000.18.27.H47"),
+        ("agency.code", "000.18.27.h47", "must look like 000.18.27.H47"),
+        ("procedure.code", "1.4227", "must look like 1.004227"),
+        ("procedure.code", "thủ tục", "must look like 1.004227"),
         ("publish", "yes", "valid boolean"),
         ("deliver.email", 1, "valid boolean"),
         ("lookup_secret", "short", "at least 8 characters"),
