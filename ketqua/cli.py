@@ -247,6 +247,8 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     config = _runtime_config(args)
     assert isinstance(config, RuntimeConfig)
     if args.input.is_dir():
+        if args.metadata is not None:
+            raise InputError("--metadata is for one file; in a folder each X.pdf has its X.json")
         return _sign_folder(args, config)
     if args.metadata is None:
         raise InputError("--metadata META.json is required to sign one file")

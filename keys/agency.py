@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.signers import Signer
 
-from keys.errors import KeyMaterialError
-from keys.keydir import KeyDir, read_passphrase
+from keys.errors import KeyMaterialError, PassphraseError
+from keys.keydir import KeyDir, passphrase_source, read_passphrase
 from keys.local import PreparedSigner, load_pkcs12
 from keys.token import TokenSigner, TokenSpec, open_token
 from keys.trust import TrustList
@@ -69,7 +69,12 @@ def load_agency_keys(
     if not keydir.seal_p12.exists():
         raise KeyMaterialError(f"no keys in {root}: {keydir.seal_p12.name} is missing")
     passphrase = read_passphrase(keydir, passphrase_file)
-    seal_pair = load_pkcs12(keydir.seal_p12, passphrase)
+    try:
+        seal_pair = load_pkcs12(keydir.seal_p12, passphrase)
+    except PassphraseError as exc:
+        # a stale KETQUA_KEY_PASSPHRASE beside a good passphrase file is an easy mistake
+        source = passphrase_source(keydir, passphrase_file)
+        raise PassphraseError(f"{exc} (the passphrase came from {source})") from None
     if not isinstance(seal_pair.key, ec.EllipticCurvePrivateKey):
         raise KeyMaterialError(f"{keydir.seal_p12}: the QR seal key must be ECDSA P-256")
     seal = SealSigningKey(seal_pair.key, seal_pair.certificate)

@@ -294,6 +294,8 @@ def init_keydir(
     ]
     if existing and not force:
         raise KeyMaterialError(f"{existing[0]} exists; pass --force to replace the keys")
+    if passphrase_file is not None:
+        read_passphrase(None, passphrase_file)  # a bad file fails before any folder is made
     root.mkdir(parents=True, exist_ok=True)
     try:
         passphrase = read_passphrase(None, passphrase_file)

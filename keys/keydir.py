@@ -81,8 +81,19 @@ def read_passphrase(keydir: KeyDir | None, passphrase_file: Path | None = None) 
         return env.encode("utf-8")
     if keydir is not None and keydir.passphrase_file.exists():
         return _read_secret_file(keydir.passphrase_file)
-    where = f" or {keydir.passphrase_file}" if keydir is not None else ""
-    raise PassphraseError(f"no key passphrase: set {PASSPHRASE_ENV}{where}")
+    where = f", or put it in {keydir.passphrase_file}" if keydir is not None else ""
+    raise PassphraseError(
+        f"no key passphrase: give --passphrase-file or set {PASSPHRASE_ENV}{where}"
+    )
+
+
+def passphrase_source(keydir: KeyDir | None, passphrase_file: Path | None = None) -> str:
+    """Where ``read_passphrase`` takes it from, for an error message (never the value)."""
+    if passphrase_file is not None:
+        return str(passphrase_file)
+    if os.environ.get(PASSPHRASE_ENV):
+        return PASSPHRASE_ENV
+    return str(keydir.passphrase_file) if keydir is not None else "nowhere"
 
 
 def new_passphrase_file(path: Path) -> bytes:

@@ -896,3 +896,83 @@ def test_keys_init_force_with_a_passphrase_file_drops_the_old_generated_one(
         secret,
     )
     assert signed.code == 0, signed
+
+
+def test_a_wrong_passphrase_says_where_it_came_from(
+    keydir: KeyDir,
+    pdf_file: Path,
+    metadata_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a stale variable wins over the folder's good passphrase file: say so
+    monkeypatch.setenv("KETQUA_KEY_PASSPHRASE", "an old passphrase")
+    run = ketqua(
+        capsys,
+        "sign",
+        pdf_file,
+        "-o",
+        tmp_path / "s.pdf",
+        "--metadata",
+        metadata_file,
+        "--keys",
+        keydir.root,
+    )
+    assert run.code == 2, run
+    assert run.err_lines == [
+        f"ketqua: error: cannot open {keydir.seal_p12}: wrong passphrase or not PKCS#12 "
+        "(the passphrase came from KETQUA_KEY_PASSPHRASE)"
+    ]
+
+
+def test_keys_init_with_an_unreadable_passphrase_file_makes_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "k"
+    run = ketqua(capsys, "keys", "init", "--dir", folder, "--passphrase-file", tmp_path / "nope")
+    assert run.code == 2, run
+    assert not folder.exists()
+
+
+def test_folder_json_summary(
+    keydir: KeyDir, example_pdf: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    indir, outdir = tmp_path / "in", tmp_path / "out"
+    indir.mkdir()
+    _good_pair(indir, "a", example_pdf, 1)
+    (indir / "b.pdf").write_bytes(b"not a pdf")
+    write_metadata(indir / "b.json")
+    run = ketqua(
+        capsys, "sign", indir, "-o", outdir, "--keys", keydir.root, "--jobs", "1", "--json"
+    )
+    assert run.code == 1, run
+    summary = json.loads(run.out)
+    assert summary["signed"] == [{"input": "a.pdf", "output": str(outdir / "a.signed.pdf")}]
+    assert summary["failed"] == [{"input": "b.pdf", "error": "not a PDF (no %PDF- header)"}]
+
+
+def test_metadata_option_with_a_folder_is_a_usage_error(
+    keydir: KeyDir,
+    example_pdf: bytes,
+    metadata_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    indir = tmp_path / "in"
+    indir.mkdir()
+    _good_pair(indir, "a", example_pdf, 1)
+    run = ketqua(
+        capsys,
+        "sign",
+        indir,
+        "-o",
+        tmp_path / "out",
+        "--metadata",
+        metadata_file,
+        "--keys",
+        keydir.root,
+    )
+    assert run.code == 2, run
+    assert "--metadata is for one file" in run.err
+    assert not (tmp_path / "out").exists()

@@ -238,3 +238,34 @@ def test_the_longest_agency_name_fits_inside_the_stamp(
             assert float(x1) <= 559 - 2
             assert float(y1) <= 842 - 36 - 2
     assert read_qr(signed, tmp_path) == result.seal_url
+
+
+def test_an_opaque_seal_scan_loses_its_paper_not_the_text_area(
+    keydir: KeyDir, example_pdf: bytes, metadata: ResultMetadata, tmp_path: Path
+) -> None:
+    # a JPEG scan of the seal on yellowish paper: no alpha channel at all
+    scan = Image.new("RGB", (300, 300), (220, 210, 200))
+    draw = ImageDraw.Draw(scan)
+    draw.ellipse((10, 10, 290, 290), outline=(200, 16, 16), width=18)
+    draw.ellipse((70, 70, 230, 230), fill=(200, 16, 16))
+    scan.save(tmp_path / "seal.jpg", quality=92)
+    config = RuntimeConfig(KeySource(keydir.root), SignOptions(), seal_image=tmp_path / "seal.jpg")
+    with SigningRuntime(config) as runtime:
+        signed = tmp_path / "signed.pdf"
+        signed.write_bytes(runtime.sign(example_pdf, metadata).pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", str(signed), str(tmp_path / "page")],
+        check=True,
+    )
+    page = Image.open(tmp_path / "page.png").convert("RGB")
+
+    def at(x_pt: float, y_pt: float) -> tuple[int, int, int]:
+        pixel = page.getpixel((round(x_pt / 72 * 100), round((842 - y_pt) / 72 * 100)))
+        assert isinstance(pixel, tuple)
+        return pixel[0], pixel[1], pixel[2]
+
+    # the seal image spans x 427-555, y 40-168 pt; its top-right corner is outside the ring
+    assert min(at(552, 165)) >= 250  # the paper is gone: white page, no tinted block
+    r, g, b = at(491, 104)  # the middle of the seal: red, faded
+    assert r > g + 40
+    assert r > b + 40

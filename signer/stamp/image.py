@@ -21,6 +21,7 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from ketqua.errors import InputError
 
 MAX_SIDE = 600  # pixels: enough for 45 mm at 300 dpi; larger images are scaled down once
+PAPER = 225  # lightness (0-255) from which a pixel of an opaque seal scan counts as paper
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,13 @@ def prepare_image(path: Path) -> PreparedImage:
         img.thumbnail((MAX_SIDE, MAX_SIDE))
     alpha_channel = img.getchannel("A")
     lo, _ = alpha_channel.getextrema()
+    if lo == 255:
+        # no transparency (a JPEG scan, a flat PNG): the paper around the seal would
+        # cover the text as a tinted block; make the light paper transparent instead
+        lightness = img.convert("L")
+        alpha_channel = lightness.point(lambda v: 0 if v >= PAPER else 255 - v * 255 // PAPER)
+        img.putalpha(alpha_channel)
+        lo = 0
     alpha = None if lo == 255 else zlib.compress(alpha_channel.tobytes(), 6)
     return PreparedImage(
         width=img.width,
