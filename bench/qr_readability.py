@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from signer.metadata import parse_metadata
 from signer.pades import Placement
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.pdfs import example_metadata, scanned_pdf
+from tests.validators import render_page, scan_codes
 
 URL = "https://ketqua.vandon.quangninh.gov.vn"
 
@@ -37,18 +37,8 @@ def failures(work: Path, keys: Path, pdf: bytes, height: float, docs: int) -> in
             result = runtime.sign(pdf, metadata)
             signed = work / f"{height}-{i}.pdf"
             signed.write_bytes(result.pdf)
-            stem = work / f"{height}-{i}"
-            subprocess.run(
-                ["pdftoppm", "-r", "100", "-png", "-singlefile", "-cropbox", signed, stem],
-                check=True,
-            )
-            read = subprocess.run(
-                ["zbarimg", "-q", "--raw", "--nodbus", f"{stem}.png"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout.strip()
-            failed += read != result.seal_url
+            read = scan_codes(render_page(signed, work))
+            failed += read != [result.seal_url]
     return failed
 
 

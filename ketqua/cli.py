@@ -16,10 +16,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from ketqua.errors import InputError, KetquaError
+
+if TYPE_CHECKING:  # the signer is imported when a command needs it, not at start-up
+    from signer.runtime import RuntimeConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -182,7 +185,7 @@ def _keys_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _runtime_config(args: argparse.Namespace) -> object:
+def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
     from keys.token import TokenSpec
     from signer.document import DEFAULT_PUBLIC_URL, SignOptions
     from signer.pades import PadesLevel, Placement
@@ -242,10 +245,9 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ketqua.files import write_atomic
     from signer.metadata import parse_metadata
     from signer.pdfinput import read_pdf
-    from signer.runtime import RuntimeConfig, SigningRuntime, freeze_prepared_state
+    from signer.runtime import SigningRuntime, freeze_prepared_state
 
     config = _runtime_config(args)
-    assert isinstance(config, RuntimeConfig)
     if args.input.is_dir():
         if args.metadata is not None:
             raise InputError("--metadata is for one file; in a folder each X.pdf has its X.json")
@@ -282,11 +284,9 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return EXIT_OK
 
 
-def _sign_folder(args: argparse.Namespace, config: object) -> int:
+def _sign_folder(args: argparse.Namespace, config: RuntimeConfig) -> int:
     from signer.batch import FileOutcome, find_inputs, sign_folder
-    from signer.runtime import RuntimeConfig
 
-    assert isinstance(config, RuntimeConfig)
     if args.output.exists() and not args.output.is_dir():
         raise InputError(f"{args.output} is a file; a folder input needs an output folder")
     inputs = find_inputs(args.input)

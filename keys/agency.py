@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.signers import Signer
 
@@ -119,7 +119,3 @@ def _public_chain(keydir: KeyDir) -> tuple[x509.Certificate, ...]:
         if path.exists():
             out.append(x509.load_pem_x509_certificate(path.read_bytes()))
     return tuple(out)
-
-
-def certificate_pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +121,7 @@ def sign_folder(
         futures: dict[Future[FileOutcome], Path] = {
             pool.submit(_work, pdf, output_path(pdf, outdir)): pdf for pdf in todo
         }
-        for future in _completed(futures):
+        for future in as_completed(futures):
             pdf = futures[future]
             try:
                 outcome = future.result()
@@ -131,7 +131,3 @@ def sign_folder(
             if on_done is not None:
                 on_done(outcome)
     return [outcomes[pdf] for pdf in inputs]
-
-
-def _completed(futures: dict[Future[FileOutcome], Path]) -> Iterator[Future[FileOutcome]]:
-    yield from as_completed(futures)

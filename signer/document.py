@@ -14,7 +14,6 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from functools import cache
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
-SEAL_DIGEST_BYTES = DOC_DIGEST_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +67,7 @@ class SignOptions:
             ) from None
 
 
-@cache
+@functools.cache
 def _longest_seal() -> bytes:
     """A seal as long as valid metadata allows (longest codes, largest numbers)."""
     claims = SealClaims(
@@ -78,7 +76,7 @@ def _longest_seal() -> bytes:
         result_no=999,
         procedure_code="999.999999",
         signed_at=datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC),
-        doc_digest=b"\xff" * SEAL_DIGEST_BYTES,
+        doc_digest=b"\xff" * DOC_DIGEST_LENGTH,
         doc_length=2**32 - 1,
     )
     return encode_seal(claims, ec.generate_private_key(ec.SECP256R1()), b"\0" * 8)

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from typing import Any
 
 import aiohttp
 from cryptography import x509
@@ -350,38 +351,40 @@ def _signature_widgets(
             node = node["/Parent"].get_object() if "/Parent" in node else None
         if field_type != "/Sig" or "/Rect" not in annot:
             continue
-        values = [float(v.get_object()) for v in annot["/Rect"].get_object()]
-        rect = (
-            min(values[0], values[2]),
-            min(values[1], values[3]),
-            max(values[0], values[2]),
-            max(values[1], values[3]),
-        )
+        rect = _rectangle([float(v.get_object()) for v in annot["/Rect"].get_object()])
         if rect[2] > rect[0] and rect[3] > rect[1]:  # an invisible field takes no room
             found.append((str(name), rect))
     return found
 
 
-def _rotation(page: generic.DictionaryObject) -> int:
+def _inherited(page: generic.DictionaryObject, key: str) -> Any:
+    """A page attribute that may sit on the page or on any of its parents."""
     node = page
-    while "/Rotate" not in node and "/Parent" in node:
+    while key not in node and "/Parent" in node:
         node = node["/Parent"].get_object()
+    return node[key].get_object() if key in node else None
+
+
+def _rotation(page: generic.DictionaryObject) -> int:
     try:
-        value = int(node.get("/Rotate", 0))
+        value = int(_inherited(page, "/Rotate") or 0)
     except (TypeError, ValueError):
         return 0
     return value % 360 if value % 90 == 0 else 0
 
 
 def _inherited_box(page: generic.DictionaryObject, key: str) -> tuple[float, ...] | None:
-    node = page
-    while key not in node and "/Parent" in node:
-        node = node["/Parent"].get_object()
-    if key not in node:
+    array = _inherited(page, key)
+    if array is None:
         return None
-    values = [float(v.get_object()) for v in node[key].get_object()]
+    values = [float(v.get_object()) for v in array]
     if len(values) != 4:
         raise PlacementError(f"the page's {key} is not a rectangle")
+    return _rectangle(values)
+
+
+def _rectangle(values: list[float]) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) of a PDF rectangle given by any two opposite corners."""
     left, right = sorted((values[0], values[2]))
     bottom, top = sorted((values[1], values[3]))
     return (left, bottom, right, top)

@@ -28,7 +28,15 @@ from signer.metadata import ResultMetadata
 from signer.runtime import SigningRuntime
 from tests.conftest import PUBLIC_URL
 from tests.pdfs import result_pdf, scanned_pdf
-from tests.validators import mutool_verify, pdfsig, pdftotext, pyhanko_statuses, read_qr
+from tests.validators import (
+    mutool_verify,
+    pdfsig,
+    pdftotext,
+    pyhanko_statuses,
+    read_qr,
+    render_page,
+    scan_codes,
+)
 from verifier.seal import seal_from_text, verify_seal
 
 
@@ -338,12 +346,9 @@ def test_stamp_reads_upright_on_a_rotated_page(
     assert sig.valid
     assert sig.total_document
     # rendered as a viewer shows the page, the QR (and the stamp around it) is upright
-    subprocess.run(
-        ["pdftoppm", "-r", "100", "-png", "-singlefile", str(signed), str(tmp_path / "page")],
-        check=True,
-    )
+    png = render_page(signed, tmp_path)
     xml = subprocess.run(
-        ["zbarimg", "--xml", "-q", "--nodbus", str(tmp_path / "page.png")],
+        ["zbarimg", "--xml", "-q", "--nodbus", str(png)],
         capture_output=True,
         text=True,
         check=True,
@@ -353,16 +358,10 @@ def test_stamp_reads_upright_on_a_rotated_page(
     # ...and sits in the bottom-right corner of the page as shown
     from PIL import Image
 
-    page = Image.open(tmp_path / "page.png")
+    page = Image.open(png)
     corner = page.crop((int(page.width * 0.45), int(page.height * 0.55), page.width, page.height))
     corner.save(tmp_path / "corner.png")
-    found = subprocess.run(
-        ["zbarimg", "-q", "--raw", "--nodbus", str(tmp_path / "corner.png")],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    assert found == result.seal_url
+    assert scan_codes(tmp_path / "corner.png") == [result.seal_url]
 
 
 def _with_text_field(pdf: bytes) -> bytes:
@@ -489,16 +488,7 @@ def test_signing_a_signed_result_again_puts_the_new_stamp_beside_the_old(
     assert first[3] <= second[1] or second[3] <= first[1]  # one above the other, no overlap
     path = tmp_path / "twice.pdf"
     path.write_bytes(again.pdf)
-    subprocess.run(
-        ["pdftoppm", "-r", "100", "-png", "-singlefile", str(path), str(tmp_path / "p")],
-        check=True,
-    )
-    codes = subprocess.run(
-        ["zbarimg", "-q", "--raw", "--nodbus", str(tmp_path / "p.png")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    codes = scan_codes(render_page(path, tmp_path))
     assert sorted(codes) == sorted([signed.seal_url, again.seal_url])
 
 

@@ -19,7 +19,7 @@ from signer.metadata import ResultMetadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from signer.stamp.font import BOLD, REGULAR, prepare_font
 from signer.stamp.qr import MASK, MAX_VERSION, QUIET_ZONE, make_qr
-from tests.validators import pdfsig, pdftotext, read_qr
+from tests.validators import pdfsig, pdftotext, read_qr, render_page
 
 BASE = "HTTPS://KETQUA.VANDON.QUANGNINH.GOV.VN/V/"
 
@@ -100,11 +100,7 @@ def test_seal_image_is_drawn_behind_the_text_and_the_signature_still_validates(
     assert "UBND huyện Vân Đồn" in pdftotext(signed)
 
     # the stamp's right part (page 595 x 842 pt at 100 dpi; stamp x 259-559, y 36-172 pt)
-    subprocess.run(
-        ["pdftoppm", "-r", "100", "-png", "-singlefile", str(signed), str(tmp_path / "page")],
-        check=True,
-    )
-    page = Image.open(tmp_path / "page.png").convert("RGB")
+    page = Image.open(render_page(signed, tmp_path)).convert("RGB")
     box = (
         int(420 / 72 * 100),
         int((842 - 172) / 72 * 100),
@@ -253,11 +249,7 @@ def test_an_opaque_seal_scan_loses_its_paper_not_the_text_area(
     with SigningRuntime(config) as runtime:
         signed = tmp_path / "signed.pdf"
         signed.write_bytes(runtime.sign(example_pdf, metadata).pdf)
-    subprocess.run(
-        ["pdftoppm", "-r", "100", "-png", "-singlefile", str(signed), str(tmp_path / "page")],
-        check=True,
-    )
-    page = Image.open(tmp_path / "page.png").convert("RGB")
+    page = Image.open(render_page(signed, tmp_path)).convert("RGB")
 
     def at(x_pt: float, y_pt: float) -> tuple[int, int, int]:
         pixel = page.getpixel((round(x_pt / 72 * 100), round((842 - y_pt) / 72 * 100)))

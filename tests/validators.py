@@ -81,8 +81,8 @@ def mutool_verify(pdf: Path) -> str:
     return result.stdout + result.stderr
 
 
-def read_qr(pdf: Path, workdir: Path, *, page: int = -1, dpi: int = 100) -> str:
-    """Render ``page`` (1-based; -1 = last) with pdftoppm and read the QR with zbarimg."""
+def render_page(pdf: Path, workdir: Path, *, page: int = -1, dpi: int = 100) -> Path:
+    """``page`` (1-based; -1 = last) as a PNG, as a viewer shows it (the crop box)."""
     if page == -1:
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
         match = re.search(r"^Pages:\s+(\d+)", info.stdout, flags=re.M)
@@ -106,14 +106,25 @@ def read_qr(pdf: Path, workdir: Path, *, page: int = -1, dpi: int = 100) -> str:
         ],
         check=True,
     )
+    return stem.parent / f"{stem.name}.png"  # pdftoppm appends .png (a dotted stem stays)
+
+
+def scan_codes(png: Path) -> list[str]:
+    """Every code zbarimg reads in ``png`` (none: an empty list)."""
     result = subprocess.run(
-        ["zbarimg", "-q", "--raw", "--nodbus", f"{stem}.png"],
+        ["zbarimg", "-q", "--raw", "--nodbus", str(png)],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 0, f"zbarimg found no code (exit {result.returncode})"
-    return result.stdout.strip()
+    return result.stdout.split()
+
+
+def read_qr(pdf: Path, workdir: Path, *, page: int = -1, dpi: int = 100) -> str:
+    """Render ``page`` with pdftoppm and read the QR with zbarimg."""
+    codes = scan_codes(render_page(pdf, workdir, page=page, dpi=dpi))
+    assert codes, "zbarimg found no code"
+    return "\n".join(codes)
 
 
 def pdftotext(pdf: Path) -> str:
