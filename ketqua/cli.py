@@ -1,4 +1,4 @@
-"""The ``ketqua`` command: ``keys init``, ``sign`` (one file or a folder).
+"""The ``ketqua`` command: ``serve``, ``apikey``, ``keys init``, ``sign`` (one file or a folder).
 
 Exit codes: 0 done; 1 not signed although the input was fine (a timestamp or
 revocation server, a token), or a batch had failures; 2 usage or input error.
@@ -122,6 +122,35 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument(
         "--json", action="store_true", help="print the result (or the batch summary) as JSON"
     )
+
+    from ketqua.settings import settings_help
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the signer API and the verifier (one process, two ports)",
+        description="Run the signer API (internal) and the verifier (public), or one of them. "
+        "Settings come from the environment (KETQUA_*) and an optional TOML file.",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--config", type=Path, default=None, help="TOML settings file")
+    serve.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
+    serve.add_argument(
+        "--role", choices=["both", "signer", "verifier"], default="both", help="default both"
+    )
+
+    apikey = sub.add_parser("apikey", help="API keys of the signer's intake")
+    apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
+    for name, text in (
+        ("create", "create a key; it is printed once, alone on the last line"),
+        ("revoke", "revoke a key by its name; requests with it get 401 at once"),
+        ("list", "list keys (names, prefixes, dates; never the keys)"),
+    ):
+        command = apikey_sub.add_parser(name, help=text)
+        if name != "list":
+            command.add_argument("--name", required=True, help="who uses the key")
+        command.add_argument("--config", type=Path, default=None, help="TOML settings file")
+        command.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
     return parser
 
 
@@ -135,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "keys":
             return _keys_init(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "apikey":
+            return _apikey(args)
         return _sign(args, parser)
     except InputError as exc:
         return _fail(str(exc))
@@ -183,6 +216,48 @@ def _keys_init(args: argparse.Namespace) -> int:
     print(f"development PKI written to {keydir.root}")
     print(f"verifier material (public only): {keydir.public}")
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ketqua.serve import Role, run
+    from ketqua.settings import load_settings
+
+    settings = load_settings(args.config, home=args.home)
+    try:
+        return run(settings, Role(args.role))
+    except KetquaError as exc:
+        return _fail(str(exc), EXIT_USAGE if isinstance(exc, InputError) else EXIT_FAILED)
+
+
+def _apikey(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ketqua.settings import load_settings
+    from registry import apikeys
+    from registry.database import open_database, upgrade
+
+    settings = load_settings(args.config, home=args.home)
+
+    async def act() -> int:
+        db = open_database(settings.database)
+        try:
+            await upgrade(db)
+            if args.apikey_command == "create":
+                key, plain = await apikeys.create_api_key(db, args.name)
+                print(f"API key {key.name!r} created (prefix {key.prefix}); it is shown once:")
+                print(plain)
+            elif args.apikey_command == "revoke":
+                key = await apikeys.revoke_api_key(db, args.name)
+                print(f"API key {key.name!r} revoked")
+            else:
+                for key in await apikeys.list_api_keys(db):
+                    state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+                    print(f"{key.name}\t{key.prefix}\tcreated {key.created_at:%Y-%m-%d}\t{state}")
+        finally:
+            await db.close()
+        return EXIT_OK
+
+    return asyncio.run(act())
 
 
 def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:

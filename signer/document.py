@@ -29,7 +29,7 @@ from signer.pades import (
     certificate_fingerprint,
     choose_level,
 )
-from signer.pdfinput import DEFAULT_MAX_BYTES, vet_pdf
+from signer.pdfinput import DEFAULT_MAX_BYTES, VettedPdf, open_vetted, vet_pdf
 from signer.stamp.appearance import ResultStampStyle, StampContent
 from signer.stamp.qr import make_qr
 from verifier.seal import SealClaims, encode_seal, seal_to_url, verification_code
@@ -118,17 +118,27 @@ async def sign_result(
     *,
     network: Network | None = None,
     now: datetime | None = None,
+    vetted: bool = False,
 ) -> SignedResult:
-    """Vet, seal, stamp and sign; raises DocumentError / SigningError with the reason."""
+    """Vet, seal, stamp and sign; raises DocumentError / SigningError with the reason.
+
+    ``vetted``: the bytes passed ``vet_pdf`` already (the service's intake), skip it.
+    """
     if metadata.agency.code != keys.agency_code:
         # the seal would say agency B issued this, under agency A's key
         raise MetadataError(
             f"is {metadata.agency.code}, but these keys sign for {keys.agency_code}",
             field="agency.code",
         )
-    vetted = vet_pdf(data, max_bytes=options.max_bytes)
+
+    def open_input() -> VettedPdf:
+        return open_vetted(data) if vetted else vet_pdf(data, max_bytes=options.max_bytes)
+
+    document = open_input()
     signed_at = (now or datetime.now(VIETNAM_TIME)).astimezone(VIETNAM_TIME).replace(microsecond=0)
-    seal = encode_seal(seal_claims(vetted.data, metadata, signed_at), keys.seal.key, keys.seal.kid)
+    seal = encode_seal(
+        seal_claims(document.data, metadata, signed_at), keys.seal.key, keys.seal.kid
+    )
     url = seal_to_url(seal, options.public_url)
     code = verification_code(seal)
     stamp = StampContent(
@@ -151,14 +161,14 @@ async def sign_result(
         network=network,
     )
     try:
-        pdf = await sign_reader(vetted.reader, level=level)
+        pdf = await sign_reader(document.reader, level=level)
     except RevocationUnavailable as exc:
         if options.level is not None:
             raise  # asked for explicitly: never a silent downgrade
         log.warning("signed at B-T instead of B-LT: %s", exc)
         level = PadesLevel.B_T
         # a fresh reader: the failed attempt may have touched the first one's objects
-        again = vet_pdf(data, max_bytes=options.max_bytes)
+        again = open_input()
         pdf = await sign_reader(again.reader, level=level)
     return SignedResult(
         pdf=pdf,

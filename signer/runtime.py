@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 import aiohttp
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from keys.agency import AgencyKeys, load_agency_keys
 from keys.token import TokenSpec
@@ -72,12 +74,17 @@ class SigningRuntime:
         self._b_lt_retry_at = 0.0
 
     def sign(
-        self, data: bytes, metadata: ResultMetadata, *, now: datetime | None = None
+        self,
+        data: bytes,
+        metadata: ResultMetadata,
+        *,
+        now: datetime | None = None,
+        vetted: bool = False,
     ) -> SignedResult:
-        return self._loop.run_until_complete(self._sign(data, metadata, now))
+        return self._loop.run_until_complete(self._sign(data, metadata, now, vetted))
 
     async def _sign(
-        self, data: bytes, metadata: ResultMetadata, now: datetime | None
+        self, data: bytes, metadata: ResultMetadata, now: datetime | None, vetted: bool
     ) -> SignedResult:
         network = None
         level = self.config.options.level
@@ -91,11 +98,16 @@ class SigningRuntime:
         if options.level is None and time.monotonic() < self._b_lt_retry_at:
             options = replace(options, level=PadesLevel.B_T)
         result = await sign_result(
-            data, metadata, self.keys, self.style, options, network=network, now=now
+            data, metadata, self.keys, self.style, options, network=network, now=now, vetted=vetted
         )
         if options.level is None and result.level is PadesLevel.B_T:
             self._b_lt_retry_at = time.monotonic() + B_LT_RETRY_SECONDS
         return result
+
+    def probe(self) -> None:
+        """One throw-away signature with each key: the keys (and a token) are usable now."""
+        self.keys.seal.key.sign(b"probe", ec.ECDSA(hashes.SHA256()))
+        self._loop.run_until_complete(self.keys.document_signer.async_sign_raw(b"probe", "sha256"))
 
     def close(self) -> None:
         if self._session is not None:

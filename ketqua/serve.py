@@ -1,0 +1,245 @@
+"""``ketqua serve``: the signer and the verifier in one process (or one of them).
+
+Resources are made here, once, and passed to the applications: the
+registry's database (migrated at start), the blob store, the process pools,
+the pipeline's workers. SIGTERM (or Ctrl-C) stops accepting requests, lets
+running jobs finish for a while, gives the rest back to the queue, and
+exits within ``shutdown_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+
+from ketqua import logs
+from ketqua.errors import InputError, KetquaError
+from ketqua.settings import Listen, Settings
+from ketqua.web.metrics import Metrics
+from registry.audit import AuditTrail
+from registry.blobs import FolderBlobStore
+from registry.database import Database, open_database, upgrade
+
+log = logging.getLogger("ketqua.serve")
+
+
+class Role(StrEnum):
+    BOTH = "both"
+    SIGNER = "signer"
+    VERIFIER = "verifier"
+
+
+@dataclass
+class _Signer:
+    runner: web.AppRunner
+    pipeline: Any
+    pools: list[Any]
+    audit: AuditTrail
+
+
+def run(settings: Settings, role: Role) -> int:
+    logs.configure(settings.log_format, settings.log_level)
+    try:
+        asyncio.run(serve(settings, role))
+    except KetquaError as exc:
+        log.error("cannot start: %s", exc)
+        raise
+    return 0
+
+
+async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None = None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.database)
+    signer: _Signer | None = None
+    verifier: web.AppRunner | None = None
+    try:
+        await upgrade(db)
+        metrics = Metrics()
+        if role in (Role.BOTH, Role.SIGNER):
+            signer = await _start_signer(settings, db, metrics)
+        if role in (Role.BOTH, Role.VERIFIER):
+            verifier = await _start_verifier(settings, db, metrics, alone=role is Role.VERIFIER)
+        log.info("ready (role %s, home %s)", role.value, settings.home.absolute())
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping: no new requests; running jobs get %.0f s", settings.shutdown_timeout)
+    finally:
+        half = settings.shutdown_timeout / 2
+        if verifier is not None:
+            await verifier.cleanup()
+        if signer is not None:
+            await _stop_signer(signer, half)
+        await db.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")
+
+
+async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _Signer:
+    from keys.keydir import KeyDir
+    from signer.api.app import create_app
+    from signer.api.context import SignerContext
+    from signer.api.health import register_signer_metrics
+    from signer.pipeline.pool import (
+        Failure,
+        describe_in_worker,
+        intake_pool,
+        noop_in_worker,
+        signing_pool,
+    )
+    from signer.pipeline.staging import Staging
+    from signer.pipeline.worker import Pipeline, PipelineConfig
+
+    keydir = KeyDir(settings.keys_dir)
+    if settings.pkcs11_module is None and not keydir.seal_p12.exists():
+        from keys.devpki import init_keydir
+
+        await asyncio.to_thread(init_keydir, keydir.root)
+        log.warning(
+            "no keys in %s: created a DEVELOPMENT PKI there (not for production; "
+            "see README, Keys)",
+            keydir.root,
+        )
+    config = _runtime_config(settings)
+    pools: list[Any] = []
+    try:
+        signing = signing_pool(settings.workers, config)
+        pools.append(signing)
+        described = await signing.start(describe_in_worker)
+        failure = next((d for d in described if isinstance(d, Failure)), None)
+        if failure is not None:
+            raise InputError(f"the signing keys are not usable: {failure}")
+        agency_code = described[0]
+        intake = intake_pool(settings.intake_workers)
+        pools.append(intake)
+        await intake.start(noop_in_worker)
+        histogram = register_signer_metrics(metrics, db)
+        pipeline = Pipeline(
+            db,
+            FolderBlobStore(settings.blobs_dir),
+            Staging(settings.staging_dir),
+            signing,
+            PipelineConfig(
+                lease=settings.job_lease,
+                max_attempts=settings.job_max_attempts,
+                retry_base=settings.job_retry_base,
+                retry_max=settings.job_retry_max,
+            ),
+            on_signed=histogram.observe,
+        )
+        audit = AuditTrail(db)
+        ctx = SignerContext(
+            db=db,
+            blobs=pipeline.blobs,
+            intake_pool=intake,
+            pipeline=pipeline,
+            audit=audit,
+            agency_code=agency_code,
+            max_document_bytes=settings.max_document_bytes,
+        )
+        runner = await _start_site(
+            create_app(ctx, metrics), settings.signer_address, "signer API", settings
+        )
+    except BaseException:
+        for pool in pools:
+            await _shutdown_pool(pool, 5)
+        raise
+    await audit.start()
+    # one more task than processes: the next job is ready when a process frees up
+    await pipeline.start(concurrency=settings.workers + 1)
+    log.info("signing for agency %s with %d worker process(es)", agency_code, settings.workers)
+    return _Signer(runner, pipeline, pools, audit)
+
+
+async def _stop_signer(signer: _Signer, timeout: float) -> None:
+    await signer.runner.cleanup()  # stops accepting, waits for requests in flight
+    await signer.pipeline.stop(timeout)
+    await signer.audit.stop()
+    for pool in signer.pools:
+        await _shutdown_pool(pool, timeout)
+
+
+async def _shutdown_pool(pool: Any, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(asyncio.to_thread(pool.shutdown), timeout)
+    except TimeoutError:
+        log.warning("worker processes did not stop in %.0f s; killing them", timeout)
+        pool.kill()
+
+
+async def _start_verifier(
+    settings: Settings, db: Database, metrics: Metrics, *, alone: bool
+) -> web.AppRunner:
+    from keys.keydir import KeyDir
+    from verifier.app import create_app
+
+    app = create_app(db, KeyDir(settings.keys_dir).trust_list, metrics, with_metrics=alone)
+    return await _start_site(app, settings.verifier_address, "verifier", settings)
+
+
+async def _start_site(
+    app: web.Application, listen: Listen, name: str, settings: Settings
+) -> web.AppRunner:
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log_class=logs.AccessLog,
+        shutdown_timeout=settings.shutdown_timeout / 2,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, listen.host, listen.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise InputError(f"cannot listen on {listen} for the {name}: {exc.strerror}") from None
+    for address in runner.addresses:
+        host, port = address[0], address[1]
+        log.info("%s listening on http://%s:%d", name, host, port)
+    return runner
+
+
+def _runtime_config(settings: Settings) -> Any:
+    from keys.token import TokenSpec
+    from signer.document import SignOptions
+    from signer.pades import PadesLevel, Placement
+    from signer.runtime import KeySource, RuntimeConfig
+
+    token = None
+    if settings.pkcs11_module or settings.pkcs11_token or settings.pkcs11_key:
+        if not (settings.pkcs11_module and settings.pkcs11_token and settings.pkcs11_key):
+            raise InputError(
+                "KETQUA_PKCS11_MODULE, KETQUA_PKCS11_TOKEN and KETQUA_PKCS11_KEY go together"
+            )
+        token = TokenSpec(
+            module=settings.pkcs11_module,
+            token_label=settings.pkcs11_token,
+            key_label=settings.pkcs11_key,
+            pin_file=settings.pkcs11_pin_file,
+        )
+    level = PadesLevel(settings.pades_level) if settings.pades_level else None
+    if level is not None and level.needs_timestamp and not settings.tsa_url:
+        raise InputError(f"pades_level {level} needs a timestamp server: set KETQUA_TSA_URL")
+    return RuntimeConfig(
+        keys=KeySource(settings.keys_dir, settings.key_passphrase_file, token),
+        options=SignOptions(
+            level=level,
+            public_url=settings.public_url,
+            placement=Placement(),
+            max_bytes=settings.max_document_bytes,
+        ),
+        tsa_url=settings.tsa_url,
+        network_timeout=settings.network_timeout,
+        seal_image=settings.seal_image,
+    )

@@ -1,0 +1,194 @@
+"""The service's settings: one TOML file plus ``KETQUA_*`` environment variables.
+
+Precedence: command-line flags, then the environment, then the file, then
+the defaults below. Everything is validated at start; a bad value stops the
+start with one line naming the setting (see ``describe_error``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from ketqua.errors import InputError
+
+PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+class Listen(str):
+    """``HOST:PORT`` (port 0: any free port)."""
+
+    @property
+    def host(self) -> str:
+        return self.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.rpartition(":")[2])
+
+
+class Settings(BaseSettings):
+    """Every setting, its default and what it is for (``ketqua serve --help`` lists them)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KETQUA_", extra="forbid", frozen=True, validate_default=True
+    )
+
+    home: Path = Field(Path("var"), description="state folder: database, blobs, keys, pickup")
+    public_url: str = Field(
+        "http://127.0.0.1:8080", description="the verifier's public base URL, printed in QR codes"
+    )
+    signer_listen: str = Field("127.0.0.1:8081", description="signer API address (internal)")
+    verifier_listen: str = Field("0.0.0.0:8080", description="verifier address (public)")
+    database_url: str | None = Field(
+        None, description="default: SQLite in the home folder; or postgresql://..."
+    )
+    keys: Path | None = Field(None, description="key folder (default HOME/keys)")
+    key_passphrase_file: Path | None = Field(
+        None, description="the keys' passphrase (else KETQUA_KEY_PASSPHRASE, else KEYS/passphrase)"
+    )
+    pkcs11_module: Path | None = Field(None, description="PKCS#11 module for the document key")
+    pkcs11_token: str | None = Field(None, description="token label")
+    pkcs11_key: str | None = Field(None, description="key (and certificate) label on the token")
+    pkcs11_pin_file: Path | None = Field(
+        None, description="PIN file (else KETQUA_PKCS11_PIN)"
+    )
+    tsa_url: str | None = Field(None, description="RFC 3161 timestamp server; unset: none")
+    pades_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = Field(
+        None, description="PAdES level (default: as long-lived as the TSA and certificate allow)"
+    )
+    seal_image: Path | None = Field(None, description="the agency's red seal (PNG) for the stamp")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="signing processes"
+    )
+    intake_workers: int = Field(1, ge=1, le=16, description="processes that vet uploads")
+    max_document_mb: float = Field(50.0, gt=0, le=1024, description="largest accepted PDF")
+    network_timeout: float = Field(10.0, gt=0, le=300, description="seconds, TSA/OCSP/CRL calls")
+    job_lease: float = Field(30.0, ge=1, le=3600, description="seconds a worker holds a job")
+    job_max_attempts: int = Field(5, ge=1, le=100, description="attempts before a job fails")
+    job_retry_base: float = Field(5.0, gt=0, le=3600, description="first retry delay, seconds")
+    job_retry_max: float = Field(600.0, gt=0, le=86400, description="longest retry delay")
+    shutdown_timeout: float = Field(20.0, gt=0, le=600, description="seconds to finish on SIGTERM")
+    log_format: Literal["text", "json"] = Field("text", description="text or JSON lines")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+
+    @field_validator("signer_listen", "verifier_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8081")
+        return value
+
+    @field_validator("public_url", "tsa_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @property
+    def keys_dir(self) -> Path:
+        return (self.keys or self.home / "keys").absolute()
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'ketqua.db').absolute()}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.home / "staging"
+
+    @property
+    def pickup_dir(self) -> Path:
+        return self.home / "pickup"
+
+    @property
+    def max_document_bytes(self) -> int:
+        return int(self.max_document_mb * 1024 * 1024)
+
+    @property
+    def signer_address(self) -> Listen:
+        return Listen(self.signer_listen)
+
+    @property
+    def verifier_address(self) -> Listen:
+        return Listen(self.verifier_listen)
+
+
+def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Flags > environment > ``config_file`` (TOML) > defaults; InputError naming the setting."""
+    file_values: dict[str, Any] = {}
+    config_file = config_file or _env_path("KETQUA_CONFIG")
+    if config_file is not None:
+        try:
+            file_values = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot read {config_file}: {exc.strerror}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{config_file} is not valid TOML: {exc}") from None
+        # the file's table may be [ketqua] or top level
+        file_values = file_values.get("ketqua", file_values)
+
+    class _Sources(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
+
+    given = {name: value for name, value in flags.items() if value is not None}
+    try:
+        return Settings.model_validate(_Sources(**given).model_dump())
+    except ValidationError as exc:
+        raise InputError(describe_error(exc, config_file)) from None
+
+
+def describe_error(exc: ValidationError, config_file: Path | None) -> str:
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "settings"
+    where = f"KETQUA_{name.upper()}"
+    if config_file is not None:
+        where += f" or {name} in {config_file}"
+    if first["type"] == "extra_forbidden":
+        return f"unknown setting {name!r} ({where})"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"setting {name} ({where}): {message}"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def settings_help() -> str:
+    """The settings as help text: environment variable, default, meaning."""
+    lines = ["settings (KETQUA_<NAME> in the environment, or <name> in the --config TOML):"]
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        shown = "unset" if default is None else str(default)
+        lines.append(f"  KETQUA_{name.upper():22} {info.description or ''} [{shown}]")
+    return "\n".join(lines)

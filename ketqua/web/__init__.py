@@ -1,0 +1,1 @@
+"""HTTP plumbing both services share: problem documents, metrics, access logs."""

@@ -1,0 +1,74 @@
+"""Prometheus metrics of one service process: HTTP requests by route and status, plus
+whatever the services register; ``GET /metrics`` renders them in the text format.
+
+One ``CollectorRegistry`` per process object (not the library's global one),
+so that tests can run several services side by side.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+from ketqua.web.problems import Handler
+
+Refresh = Callable[[], Awaitable[None]]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "ketqua_http_requests",
+            "HTTP requests answered, by service, route and status",
+            ["service", "method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "ketqua_http_request_seconds",
+            "HTTP request latency, by service and route",
+            ["service", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self._refreshers: list[Refresh] = []
+
+    def on_scrape(self, refresh: Refresh) -> None:
+        """``refresh`` updates gauges from the database before each scrape."""
+        self._refreshers.append(refresh)
+
+    def middleware(self, service: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+        @web.middleware
+        async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                route = route_name(request)
+                self.http_requests.labels(service, request.method, route, str(status)).inc()
+                self.http_seconds.labels(service, route).observe(time.perf_counter() - started)
+
+        return count
+
+    async def handler(self, _request: web.Request) -> web.Response:
+        for refresh in self._refreshers:
+            await refresh()
+        response = web.Response(body=generate_latest(self.registry))
+        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return response
+
+
+def route_name(request: web.Request) -> str:
+    """The route's template (``/api/v1/results/{id}``), never the raw path: bounded labels."""
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "unmatched"

@@ -1,0 +1,112 @@
+"""Errors as RFC 9457 problem documents (``application/problem+json``), naming the field.
+
+Handlers raise ``Problem`` for HTTP-level refusals, or let a ``KetquaError``
+through; the middleware translates both here, at the edge, and nothing
+else in the service knows about status codes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ketqua.errors import InputError, KetquaError
+from registry.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "urn:ketqua:problem:"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Problem(Exception):
+    """An HTTP refusal: status, a short title, what is wrong, and the field at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.field = field
+        self.headers = headers or {}
+        self.extensions = extensions
+
+    def response(self, instance: str | None = None) -> web.Response:
+        body: dict[str, Any] = {
+            "type": TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.field:
+            body["field"] = self.field
+            pointer = "#/" + self.field.replace(".", "/")
+            body["errors"] = [{"detail": self.detail or self.title, "pointer": pointer}]
+        body.update(self.extensions)
+        return web.Response(
+            status=self.status,
+            body=json.dumps(body, ensure_ascii=False).encode(),
+            content_type=PROBLEM_JSON,
+            headers=self.headers,
+        )
+
+
+def from_error(exc: KetquaError) -> Problem:
+    """The problem a library error stands for, decided here and only here."""
+    if isinstance(exc, NotFound):
+        return Problem(404, "not-found", "Not found", exc.message, field=exc.field)
+    if isinstance(exc, Conflict):
+        return Problem(409, "conflict", "Conflict", exc.message, field=exc.field)
+    if isinstance(exc, InputError):
+        return Problem(422, "invalid", "Invalid input", exc.message, field=exc.field)
+    return Problem(503, "unavailable", "Service unavailable", exc.message)
+
+
+_HTTP_SLUGS = {
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("too-large", "Payload too large"),
+}
+
+
+@web.middleware
+async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem.response(request.path)
+    except KetquaError as exc:
+        return from_error(exc).response(request.path)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        slug, title = _HTTP_SLUGS.get(exc.status, ("http-error", exc.reason))
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return Problem(exc.status, slug, title, exc.reason, headers=headers).response(
+            request.path
+        )
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return Problem(500, "internal", "Internal error", "see the service log").response(
+            request.path
+        )

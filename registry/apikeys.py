@@ -1,0 +1,109 @@
+"""API keys of the signer's intake: created once, stored as a hash, revocable.
+
+A key reads ``kq_<prefix>_<secret>``. The prefix finds the row; the whole
+key's SHA-256 is compared in constant time. A plain hash suffices: the
+secret is 256 random bits, not a password to be guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from registry.database import Database
+from registry.errors import Conflict, NotFound
+from registry.ids import new_id
+from registry.schema import api_keys
+
+_PREFIX_BYTES = 6
+# compared against when the prefix is unknown, so a miss costs what a hit costs
+_DUMMY = hashlib.sha256(b"no such key").hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key's public facts (never the secret)."""
+
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _split(key: str) -> str | None:
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "kq" or len(parts[1]) != 2 * _PREFIX_BYTES:
+        return None
+    return parts[1]
+
+
+async def create_api_key(db: Database, name: str) -> tuple[ApiKey, str]:
+    """A new key; the plain key is returned here, once, and never stored."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise Conflict("an API key needs a name of 1 to 100 characters", field="name")
+    prefix = secrets.token_hex(_PREFIX_BYTES)
+    plain = f"kq_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(new_id(), name, prefix, datetime.now(UTC), None)
+    try:
+        async with db.write() as conn:
+            await conn.execute(
+                api_keys.insert().values(
+                    id=key.id,
+                    name=key.name,
+                    prefix=prefix,
+                    secret_sha256=_digest(plain),
+                    created_at=key.created_at,
+                )
+            )
+    except IntegrityError:
+        raise Conflict(f"an API key named {name!r} exists already", field="name") from None
+    return key, plain
+
+
+async def revoke_api_key(db: Database, name: str) -> ApiKey:
+    async with db.write() as conn:
+        row = (await conn.execute(select(api_keys).where(api_keys.c.name == name))).first()
+        if row is None:
+            raise NotFound(f"no API key named {name!r}", field="name")
+        revoked_at = row.revoked_at or datetime.now(UTC)
+        await conn.execute(
+            update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=revoked_at)
+        )
+    return ApiKey(row.id, row.name, row.prefix, row.created_at, revoked_at)
+
+
+async def list_api_keys(db: Database) -> list[ApiKey]:
+    async with db.read() as conn:
+        rows = await conn.execute(select(api_keys).order_by(api_keys.c.id))
+        return [ApiKey(r.id, r.name, r.prefix, r.created_at, r.revoked_at) for r in rows]
+
+
+async def authenticate(db: Database, presented: str) -> ApiKey | None:
+    """The active key ``presented`` is, or None (unknown, wrong or revoked)."""
+    prefix = _split(presented)
+    row = None
+    if prefix is not None:
+        async with db.read() as conn:
+            query = select(api_keys).where(api_keys.c.prefix == prefix)
+            row = (await conn.execute(query)).first()
+    expected = row.secret_sha256 if row is not None else _DUMMY
+    matches = hmac.compare_digest(_digest(presented), expected)
+    if row is None or not matches or row.revoked_at is not None:
+        return None
+    return ApiKey(row.id, row.name, row.prefix, row.created_at, row.revoked_at)

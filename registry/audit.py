@@ -1,0 +1,67 @@
+"""The audit trail: which API key made which request, and the answer.
+
+Changes of a result are attributed in its history, in the same transaction
+(``result_events.actor``). Every request, reads included, also lands here;
+rows are written in small batches off the request path, so a crash can
+lose the last fraction of a second of rows (never a change: those are in
+the history).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from registry.database import Database
+from registry.schema import audit_log
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    api_key_id: str | None
+    method: str
+    route: str
+    result_id: str | None
+    status: int
+
+
+class AuditTrail:
+    def __init__(self, db: Database, *, flush_interval: float = 0.2) -> None:
+        self.db = db
+        self.flush_interval = flush_interval
+        self._pending: list[AuditEntry] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, entry: AuditEntry) -> None:
+        self._pending.append(entry)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="audit-trail")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(audit_log.insert(), [asdict(e) for e in batch])
+        except Exception:
+            log.exception("audit trail: %d row(s) not written", len(batch))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()

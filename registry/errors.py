@@ -1,0 +1,21 @@
+"""Registry failures, on the one error base."""
+
+from __future__ import annotations
+
+from ketqua.errors import InputError, KetquaError
+
+
+class RegistryError(KetquaError):
+    """The database or the blob store failed (not the caller's fault)."""
+
+
+class NotFound(InputError):
+    """No such result (or API key)."""
+
+
+class Conflict(InputError):
+    """The request contradicts what the registry already holds (HTTP 409)."""
+
+
+class BlobMissing(RegistryError):
+    """A document the registry names is not in the blob store, or not what its name says."""

@@ -1,0 +1,154 @@
+"""The job queue, in the registry's database: durable, leased, retried.
+
+A job is claimed with a lease that expires: a worker that dies holds its
+jobs only until then, and a live worker renews its lease while it works.
+Finishing checks the lease is still ours, so a job taken over by another
+worker is recorded once. On PostgreSQL the claim skips rows another
+transaction holds (``FOR UPDATE SKIP LOCKED``); SQLite serialises writers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from registry.database import Database
+from registry.schema import jobs
+from registry.states import JobKind, JobState
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    result_id: str
+    kind: JobKind
+    attempts: int  # including this one
+    owner: str
+
+
+async def enqueue(
+    conn: AsyncConnection, result_id: str, kind: JobKind, *, at: datetime | None = None
+) -> None:
+    now = at or datetime.now(UTC)
+    await conn.execute(
+        insert(jobs).values(
+            result_id=result_id,
+            kind=kind.value,
+            state=JobState.QUEUED.value,
+            attempts=0,
+            run_after=now,
+            created_at=now,
+        )
+    )
+
+
+def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        (jobs.c.state == JobState.QUEUED.value)
+        & (jobs.c.run_after <= now)
+        & or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
+    )
+
+
+async def claim(db: Database, owner: str, lease: timedelta) -> Job | None:
+    """The next due job, leased to ``owner``; None when nothing is due."""
+    now = datetime.now(UTC)
+    async with db.write() as conn:
+        query = (
+            select(jobs.c.id, jobs.c.result_id, jobs.c.kind, jobs.c.attempts)
+            .where(_claimable(now))
+            .order_by(jobs.c.run_after, jobs.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        await conn.execute(
+            update(jobs)
+            .where(jobs.c.id == row.id)
+            .values(lease_owner=owner, lease_until=now + lease, attempts=row.attempts + 1)
+        )
+    return Job(row.id, row.result_id, JobKind(row.kind), row.attempts + 1, owner)
+
+
+async def renew(db: Database, job: Job, lease: timedelta) -> bool:
+    """Extend our lease; False if the job is no longer ours."""
+    async with db.write() as conn:
+        done = await conn.execute(_ours(job).values(lease_until=datetime.now(UTC) + lease))
+    return done.rowcount == 1
+
+
+def _ours(job: Job):  # type: ignore[no-untyped-def]
+    return update(jobs).where(
+        jobs.c.id == job.id,
+        jobs.c.lease_owner == job.owner,
+        jobs.c.state == JobState.QUEUED.value,
+    )
+
+
+async def finish(conn: AsyncConnection, job: Job) -> bool:
+    """Mark done, inside the caller's transaction; False if the lease was lost."""
+    done = await conn.execute(
+        _ours(job).values(
+            state=JobState.DONE.value, lease_until=None, finished_at=datetime.now(UTC)
+        )
+    )
+    return done.rowcount == 1
+
+
+async def retry_later(conn: AsyncConnection, job: Job, delay: timedelta, error: str) -> bool:
+    done = await conn.execute(
+        _ours(job).values(
+            run_after=datetime.now(UTC) + delay,
+            lease_owner=None,
+            lease_until=None,
+            last_error=error,
+        )
+    )
+    return done.rowcount == 1
+
+
+async def give_up(conn: AsyncConnection, job: Job, error: str) -> bool:
+    done = await conn.execute(
+        _ours(job).values(
+            state=JobState.FAILED.value,
+            lease_until=None,
+            last_error=error,
+            finished_at=datetime.now(UTC),
+        )
+    )
+    return done.rowcount == 1
+
+
+async def release(db: Database, owner: str) -> int:
+    """Give back every lease ``owner`` holds (a clean shutdown): others may claim them now."""
+    async with db.write() as conn:
+        done = await conn.execute(
+            update(jobs)
+            .where(jobs.c.lease_owner == owner, jobs.c.state == JobState.QUEUED.value)
+            .values(lease_owner=None, lease_until=None)
+        )
+    return done.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    depth: int  # jobs not finished (waiting, leased or backing off)
+    oldest_age: float  # seconds since the oldest unfinished job was queued; 0 if none
+
+
+async def stats(conn: AsyncConnection) -> QueueStats:
+    query = select(func.count(), func.min(jobs.c.created_at)).where(
+        jobs.c.state == JobState.QUEUED.value
+    )
+    depth, oldest = (await conn.execute(query)).one()
+    if oldest is not None and oldest.tzinfo is None:  # min() bypasses the column type
+        oldest = oldest.replace(tzinfo=UTC)
+    if isinstance(oldest, str):
+        oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+    return QueueStats(int(depth), max(age, 0.0))

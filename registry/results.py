@@ -1,0 +1,179 @@
+"""Issued results and their history: the queries both services run.
+
+Every change of state writes an event in the same transaction, so a
+result's history (``events``) is complete and in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from registry.schema import result_events, results
+from registry.states import ResultState
+
+PIPELINE = "pipeline"  # the actor of the service's own moves
+
+
+@dataclass(frozen=True, slots=True)
+class ResultEvent:
+    at: datetime
+    state: str
+    detail: str | None
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord:
+    """One row of ``results``; ``metadata_json`` holds personal data (not in repr)."""
+
+    id: str
+    dossier_code: str
+    result_no: int
+    agency_code: str
+    procedure_code: str
+    state: ResultState
+    publish: bool
+    received_at: datetime
+    due_at: datetime
+    resolved_at: datetime
+    original_sha256: str
+    original_size: int
+    signed_sha256: str | None
+    signed_size: int | None
+    signer_fingerprint: str | None
+    seal_kid: str | None
+    seal_url: str | None
+    verification_code: str | None
+    pades_level: str | None
+    signed_at: datetime | None
+    supersedes: str | None
+    superseded_by: str | None
+    revoked_reason: str | None
+    failure: str | None
+    api_key_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    metadata_json: str
+
+    def __repr__(self) -> str:
+        return f"ResultRecord(id={self.id!r}, state={self.state.value!r})"
+
+    @property
+    def result_code(self) -> str:
+        return f"{self.dossier_code}-KQ{self.result_no}"
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> ResultRecord:
+        values = row._asdict()
+        values["state"] = ResultState(values["state"])
+        return cls(**values)
+
+
+async def get(conn: AsyncConnection, result_id: str) -> ResultRecord | None:
+    row = (await conn.execute(select(results).where(results.c.id == result_id))).first()
+    return ResultRecord.from_row(row) if row is not None else None
+
+
+async def find(conn: AsyncConnection, dossier_code: str, result_no: int) -> ResultRecord | None:
+    query = select(results).where(
+        results.c.dossier_code == dossier_code, results.c.result_no == result_no
+    )
+    row = (await conn.execute(query)).first()
+    return ResultRecord.from_row(row) if row is not None else None
+
+
+async def successor(conn: AsyncConnection, result_id: str) -> ResultRecord | None:
+    """The result accepted as the correction of ``result_id``, if any."""
+    row = (await conn.execute(select(results).where(results.c.supersedes == result_id))).first()
+    return ResultRecord.from_row(row) if row is not None else None
+
+
+async def events(conn: AsyncConnection, result_id: str) -> list[ResultEvent]:
+    query = (
+        select(result_events)
+        .where(result_events.c.result_id == result_id)
+        .order_by(result_events.c.id)
+    )
+    return [ResultEvent(r.at, r.state, r.detail, r.actor) for r in await conn.execute(query)]
+
+
+async def page(
+    conn: AsyncConnection, *, state: ResultState | None, after: str | None, limit: int
+) -> list[ResultRecord]:
+    """Results in id (= creation) order, after the id ``after``; keyset paging."""
+    query = select(results).order_by(results.c.id).limit(limit)
+    if state is not None:
+        query = query.where(results.c.state == state.value)
+    if after is not None:
+        query = query.where(results.c.id > after)
+    return [ResultRecord.from_row(r) for r in await conn.execute(query)]
+
+
+async def count_by_state(conn: AsyncConnection) -> dict[str, int]:
+    query = select(results.c.state, func.count()).group_by(results.c.state)
+    return {state: count for state, count in (await conn.execute(query)).tuples()}
+
+
+async def insert_result(conn: AsyncConnection, values: dict[str, Any], *, actor: str) -> None:
+    now = datetime.now(UTC)
+    await conn.execute(
+        insert(results).values(
+            **values, state=ResultState.QUEUED.value, created_at=now, updated_at=now
+        )
+    )
+    await add_event(conn, values["id"], ResultState.QUEUED.value, "accepted", actor, at=now)
+
+
+async def add_event(
+    conn: AsyncConnection,
+    result_id: str,
+    state: str,
+    detail: str | None,
+    actor: str,
+    *,
+    at: datetime | None = None,
+) -> None:
+    await conn.execute(
+        insert(result_events).values(
+            result_id=result_id,
+            at=at or datetime.now(UTC),
+            state=state,
+            detail=detail,
+            actor=actor,
+        )
+    )
+
+
+async def move(
+    conn: AsyncConnection,
+    result_id: str,
+    state: ResultState,
+    *,
+    detail: str | None = None,
+    actor: str = PIPELINE,
+    only_from: tuple[ResultState, ...] | None = None,
+    **values: Any,
+) -> bool:
+    """Set the state (and ``values``) and record the event; False if ``only_from`` did not hold."""
+    now = datetime.now(UTC)
+    query = update(results).where(results.c.id == result_id)
+    if only_from is not None:
+        query = query.where(results.c.state.in_([s.value for s in only_from]))
+    done = await conn.execute(query.values(state=state.value, updated_at=now, **values))
+    if done.rowcount == 0:
+        return False
+    await add_event(conn, result_id, state.value, detail, actor, at=now)
+    return True
+
+
+async def set_values(conn: AsyncConnection, result_id: str, **values: Any) -> None:
+    await conn.execute(
+        update(results)
+        .where(results.c.id == result_id)
+        .values(updated_at=datetime.now(UTC), **values)
+    )

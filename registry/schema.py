@@ -1,0 +1,158 @@
+"""The tables, in SQLAlchemy Core; Alembic migrations (``registry/migrations``) create them.
+
+Portable by construction: only types and statements that SQLite and
+PostgreSQL both run. Times are stored in UTC (``UtcDateTime``) whatever the
+backend keeps of time zones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from registry.ids import ID_LENGTH
+
+# constraint names the same on every backend, so migrations can name them
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no time zones) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the registry")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite autoincrements only an INTEGER PRIMARY KEY
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id(name: str = "id", *args: Any, **kw: Any) -> Column[str]:
+    return Column(name, String(ID_LENGTH), *args, **kw)
+
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    # the first characters of the key, to find its row; the secret is only hashed
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+results = Table(
+    "results",
+    metadata,
+    _id(primary_key=True),
+    Column("dossier_code", String(40), nullable=False),
+    Column("result_no", Integer, nullable=False),
+    Column("agency_code", String(20), nullable=False, index=True),
+    Column("procedure_code", String(20), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    # the metadata as accepted (personal data: never logged, never listed)
+    Column("metadata_json", Text, nullable=False),
+    Column("publish", Boolean, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=False),
+    Column("original_sha256", String(64), nullable=False),
+    Column("original_size", BigInteger, nullable=False),
+    Column("signed_sha256", String(64)),
+    Column("signed_size", BigInteger),
+    Column("signer_fingerprint", String(64)),
+    Column("seal_kid", String(16)),
+    Column("seal_url", Text),
+    Column("verification_code", String(32), index=True),
+    Column("pades_level", String(8)),
+    Column("signed_at", UtcDateTime),
+    _id("supersedes", ForeignKey("results.id")),
+    _id("superseded_by", ForeignKey("results.id")),
+    Column("revoked_reason", Text),
+    Column("failure", Text),
+    _id("api_key_id", ForeignKey("api_keys.id")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("dossier_code", "result_no", name="uq_results_dossier_code_result_no"),
+)
+
+result_events = Table(
+    "result_events",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _id("result_id", ForeignKey("results.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("detail", Text),
+    # an API key's id, or "pipeline" for the service's own moves
+    Column("actor", String(32), nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _id("result_id", ForeignKey("results.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("run_after", UtcDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Index("ix_jobs_state_run_after", "state", "run_after"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    _id("api_key_id", ForeignKey("api_keys.id")),
+    Column("method", String(8), nullable=False),
+    Column("route", String(200), nullable=False),
+    _id("result_id"),
+    Column("status", Integer, nullable=False),
+)

@@ -1,0 +1,36 @@
+"""A result's life: the states of DESIGN.md and the moves between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ResultState(StrEnum):
+    QUEUED = "queued"
+    SIGNING = "signing"
+    SIGNED = "signed"  # signed, not listed (metadata "publish": false)
+    PUBLISHED = "published"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+    @property
+    def issued(self) -> bool:
+        """A signed document exists and stands."""
+        return self in (ResultState.SIGNED, ResultState.PUBLISHED, ResultState.DELIVERED)
+
+    @property
+    def final(self) -> bool:
+        """Nothing will sign this result any more."""
+        return self in (ResultState.FAILED, ResultState.REVOKED, ResultState.SUPERSEDED)
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"  # waiting, or leased by a worker (lease_until in the future)
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobKind(StrEnum):
+    SIGN = "sign"

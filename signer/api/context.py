@@ -1,0 +1,29 @@
+"""What the signer's handlers share, made once at start and passed in (never per request)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from registry.apikeys import ApiKey
+from registry.audit import AuditTrail
+from registry.blobs import FolderBlobStore
+from registry.database import Database
+from signer.pipeline.pool import WorkerPool
+from signer.pipeline.worker import Pipeline
+
+
+@dataclass(frozen=True, slots=True)
+class SignerContext:
+    db: Database
+    blobs: FolderBlobStore
+    intake_pool: WorkerPool
+    pipeline: Pipeline
+    audit: AuditTrail
+    agency_code: str  # the agency the keys sign for: other agencies' results are refused
+    max_document_bytes: int
+
+
+SIGNER = web.AppKey("signer", SignerContext)
+API_KEY = web.RequestKey("api_key", ApiKey)

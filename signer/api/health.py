@@ -1,0 +1,95 @@
+"""``GET /healthz`` and the signer's gauges: database, signing key, queue."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import Gauge, Histogram
+
+from ketqua.web.metrics import Metrics
+from registry import jobs, results
+from registry.database import Database
+from registry.states import ResultState
+from signer.api.context import SIGNER
+from signer.pipeline.pool import Failure, WorkerPool, probe_in_worker
+
+KEY_CHECK_EVERY = 30.0  # seconds; a probe is a real signature with the (token's) key
+KEY_CHECK_TIMEOUT = 10.0
+
+KEY_HEALTH = web.AppKey("key_health", "KeyHealth")
+
+
+class KeyHealth:
+    """Whether the signing key works, checked by a real signature in a worker, cached."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+        self._checked = 0.0
+        self._problem: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def problem(self) -> str | None:
+        async with self._lock:
+            if time.monotonic() - self._checked > KEY_CHECK_EVERY:
+                try:
+                    outcome: Failure | None = await asyncio.wait_for(
+                        self.pool.run(probe_in_worker), KEY_CHECK_TIMEOUT
+                    )
+                    self._problem = str(outcome) if outcome is not None else None
+                except TimeoutError:
+                    self._problem = f"no answer from the signing workers in {KEY_CHECK_TIMEOUT} s"
+                except Exception as exc:
+                    self._problem = str(exc) or type(exc).__name__
+                self._checked = time.monotonic()
+            return self._problem
+
+
+async def healthz(request: web.Request) -> web.Response:
+    ctx = request.app[SIGNER]
+    body: dict[str, Any] = {"status": "ok"}
+    try:
+        await asyncio.wait_for(ctx.db.ping(), 5)
+        async with ctx.db.read() as conn:
+            queue = await jobs.stats(conn)
+        body["database"] = "ok"
+        body["queue"] = {"depth": queue.depth, "oldest_age_seconds": round(queue.oldest_age, 1)}
+    except Exception as exc:
+        body["status"] = "unavailable"
+        body["database"] = f"unreachable: {exc.__class__.__name__}"
+    key_problem = await request.app[KEY_HEALTH].problem()
+    body["signing_key"] = key_problem or "ok"
+    if key_problem:
+        body["status"] = "unavailable"
+    body["workers"] = {"size": ctx.pipeline.pool.size, "busy": ctx.pipeline.busy}
+    return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+
+def register_signer_metrics(metrics: Metrics, db: Database) -> Histogram:
+    """Results by state, queue depth and age (read at each scrape); returns the signing histogram."""
+    by_state = Gauge("ketqua_results", "Results by state", ["state"], registry=metrics.registry)
+    depth = Gauge("ketqua_queue_depth", "Jobs not finished", registry=metrics.registry)
+    oldest = Gauge(
+        "ketqua_queue_oldest_age_seconds",
+        "Age of the oldest unfinished job",
+        registry=metrics.registry,
+    )
+
+    async def refresh() -> None:
+        async with db.read() as conn:
+            counts = await results.count_by_state(conn)
+            queue = await jobs.stats(conn)
+        for state in ResultState:
+            by_state.labels(state.value).set(counts.get(state.value, 0))
+        depth.set(queue.depth)
+        oldest.set(queue.oldest_age)
+
+    metrics.on_scrape(refresh)
+    return Histogram(
+        "ketqua_signing_seconds",
+        "Time to sign one result in a worker process",
+        registry=metrics.registry,
+        buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30),
+    )

@@ -1,0 +1,233 @@
+"""``POST /api/v1/results``: accept a resolved dossier's result, durably, or say why not.
+
+Order of work, cheapest refusal first: size (from the header, then while
+streaming), metadata, the registry (idempotent repeat? conflict?), then the
+PDF itself in the intake pool. Accepting writes the original to the blob
+store, then the result, its first event and its sign job in one
+transaction; only then the 202.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from sqlalchemy.exc import IntegrityError
+
+from ketqua.web.problems import Problem
+from registry import jobs, results
+from registry.ids import looks_like_id, new_id
+from registry.results import ResultRecord
+from registry.states import JobKind, ResultState
+from signer.api.context import API_KEY, SIGNER, SignerContext
+from signer.api.representation import summary
+from signer.errors import MetadataError
+from signer.metadata import ResultMetadata, parse_metadata
+from signer.pipeline.pool import Failure, vet_in_worker
+
+MAX_METADATA_BYTES = 64 * 1024
+# multipart framing around the two parts
+ENVELOPE_BYTES = MAX_METADATA_BYTES + 16 * 1024
+
+
+async def create_result(request: web.Request) -> web.Response:
+    ctx = request.app[SIGNER]
+    key = request[API_KEY]
+    limit = ctx.max_document_bytes
+    if request.content_length is not None and request.content_length > limit + ENVELOPE_BYTES:
+        raise _too_large(limit)
+    metadata_raw, document = await _read_parts(request, limit)
+    metadata = parse_metadata(metadata_raw)
+    if metadata.agency.code != ctx.agency_code:
+        raise MetadataError(
+            f"is {metadata.agency.code}, but this service signs for {ctx.agency_code}",
+            field="agency.code",
+        )
+    digest = hashlib.sha256(document).hexdigest()
+    async with ctx.db.read() as conn:
+        decided = await _decide(conn, metadata, digest)
+    if isinstance(decided, ResultRecord):
+        return _existing(decided)
+    metadata = decided
+    failure: Failure | None = await ctx.intake_pool.run(vet_in_worker, document, limit)
+    if failure is not None:
+        raise Problem(422, "bad-document", "The document cannot be signed", failure.message,
+                      field="document")
+    await ctx.blobs.put(document)
+    result_id = new_id()
+    try:
+        async with ctx.db.write() as conn:
+            # decided again under the write lock: a concurrent twin may have won
+            again = await _decide(conn, metadata, digest)
+            if isinstance(again, ResultRecord):
+                return _existing(again)
+            await results.insert_result(conn, _row(result_id, metadata, digest, document, key.id),
+                                         actor=key.id)
+            await jobs.enqueue(conn, result_id, JobKind.SIGN)
+            if metadata.supersedes is not None:
+                await results.move(
+                    conn,
+                    metadata.supersedes,
+                    ResultState.SUPERSEDED,
+                    detail=f"corrected by {result_id} (KQ{metadata.result_no})",
+                    actor=key.id,
+                    superseded_by=result_id,
+                )
+    except IntegrityError:  # PostgreSQL: a concurrent twin committed first
+        async with ctx.db.read() as conn:
+            twin = await results.find(conn, metadata.dossier_code, metadata.result_no)
+        if twin is None:
+            raise
+        return _existing(twin, digest)
+    ctx.pipeline.wake()
+    async with ctx.db.read() as conn:
+        created = await results.get(conn, result_id)
+    assert created is not None
+    return web.json_response(
+        summary(created), status=202, headers={"Location": f"/api/v1/results/{result_id}"}
+    )
+
+
+def _existing(result: ResultRecord, digest: str | None = None) -> web.Response:
+    if digest is not None and result.original_sha256 != digest:
+        raise _conflict(result)
+    return web.json_response(summary(result), status=200)
+
+
+def _conflict(result: ResultRecord) -> Problem:
+    return Problem(
+        409,
+        "conflict",
+        "Conflict",
+        f"result {result.result_code} exists ({result.id}) with other bytes; to correct it, "
+        f'send the new document with "supersedes": "{result.id}"',
+        field="document",
+        existing=result.id,
+    )
+
+
+async def _decide(conn: Any, metadata: ResultMetadata, digest: str) -> ResultRecord | ResultMetadata:
+    """An existing result (the same submission again), or the metadata to accept.
+
+    Raises the 409 (other bytes under the same number) and the 422s of a
+    bad ``supersedes``.
+    """
+    if metadata.supersedes is None:
+        existing = await results.find(conn, metadata.dossier_code, metadata.result_no)
+        if existing is None:
+            return metadata
+        if existing.original_sha256 != digest:
+            raise _conflict(existing)
+        return existing
+    old_id = metadata.supersedes
+    old = await results.get(conn, old_id) if looks_like_id(old_id) else None
+    if old is None:
+        raise MetadataError(f"no result {old_id!r} to supersede", field="supersedes")
+    if old.dossier_code != metadata.dossier_code:
+        raise MetadataError(
+            f"result {old_id} belongs to dossier {old.dossier_code}, not {metadata.dossier_code}",
+            field="supersedes",
+        )
+    if old.superseded_by is not None:
+        newer = await results.get(conn, old.superseded_by)
+        if newer is not None and newer.original_sha256 == digest:
+            return newer  # this correction, sent again
+        raise Problem(409, "conflict", "Conflict",
+                      f"result {old_id} was already corrected by {old.superseded_by}",
+                      field="supersedes", existing=old.superseded_by)
+    if old.original_sha256 == digest:
+        raise MetadataError("the correction is the same document as the result it corrects",
+                            field="supersedes")
+    number = await _next_result_no(conn, metadata.dossier_code)
+    return metadata.model_copy(update={"result_no": number})
+
+
+async def _next_result_no(conn: Any, dossier_code: str) -> int:
+    from sqlalchemy import func, select
+
+    from registry.schema import results as table
+
+    query = select(func.max(table.c.result_no)).where(table.c.dossier_code == dossier_code)
+    highest = (await conn.execute(query)).scalar()
+    return int(highest or 0) + 1
+
+
+def _row(
+    result_id: str, metadata: ResultMetadata, digest: str, document: bytes, api_key_id: str
+) -> dict[str, Any]:
+    return {
+        "id": result_id,
+        "dossier_code": metadata.dossier_code,
+        "result_no": metadata.result_no,
+        "agency_code": metadata.agency.code,
+        "procedure_code": metadata.procedure.code,
+        "metadata_json": metadata.model_dump_json(),
+        "publish": metadata.publish,
+        "received_at": metadata.received_at,
+        "due_at": metadata.due_at,
+        "resolved_at": metadata.resolved_at,
+        "original_sha256": digest,
+        "original_size": len(document),
+        "supersedes": metadata.supersedes,
+        "api_key_id": api_key_id,
+    }
+
+
+async def _read_parts(request: web.Request, limit: int) -> tuple[bytes, bytes]:
+    if request.content_type != "multipart/form-data":
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send multipart/form-data with the parts 'metadata' (JSON) and 'document' (PDF)",
+        )
+    parts: dict[str, bytes] = {}
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise Problem(400, "bad-request", "Bad request", "nested multipart is not accepted")
+            name = part.name or ""
+            if name not in ("metadata", "document"):
+                raise Problem(400, "bad-request", "Bad request",
+                              f"unknown part {name!r}: only 'metadata' and 'document'",
+                              field=name or None)
+            if name in parts:
+                raise Problem(400, "bad-request", "Bad request", f"part {name!r} given twice",
+                              field=name)
+            cap = limit if name == "document" else MAX_METADATA_BYTES
+            parts[name] = await _read_part(part, cap, name)
+    except (ValueError, AssertionError) as exc:  # aiohttp's complaints about the framing
+        raise Problem(400, "bad-request", "Bad request", f"malformed multipart body: {exc}") from None
+    for name in ("metadata", "document"):
+        if name not in parts:
+            raise Problem(400, "bad-request", "Bad request", f"the part {name!r} is missing",
+                          field=name)
+    return parts["metadata"], parts["document"]
+
+
+async def _read_part(part: BodyPartReader, cap: int, name: str) -> bytes:
+    """Read one part, refusing (413) as soon as it grows past ``cap``: never the whole body."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(256 * 1024):
+        size += len(chunk)
+        if size > cap:
+            if name == "document":
+                raise _too_large(cap)
+            raise Problem(413, "too-large", "Payload too large",
+                          f"the metadata is over {cap // 1024} KB", field=name)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(
+        413,
+        "too-large",
+        "Payload too large",
+        f"the document is over the limit of {limit / 1024 / 1024:.0f} MB",
+        field="document",
+        limit=limit,
+    )

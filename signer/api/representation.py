@@ -1,0 +1,63 @@
+"""A result as the API shows it: state, history, signature facts, links. No personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from registry.results import ResultEvent, ResultRecord
+
+API = "/api/v1/results"
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def summary(result: ResultRecord) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "state": result.state.value,
+        "dossier_code": result.dossier_code,
+        "result_no": result.result_no,
+        "result_code": result.result_code,
+        "agency_code": result.agency_code,
+        "procedure_code": result.procedure_code,
+        "created_at": _time(result.created_at),
+        "updated_at": _time(result.updated_at),
+        "failure": result.failure,
+        "links": {"self": f"{API}/{result.id}"},
+    }
+
+
+def detail(result: ResultRecord, events: list[ResultEvent]) -> dict[str, Any]:
+    body = summary(result)
+    body["original"] = {"sha256": result.original_sha256, "size": result.original_size}
+    body["signature"] = (
+        {
+            "level": result.pades_level,
+            "signed_at": _time(result.signed_at),
+            "signer_fingerprint": result.signer_fingerprint,
+            "seal_kid": result.seal_kid,
+            "verification_code": result.verification_code,
+            "document_sha256": result.signed_sha256,
+            "document_size": result.signed_size,
+        }
+        if result.signed_sha256 is not None
+        else None
+    )
+    body["verification_url"] = result.seal_url
+    body["publish"] = result.publish
+    body["supersedes"] = result.supersedes
+    body["superseded_by"] = result.superseded_by
+    body["revoked_reason"] = result.revoked_reason
+    body["events"] = [
+        {"at": _time(e.at), "state": e.state, "detail": e.detail, "actor": e.actor}
+        for e in events
+    ]
+    body["deliveries"] = []
+    if result.signed_sha256 is not None:
+        body["links"]["document"] = f"{API}/{result.id}/document"
+    if result.seal_url is not None:
+        body["links"]["verification"] = result.seal_url
+    return body

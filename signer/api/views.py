@@ -1,0 +1,148 @@
+"""Reading results, their signed documents, and the operator's revoke and resend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ketqua.web.problems import Problem
+from registry import results
+from registry.errors import Conflict, NotFound
+from registry.ids import looks_like_id
+from registry.results import ResultRecord
+from registry.states import ResultState
+from signer.api.context import API_KEY, SIGNER
+from signer.api.representation import API, detail, summary
+
+MAX_PAGE = 200
+
+
+async def _load(request: web.Request) -> ResultRecord:
+    result_id = request.match_info["id"]
+    ctx = request.app[SIGNER]
+    result = None
+    if looks_like_id(result_id):
+        async with ctx.db.read() as conn:
+            result = await results.get(conn, result_id)
+    if result is None:
+        raise NotFound(f"no result {result_id!r}", field="id")
+    return result
+
+
+async def _detail(request: web.Request, result: ResultRecord, status: int = 200) -> web.Response:
+    async with request.app[SIGNER].db.read() as conn:
+        fresh = await results.get(conn, result.id)
+        assert fresh is not None
+        events = await results.events(conn, result.id)
+    return web.json_response(detail(fresh, events), status=status)
+
+
+async def get_result(request: web.Request) -> web.Response:
+    return await _detail(request, await _load(request))
+
+
+async def get_document(request: web.Request) -> web.StreamResponse:
+    result = await _load(request)
+    if result.signed_sha256 is None:
+        raise Conflict(f"result {result.id} has no signed document yet (it is {result.state})")
+    etag = f'"{result.signed_sha256}"'
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag})
+    data = await request.app[SIGNER].blobs.get(result.signed_sha256)
+    return web.Response(
+        body=data,
+        content_type="application/pdf",
+        headers={
+            "ETag": etag,
+            "Content-Disposition": f'attachment; filename="{result.result_code}.pdf"',
+        },
+    )
+
+
+async def list_results(request: web.Request) -> web.Response:
+    query = request.query
+    state: ResultState | None = None
+    if "state" in query:
+        try:
+            state = ResultState(query["state"])
+        except ValueError:
+            choices = ", ".join(s.value for s in ResultState)
+            raise Problem(400, "bad-request", "Bad request", f"state must be one of {choices}",
+                          field="state") from None
+    try:
+        limit = int(query.get("limit", "50"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_PAGE:
+        raise Problem(400, "bad-request", "Bad request",
+                      f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit")
+    after = query.get("after")
+    if after is not None and not looks_like_id(after):
+        raise Problem(400, "bad-request", "Bad request", "after must be a result id",
+                      field="after")
+    async with request.app[SIGNER].db.read() as conn:
+        found = await results.page(conn, state=state, after=after, limit=limit + 1)
+    items = found[:limit]
+    body: dict[str, Any] = {"items": [summary(r) for r in items], "next": None}
+    if len(found) > limit:
+        params = {"limit": str(limit), "after": items[-1].id}
+        if state is not None:
+            params["state"] = state.value
+        body["next"] = str(request.url.with_path(API).with_query(params).relative())
+    return web.json_response(body)
+
+
+async def _reason(request: web.Request) -> str:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Problem(400, "bad-request", "Bad request", 'send JSON: {"reason": "..."}',
+                      field="reason") from None
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if not isinstance(reason, str) or not reason.strip():
+        raise Problem(422, "invalid", "Invalid input", "a reason is required", field="reason")
+    if len(reason) > 500:
+        raise Problem(422, "invalid", "Invalid input", "at most 500 characters", field="reason")
+    return " ".join(reason.split())
+
+
+async def revoke_result(request: web.Request) -> web.Response:
+    result = await _load(request)
+    reason = await _reason(request)
+    key = request[API_KEY]
+    ctx = request.app[SIGNER]
+    if result.state is ResultState.REVOKED:
+        return await _detail(request, result)  # already: the same answer again
+    if result.state is ResultState.SUPERSEDED:
+        raise Conflict(
+            f"result {result.id} was corrected by {result.superseded_by}; revoke that one",
+            field="id",
+        )
+    async with ctx.db.write() as conn:
+        moved = await results.move(
+            conn,
+            result.id,
+            ResultState.REVOKED,
+            detail=reason,
+            actor=key.id,
+            only_from=tuple(s for s in ResultState if s not in (ResultState.SUPERSEDED,)),
+            revoked_reason=reason,
+        )
+    if not moved:
+        raise Conflict(f"result {result.id} changed meanwhile; look again", field="id")
+    return await _detail(request, result)
+
+
+async def resend_result(request: web.Request) -> web.Response:
+    result = await _load(request)
+    key = request[API_KEY]
+    if not result.state.issued:
+        raise Conflict(
+            f"result {result.id} is {result.state}: only a signed result can be sent",
+            field="id",
+        )
+    async with request.app[SIGNER].db.write() as conn:
+        await results.add_event(conn, result.id, "resend", "delivery requested again", key.id)
+    return await _detail(request, result, status=202)

@@ -1,0 +1,170 @@
+"""Process pools for the CPU-bound work, so the event loop never waits on it.
+
+Two pools: the signing pool (one ``SigningRuntime`` per process, keys
+parsed and fonts subset once) and the intake pool that vets uploads, kept
+apart so a request never queues behind signatures. Workers are spawned,
+not forked: the service process has threads (the database driver) and a
+PKCS#11 module must not be inherited. Work crosses the process boundary as
+plain values; failures come back as ``Failure`` values, since exceptions
+with keyword arguments do not survive pickling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import multiprocessing
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ketqua.errors import InputError, KetquaError
+from signer.document import SignedResult
+from signer.metadata import parse_metadata
+from signer.pdfinput import vet_pdf
+from signer.runtime import RuntimeConfig, SigningRuntime, freeze_prepared_state
+from signer.stamp.font import BOLD, REGULAR, prepare_font
+
+T = TypeVar("T")
+
+_runtime: SigningRuntime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a piece of work failed; ``permanent``: the input is at fault, retrying is futile."""
+
+    message: str
+    field: str | None
+    permanent: bool
+
+    @classmethod
+    def of(cls, exc: KetquaError) -> Failure:
+        return cls(exc.message, exc.field, isinstance(exc, InputError))
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class PoolBroken(KetquaError):
+    """A worker process died (killed, out of memory); the pool has been restarted."""
+
+
+def _die_with_parent() -> None:
+    # a worker must not outlive a service killed with -9 (Linux: PR_SET_PDEATHSIG)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)
+    # SIGINT goes to the whole process group on Ctrl-C: the service decides, not the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _init_signing(config: RuntimeConfig) -> None:
+    global _runtime
+    _die_with_parent()
+    _runtime = SigningRuntime(config)
+    prepare_font(REGULAR)
+    prepare_font(BOLD)
+    freeze_prepared_state()
+
+
+def _init_intake() -> None:
+    _die_with_parent()
+
+
+def sign_in_worker(data: bytes, metadata_json: str) -> SignedResult | Failure:
+    assert _runtime is not None
+    try:
+        metadata = parse_metadata(metadata_json)
+        return _runtime.sign(data, metadata, vetted=True)
+    except KetquaError as exc:
+        return Failure.of(exc)
+
+
+def probe_in_worker() -> Failure | None:
+    """The keys are usable (a token answers): None, or why not."""
+    assert _runtime is not None
+    try:
+        _runtime.probe()
+    except KetquaError as exc:
+        return Failure.of(exc)
+    except Exception as exc:  # a token library's own error types
+        return Failure(f"the signing key is not usable: {exc}", None, False)
+    return None
+
+
+def describe_in_worker() -> Failure | str:
+    """The agency code the keys sign for (after a probe signature), or why they cannot."""
+    failure = probe_in_worker()
+    if failure is not None:
+        return failure
+    assert _runtime is not None
+    return _runtime.keys.agency_code
+
+
+def noop_in_worker() -> None:
+    return None
+
+
+def vet_in_worker(data: bytes, max_bytes: int) -> Failure | None:
+    try:
+        vet_pdf(data, max_bytes=max_bytes)
+    except KetquaError as exc:
+        return Failure.of(exc)
+    return None
+
+
+class WorkerPool:
+    """A process pool that restarts itself when a worker dies."""
+
+    def __init__(self, size: int, initializer: Any, initargs: tuple[Any, ...] = ()) -> None:
+        self.size = size
+        self._initializer = initializer
+        self._initargs = initargs
+        self._pool = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.size,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=self._initializer,
+            initargs=self._initargs,
+        )
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        pool = self._pool
+        try:
+            return await loop.run_in_executor(pool, fn, *args)
+        except BrokenProcessPool:
+            if pool is self._pool:  # the first to notice restarts it
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new()
+            raise PoolBroken("a worker process died; the work will be retried") from None
+
+    async def start(self, probe: Any) -> list[Any]:
+        """Start every worker now (keys load, fonts subset) and run ``probe`` in each."""
+        return list(await asyncio.gather(*(self.run(probe) for _ in range(self.size))))
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def kill(self) -> None:
+        """Stop the processes now (a call stuck past the shutdown deadline).
+
+        ``ProcessPoolExecutor`` gains ``kill_workers`` only in Python 3.14.
+        """
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def signing_pool(size: int, config: RuntimeConfig) -> WorkerPool:
+    return WorkerPool(size, _init_signing, (config,))
+
+
+def intake_pool(size: int) -> WorkerPool:
+    return WorkerPool(size, _init_intake)

@@ -1,0 +1,288 @@
+"""Workers that take jobs from the registry's queue and move each result to ``published``.
+
+A sign job: load the original from the blob store, sign it in the signing
+pool (or take the document staged by an earlier attempt), store the signed
+PDF, then in one transaction record it, publish the result and finish the
+job. Failures of the input fail the result at once; anything else (a
+timestamp server, a token, a dead worker process) is retried with
+exponential backoff and jitter until ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ketqua.errors import KetquaError
+from registry import jobs, results
+from registry.blobs import FolderBlobStore
+from registry.database import Database
+from registry.jobs import Job
+from registry.results import ResultRecord
+from registry.states import ResultState
+from signer.document import SignedResult
+from signer.pipeline.pool import Failure, WorkerPool, sign_in_worker
+from signer.pipeline.staging import Staging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    lease: float = 30.0
+    max_attempts: int = 5
+    retry_base: float = 5.0
+    retry_max: float = 600.0
+    poll_interval: float = 1.0  # idle workers look for due retries and expired leases this often
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential, with jitter so that retries of many jobs do not arrive together."""
+        ceiling = min(self.retry_max, self.retry_base * 2 ** (attempts - 1))
+        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+
+
+class LeaseLost(KetquaError):
+    """Another worker took the job over (ours outlived its lease); it records the outcome."""
+
+
+class Pipeline:
+    """The worker tasks of one service process."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: FolderBlobStore,
+        staging: Staging,
+        pool: WorkerPool,
+        config: PipelineConfig,
+        *,
+        on_signed: Callable[[float], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.staging = staging
+        self.pool = pool
+        self.config = config
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._on_signed = on_signed
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._busy = 0
+
+    @property
+    def busy(self) -> int:
+        return self._busy
+
+    async def start(self, concurrency: int) -> None:
+        await self._clear_recorded_staging()
+        self._tasks = [
+            asyncio.create_task(self._loop(), name=f"pipeline-worker-{i}")
+            for i in range(concurrency)
+        ]
+
+    def wake(self) -> None:
+        """New work was queued: idle workers look now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self, timeout: float) -> None:
+        """Claim nothing more; let running jobs finish for ``timeout`` s; give back the rest."""
+        self._stopping.set()
+        self._wake.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        released = await jobs.release(self.db, self.owner)
+        if released:
+            log.info("released %d unfinished job(s) for the next start", released)
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job = await jobs.claim(self.db, self.owner, timedelta(seconds=self.config.lease))
+            except Exception:
+                log.exception("cannot claim a job; trying again")
+                job = None
+                await self._idle()
+                continue
+            if job is None:
+                await self._idle()
+                continue
+            self._busy += 1
+            try:
+                await self._with_lease(job)
+            except Exception:  # even recording the failure failed (the database): the lease
+                log.exception("job %d: outcome not recorded; it runs again", job.id)
+            finally:
+                self._busy -= 1
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
+
+    async def _with_lease(self, job: Job) -> None:
+        renewer = asyncio.create_task(self._renew(job))
+        try:
+            await self._run(job)
+        except LeaseLost:
+            log.warning("job %d: lease lost; the other worker records it", job.id)
+        except Exception as exc:  # a transient failure of ours: retry, never crash the loop
+            log.warning(
+                "job %d failed (attempt %d): %s",
+                job.id,
+                job.attempts,
+                exc,
+                extra={"result_id": job.result_id},
+            )
+            await self._retry_or_fail(job, _reason(exc), permanent=False)
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew(self, job: Job) -> None:
+        lease = timedelta(seconds=self.config.lease)
+        while True:
+            await asyncio.sleep(self.config.lease / 3)
+            try:
+                if not await jobs.renew(self.db, job, lease):
+                    return
+            except Exception:
+                log.exception("job %d: cannot renew the lease", job.id)
+
+    async def _run(self, job: Job) -> None:
+        async with self.db.read() as conn:
+            result = await results.get(conn, job.result_id)
+        if result is None:
+            raise KetquaError(f"job {job.id} names an unknown result")
+        if result.state.final or result.state.issued:
+            await self._finish_without_signing(job, result)
+            return
+        async with self.db.write() as conn:
+            await results.move(
+                conn,
+                result.id,
+                ResultState.SIGNING,
+                detail=f"attempt {job.attempts}",
+                only_from=(ResultState.QUEUED, ResultState.SIGNING),
+            )
+        signed = await self.staging.find(result.id)
+        if signed is None:
+            outcome = await self._sign(result)
+            if isinstance(outcome, Failure):
+                await self._retry_or_fail(job, str(outcome), permanent=outcome.permanent)
+                return
+            signed = await self.staging.keep(result.id, outcome)
+        else:
+            log.info("recording the document staged by an earlier attempt",
+                     extra={"result_id": result.id})
+        await self.blobs.put(signed.pdf)
+        await self._record(job, result, signed)
+        await self.staging.drop(result.id)
+
+    async def _sign(self, result: ResultRecord) -> SignedResult | Failure:
+        original = await self.blobs.get(result.original_sha256)
+        started = time.perf_counter()
+        outcome: SignedResult | Failure = await self.pool.run(
+            sign_in_worker, original, result.metadata_json
+        )
+        if self._on_signed is not None and not isinstance(outcome, Failure):
+            self._on_signed(time.perf_counter() - started)
+        return outcome
+
+    async def _record(self, job: Job, result: ResultRecord, signed: SignedResult) -> None:
+        values = {
+            "signed_sha256": signed.sha256,
+            "signed_size": len(signed.pdf),
+            "signer_fingerprint": signed.signer_fingerprint,
+            "seal_kid": signed.seal_kid,
+            "seal_url": signed.seal_url,
+            "verification_code": signed.verification_code,
+            "pades_level": signed.level.value,
+            "signed_at": signed.signed_at,
+            "failure": None,
+        }
+        async with self.db.write() as conn:
+            if not await jobs.finish(conn, job):
+                raise LeaseLost(f"job {job.id}")
+            moved = await results.move(
+                conn,
+                result.id,
+                ResultState.SIGNED,
+                detail=f"PAdES {signed.level.value}, document {signed.sha256[:12]}",
+                only_from=(ResultState.SIGNING,),
+                **values,
+            )
+            if not moved:  # revoked or superseded while it was being signed: keep that state
+                await results.set_values(conn, result.id, **values)
+            elif result.publish:
+                await results.move(conn, result.id, ResultState.PUBLISHED)
+        log.info(
+            "signed (PAdES %s) and %s",
+            signed.level.value,
+            "published" if result.publish and moved else "recorded",
+            extra={"result_id": result.id},
+        )
+
+    async def _finish_without_signing(self, job: Job, result: ResultRecord) -> None:
+        async with self.db.write() as conn:
+            if not await jobs.finish(conn, job):
+                raise LeaseLost(f"job {job.id}")
+        log.info("not signed: the result is %s", result.state.value, extra={"result_id": result.id})
+
+    async def _retry_or_fail(self, job: Job, reason: str, *, permanent: bool) -> None:
+        give_up = permanent or job.attempts >= self.config.max_attempts
+        async with self.db.write() as conn:
+            if give_up:
+                if not await jobs.give_up(conn, job, reason):
+                    return
+                await results.move(
+                    conn,
+                    job.result_id,
+                    ResultState.FAILED,
+                    detail=reason,
+                    only_from=(ResultState.QUEUED, ResultState.SIGNING),
+                    failure=reason,
+                )
+            else:
+                delay = self.config.backoff(job.attempts)
+                if not await jobs.retry_later(conn, job, timedelta(seconds=delay), reason):
+                    return
+                await results.move(
+                    conn,
+                    job.result_id,
+                    ResultState.QUEUED,
+                    detail=f"attempt {job.attempts} failed, retry in {delay:.0f} s: {reason}",
+                    only_from=(ResultState.SIGNING,),
+                )
+        log.warning(
+            "%s: %s",
+            "failed" if give_up else f"attempt {job.attempts} failed, will retry",
+            reason,
+            extra={"result_id": job.result_id},
+        )
+
+    async def _clear_recorded_staging(self) -> None:
+        """Staged documents of results already recorded (a crash after the commit)."""
+        for result_id in self.staging.leftovers():
+            async with self.db.read() as conn:
+                result = await results.get(conn, result_id)
+            if result is not None and result.signed_sha256 is not None:
+                await self.staging.drop(result_id)
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

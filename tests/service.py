@@ -1,0 +1,98 @@
+"""A real ``ketqua serve`` in a subprocess, as tests and benchmarks talk to it: over HTTP.
+
+Ports are chosen by the OS (``:0``) and read back from the service's log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_LISTENING = re.compile(r"(signer API|verifier) listening on (http://[0-9.]+:[0-9]+)")
+START_TIMEOUT = 60.0
+
+
+def ketqua_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ketqua.cli", *args]
+
+
+def create_api_key(home: Path, name: str = "back-office", env: Mapping[str, str] | None = None) -> str:
+    out = subprocess.run(
+        ketqua_command("apikey", "create", "--name", name, "--home", str(home)),
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class Service:
+    """One ``ketqua serve`` process with its home folder, log and base URLs."""
+
+    home: Path
+    env: dict[str, str] = field(default_factory=dict)
+    role: str = "both"
+    process: subprocess.Popen[bytes] | None = None
+    signer_url: str = ""
+    verifier_url: str = ""
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "serve.log"
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def start(self) -> Service:
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "KETQUA_HOME": str(self.home),
+            "KETQUA_SIGNER_LISTEN": "127.0.0.1:0",
+            "KETQUA_VERIFIER_LISTEN": "127.0.0.1:0",
+            **self.env,
+        }
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                ketqua_command("serve", "--role", self.role),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            text = self.log()[offset:]
+            if " ready (" in text:
+                for name, url in _LISTENING.findall(text):
+                    if name == "verifier":
+                        self.verifier_url = url
+                    else:
+                        self.signer_url = url
+                return self
+            if self.process.poll() is not None:
+                raise RuntimeError(f"ketqua serve exited ({self.process.returncode}):\n{text}")
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"ketqua serve not ready in {START_TIMEOUT} s:\n{self.log()[offset:]}")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then wait; the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        """``kill -9``: no clean-up of any kind."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
