@@ -162,19 +162,19 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
     return _Signer(runner, pipeline, pools, audit)
 
 
-async def _stop_signer(signer: _Signer, timeout: float) -> None:
+async def _stop_signer(signer: _Signer, grace: float) -> None:
     await signer.runner.cleanup()  # stops accepting, waits for requests in flight
-    await signer.pipeline.stop(timeout)
+    await signer.pipeline.stop(grace)
     await signer.audit.stop()
     for pool in signer.pools:
-        await _shutdown_pool(pool, timeout)
+        await _shutdown_pool(pool, grace)
 
 
-async def _shutdown_pool(pool: Any, timeout: float) -> None:
+async def _shutdown_pool(pool: Any, grace: float) -> None:
     try:
-        await asyncio.wait_for(asyncio.to_thread(pool.shutdown), timeout)
+        await asyncio.wait_for(asyncio.to_thread(pool.shutdown), grace)
     except TimeoutError:
-        log.warning("worker processes did not stop in %.0f s; killing them", timeout)
+        log.warning("worker processes did not stop in %.0f s; killing them", grace)
         pool.kill()
 
 

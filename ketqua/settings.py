@@ -61,9 +61,7 @@ class Settings(BaseSettings):
     pkcs11_module: Path | None = Field(None, description="PKCS#11 module for the document key")
     pkcs11_token: str | None = Field(None, description="token label")
     pkcs11_key: str | None = Field(None, description="key (and certificate) label on the token")
-    pkcs11_pin_file: Path | None = Field(
-        None, description="PIN file (else KETQUA_PKCS11_PIN)"
-    )
+    pkcs11_pin_file: Path | None = Field(None, description="PIN file (else KETQUA_PKCS11_PIN)")
     tsa_url: str | None = Field(None, description="RFC 3161 timestamp server; unset: none")
     pades_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = Field(
         None, description="PAdES level (default: as long-lived as the TSA and certificate allow)"

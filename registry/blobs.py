@@ -53,9 +53,7 @@ class FolderBlobStore:
         try:
             data = self.path(digest).read_bytes()
         except FileNotFoundError:
-            raise BlobMissing(
-                f"document {digest[:12]}... is not in the blob store"
-            ) from None
+            raise BlobMissing(f"document {digest[:12]}... is not in the blob store") from None
         if sha256_hex(data) != digest:
             raise BlobMissing(f"document {digest[:12]}... in the blob store is damaged")
         return data

@@ -16,6 +16,7 @@ from signer.document import SignOptions
 from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.pdfs import example_metadata, result_pdf
+from tests.service import Service, create_api_key
 from tests.validators import make_nssdb
 
 PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
@@ -71,3 +72,18 @@ def pdf_file(tmp_path: Path, example_pdf: bytes) -> Path:
     path = tmp_path / "in.pdf"
     path.write_bytes(example_pdf)
     return path
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One real ``ketqua serve`` (both roles, 2 signing workers) shared by a test session."""
+    home = tmp_path_factory.mktemp("serve") / "home"
+    svc = Service(home, env={"KETQUA_WORKERS": "2", "KETQUA_PUBLIC_URL": PUBLIC_URL}).start()
+    yield svc
+    if svc.process is not None and svc.process.poll() is None:
+        svc.stop()
+
+
+@pytest.fixture(scope="session")
+def api_key(service: Service) -> str:
+    return create_api_key(service.home)

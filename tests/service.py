@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
+
 _LISTENING = re.compile(r"(signer API|verifier) listening on (http://[0-9.]+:[0-9]+)")
 START_TIMEOUT = 60.0
 
@@ -23,7 +25,9 @@ def ketqua_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "ketqua.cli", *args]
 
 
-def create_api_key(home: Path, name: str = "back-office", env: Mapping[str, str] | None = None) -> str:
+def create_api_key(
+    home: Path, name: str = "back-office", env: Mapping[str, str] | None = None
+) -> str:
     out = subprocess.run(
         ketqua_command("apikey", "create", "--name", name, "--home", str(home)),
         check=True,
@@ -96,3 +100,28 @@ class Service:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+_sequence = iter(range(1, 10_000))
+
+
+def unique_metadata(**changes: object) -> dict[str, object]:
+    """The example metadata under a dossier code no other test of this process uses."""
+    from tests.pdfs import example_metadata
+
+    metadata = example_metadata()
+    day = 1 + (os.getpid() % 28)
+    metadata["dossier_code"] = f"000.18.27.H47-2203{day:02d}-{next(_sequence):04d}"
+    metadata.update(changes)
+    return metadata
+
+
+def submission(metadata: Mapping[str, object] | bytes, document: bytes) -> aiohttp.FormData:
+    """The multipart body of ``POST /api/v1/results``."""
+    import json
+
+    form = aiohttp.FormData()
+    raw = metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode()
+    form.add_field("metadata", raw, content_type="application/json")
+    form.add_field("document", document, filename="ket-qua.pdf", content_type="application/pdf")
+    return form

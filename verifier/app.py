@@ -36,7 +36,9 @@ async def trust_list(request: web.Request) -> web.Response:
     try:
         body = await asyncio.to_thread(path.read_bytes)
     except FileNotFoundError:
-        raise Problem(503, "unavailable", "Service unavailable", "no trust list configured") from None
+        raise Problem(
+            503, "unavailable", "Service unavailable", "no trust list configured"
+        ) from None
     return web.Response(body=body, content_type="application/json")
 
 
@@ -44,7 +46,9 @@ async def openapi(_request: web.Request) -> web.Response:
     return web.json_response(json.loads(OPENAPI.read_text(encoding="utf-8")))
 
 
-def create_app(db: Database, trust_list_path: Path, metrics: Metrics, *, with_metrics: bool) -> web.Application:
+def create_app(
+    db: Database, trust_list_path: Path, metrics: Metrics, *, with_metrics: bool
+) -> web.Application:
     app = web.Application(middlewares=[metrics.middleware("verifier"), problems_middleware])
     app[DB] = db
     app[TRUST_LIST] = trust_list_path

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
@@ -41,7 +42,7 @@ class Metrics:
         """``refresh`` updates gauges from the database before each scrape."""
         self._refreshers.append(refresh)
 
-    def middleware(self, service: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    def middleware(self, service: str) -> Middleware:
         @web.middleware
         async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
             started = time.perf_counter()

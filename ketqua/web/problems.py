@@ -102,9 +102,7 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
             raise
         slug, title = _HTTP_SLUGS.get(exc.status, ("http-error", exc.reason))
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        return Problem(exc.status, slug, title, exc.reason, headers=headers).response(
-            request.path
-        )
+        return Problem(exc.status, slug, title, exc.reason, headers=headers).response(request.path)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return Problem(500, "internal", "Internal error", "see the service log").response(

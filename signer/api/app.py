@@ -31,8 +31,13 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         key = await authenticate(request.app[SIGNER].db, presented.strip())
     if key is None:
         detail = "a valid API key is required" if header else "send Authorization: Bearer <key>"
-        raise Problem(401, "unauthorized", "Unauthorized", detail,
-                      headers={"WWW-Authenticate": 'Bearer realm="ketqua"'})
+        raise Problem(
+            401,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+            headers={"WWW-Authenticate": 'Bearer realm="ketqua"'},
+        )
     request[API_KEY] = key
     status = 500
     try:

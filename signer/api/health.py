@@ -19,8 +19,6 @@ from signer.pipeline.pool import Failure, WorkerPool, probe_in_worker
 KEY_CHECK_EVERY = 30.0  # seconds; a probe is a real signature with the (token's) key
 KEY_CHECK_TIMEOUT = 10.0
 
-KEY_HEALTH = web.AppKey("key_health", "KeyHealth")
-
 
 class KeyHealth:
     """Whether the signing key works, checked by a real signature in a worker, cached."""
@@ -47,6 +45,9 @@ class KeyHealth:
             return self._problem
 
 
+KEY_HEALTH = web.AppKey("key_health", KeyHealth)
+
+
 async def healthz(request: web.Request) -> web.Response:
     ctx = request.app[SIGNER]
     body: dict[str, Any] = {"status": "ok"}
@@ -68,7 +69,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def register_signer_metrics(metrics: Metrics, db: Database) -> Histogram:
-    """Results by state, queue depth and age (read at each scrape); returns the signing histogram."""
+    """Gauges read at each scrape (results by state, queue); returns the signing histogram."""
     by_state = Gauge("ketqua_results", "Results by state", ["state"], registry=metrics.registry)
     depth = Gauge("ketqua_queue_depth", "Jobs not finished", registry=metrics.registry)
     oldest = Gauge(

@@ -20,7 +20,7 @@ from registry import jobs, results
 from registry.ids import looks_like_id, new_id
 from registry.results import ResultRecord
 from registry.states import JobKind, ResultState
-from signer.api.context import API_KEY, SIGNER, SignerContext
+from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import summary
 from signer.errors import MetadataError
 from signer.metadata import ResultMetadata, parse_metadata
@@ -52,8 +52,9 @@ async def create_result(request: web.Request) -> web.Response:
     metadata = decided
     failure: Failure | None = await ctx.intake_pool.run(vet_in_worker, document, limit)
     if failure is not None:
-        raise Problem(422, "bad-document", "The document cannot be signed", failure.message,
-                      field="document")
+        raise Problem(
+            422, "bad-document", "The document cannot be signed", failure.message, field="document"
+        )
     await ctx.blobs.put(document)
     result_id = new_id()
     try:
@@ -62,8 +63,9 @@ async def create_result(request: web.Request) -> web.Response:
             again = await _decide(conn, metadata, digest)
             if isinstance(again, ResultRecord):
                 return _existing(again)
-            await results.insert_result(conn, _row(result_id, metadata, digest, document, key.id),
-                                         actor=key.id)
+            await results.insert_result(
+                conn, _row(result_id, metadata, digest, document, key.id), actor=key.id
+            )
             await jobs.enqueue(conn, result_id, JobKind.SIGN)
             if metadata.supersedes is not None:
                 await results.move(
@@ -107,7 +109,9 @@ def _conflict(result: ResultRecord) -> Problem:
     )
 
 
-async def _decide(conn: Any, metadata: ResultMetadata, digest: str) -> ResultRecord | ResultMetadata:
+async def _decide(
+    conn: Any, metadata: ResultMetadata, digest: str
+) -> ResultRecord | ResultMetadata:
     """An existing result (the same submission again), or the metadata to accept.
 
     Raises the 409 (other bytes under the same number) and the 422s of a
@@ -133,12 +137,18 @@ async def _decide(conn: Any, metadata: ResultMetadata, digest: str) -> ResultRec
         newer = await results.get(conn, old.superseded_by)
         if newer is not None and newer.original_sha256 == digest:
             return newer  # this correction, sent again
-        raise Problem(409, "conflict", "Conflict",
-                      f"result {old_id} was already corrected by {old.superseded_by}",
-                      field="supersedes", existing=old.superseded_by)
+        raise Problem(
+            409,
+            "conflict",
+            "Conflict",
+            f"result {old_id} was already corrected by {old.superseded_by}",
+            field="supersedes",
+            existing=old.superseded_by,
+        )
     if old.original_sha256 == digest:
-        raise MetadataError("the correction is the same document as the result it corrects",
-                            field="supersedes")
+        raise MetadataError(
+            "the correction is the same document as the result it corrects", field="supersedes"
+        )
     number = await _next_result_no(conn, metadata.dossier_code)
     return metadata.model_copy(update={"result_no": number})
 
@@ -187,23 +197,33 @@ async def _read_parts(request: web.Request, limit: int) -> tuple[bytes, bytes]:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
-                raise Problem(400, "bad-request", "Bad request", "nested multipart is not accepted")
+                raise Problem(
+                    400, "bad-request", "Bad request", "nested multipart is not accepted"
+                )
             name = part.name or ""
             if name not in ("metadata", "document"):
-                raise Problem(400, "bad-request", "Bad request",
-                              f"unknown part {name!r}: only 'metadata' and 'document'",
-                              field=name or None)
+                raise Problem(
+                    400,
+                    "bad-request",
+                    "Bad request",
+                    f"unknown part {name!r}: only 'metadata' and 'document'",
+                    field=name or None,
+                )
             if name in parts:
-                raise Problem(400, "bad-request", "Bad request", f"part {name!r} given twice",
-                              field=name)
+                raise Problem(
+                    400, "bad-request", "Bad request", f"part {name!r} given twice", field=name
+                )
             cap = limit if name == "document" else MAX_METADATA_BYTES
             parts[name] = await _read_part(part, cap, name)
     except (ValueError, AssertionError) as exc:  # aiohttp's complaints about the framing
-        raise Problem(400, "bad-request", "Bad request", f"malformed multipart body: {exc}") from None
+        raise Problem(
+            400, "bad-request", "Bad request", f"malformed multipart body: {exc}"
+        ) from None
     for name in ("metadata", "document"):
         if name not in parts:
-            raise Problem(400, "bad-request", "Bad request", f"the part {name!r} is missing",
-                          field=name)
+            raise Problem(
+                400, "bad-request", "Bad request", f"the part {name!r} is missing", field=name
+            )
     return parts["metadata"], parts["document"]
 
 
@@ -216,8 +236,13 @@ async def _read_part(part: BodyPartReader, cap: int, name: str) -> bytes:
         if size > cap:
             if name == "document":
                 raise _too_large(cap)
-            raise Problem(413, "too-large", "Payload too large",
-                          f"the metadata is over {cap // 1024} KB", field=name)
+            raise Problem(
+                413,
+                "too-large",
+                "Payload too large",
+                f"the metadata is over {cap // 1024} KB",
+                field=name,
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 

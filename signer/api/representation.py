@@ -52,8 +52,7 @@ def detail(result: ResultRecord, events: list[ResultEvent]) -> dict[str, Any]:
     body["superseded_by"] = result.superseded_by
     body["revoked_reason"] = result.revoked_reason
     body["events"] = [
-        {"at": _time(e.at), "state": e.state, "detail": e.detail, "actor": e.actor}
-        for e in events
+        {"at": _time(e.at), "state": e.state, "detail": e.detail, "actor": e.actor} for e in events
     ]
     body["deliveries"] = []
     if result.signed_sha256 is not None:

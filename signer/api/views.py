@@ -69,19 +69,26 @@ async def list_results(request: web.Request) -> web.Response:
             state = ResultState(query["state"])
         except ValueError:
             choices = ", ".join(s.value for s in ResultState)
-            raise Problem(400, "bad-request", "Bad request", f"state must be one of {choices}",
-                          field="state") from None
+            raise Problem(
+                400, "bad-request", "Bad request", f"state must be one of {choices}", field="state"
+            ) from None
     try:
         limit = int(query.get("limit", "50"))
     except ValueError:
         limit = 0
     if not 1 <= limit <= MAX_PAGE:
-        raise Problem(400, "bad-request", "Bad request",
-                      f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit")
+        raise Problem(
+            400,
+            "bad-request",
+            "Bad request",
+            f"limit must be a whole number from 1 to {MAX_PAGE}",
+            field="limit",
+        )
     after = query.get("after")
     if after is not None and not looks_like_id(after):
-        raise Problem(400, "bad-request", "Bad request", "after must be a result id",
-                      field="after")
+        raise Problem(
+            400, "bad-request", "Bad request", "after must be a result id", field="after"
+        )
     async with request.app[SIGNER].db.read() as conn:
         found = await results.page(conn, state=state, after=after, limit=limit + 1)
     items = found[:limit]
@@ -98,8 +105,9 @@ async def _reason(request: web.Request) -> str:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise Problem(400, "bad-request", "Bad request", 'send JSON: {"reason": "..."}',
-                      field="reason") from None
+        raise Problem(
+            400, "bad-request", "Bad request", 'send JSON: {"reason": "..."}', field="reason"
+        ) from None
     reason = body.get("reason") if isinstance(body, dict) else None
     if not isinstance(reason, str) or not reason.strip():
         raise Problem(422, "invalid", "Invalid input", "a reason is required", field="reason")

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from ketqua.errors import KetquaError
 from registry import jobs, results
@@ -46,7 +47,7 @@ class PipelineConfig:
 
     def backoff(self, attempts: int) -> float:
         """Exponential, with jitter so that retries of many jobs do not arrive together."""
-        ceiling = min(self.retry_max, self.retry_base * 2 ** (attempts - 1))
+        ceiling = min(self.retry_max, self.retry_base * 2.0 ** (attempts - 1))
         return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
 
 
@@ -94,12 +95,12 @@ class Pipeline:
         """New work was queued: idle workers look now rather than at the next poll."""
         self._wake.set()
 
-    async def stop(self, timeout: float) -> None:
-        """Claim nothing more; let running jobs finish for ``timeout`` s; give back the rest."""
+    async def stop(self, grace: float) -> None:
+        """Claim nothing more; let running jobs finish for ``grace`` s; give back the rest."""
         self._stopping.set()
         self._wake.set()
         if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -186,8 +187,10 @@ class Pipeline:
                 return
             signed = await self.staging.keep(result.id, outcome)
         else:
-            log.info("recording the document staged by an earlier attempt",
-                     extra={"result_id": result.id})
+            log.info(
+                "recording the document staged by an earlier attempt",
+                extra={"result_id": result.id},
+            )
         await self.blobs.put(signed.pdf)
         await self._record(job, result, signed)
         await self.staging.drop(result.id)
@@ -203,7 +206,7 @@ class Pipeline:
         return outcome
 
     async def _record(self, job: Job, result: ResultRecord, signed: SignedResult) -> None:
-        values = {
+        values: dict[str, Any] = {
             "signed_sha256": signed.sha256,
             "signed_size": len(signed.pdf),
             "signer_fingerprint": signed.signer_fingerprint,
@@ -240,7 +243,9 @@ class Pipeline:
         async with self.db.write() as conn:
             if not await jobs.finish(conn, job):
                 raise LeaseLost(f"job {job.id}")
-        log.info("not signed: the result is %s", result.state.value, extra={"result_id": result.id})
+        log.info(
+            "not signed: the result is %s", result.state.value, extra={"result_id": result.id}
+        )
 
     async def _retry_or_fail(self, job: Job, reason: str, *, permanent: bool) -> None:
         give_up = permanent or job.attempts >= self.config.max_attempts
