@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from ketqua import logs
-from ketqua.errors import InputError, KetquaError
+from ketqua.errors import InputError
 from ketqua.settings import Listen, Settings
 from ketqua.web.metrics import Metrics
 from registry.audit import AuditTrail
@@ -45,11 +45,7 @@ class _Signer:
 
 def run(settings: Settings, role: Role) -> int:
     logs.configure(settings.log_format, settings.log_level)
-    try:
-        asyncio.run(serve(settings, role))
-    except KetquaError as exc:
-        log.error("cannot start: %s", exc)
-        raise
+    asyncio.run(serve(settings, role))  # a KetquaError reaches the CLI: one line, exit 2/1
     return 0
 
 

@@ -5,6 +5,7 @@ Ports are chosen by the OS (``:0``) and read back from the service's log.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -121,7 +122,9 @@ def submission(metadata: Mapping[str, object] | bytes, document: bytes) -> aioht
     import json
 
     form = aiohttp.FormData()
-    raw = metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode()
+    raw = metadata.decode() if isinstance(metadata, bytes) else json.dumps(metadata)
     form.add_field("metadata", raw, content_type="application/json")
-    form.add_field("document", document, filename="ket-qua.pdf", content_type="application/pdf")
+    form.add_field(
+        "document", io.BytesIO(document), filename="ket-qua.pdf", content_type="application/pdf"
+    )
     return form

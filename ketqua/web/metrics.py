@@ -12,7 +12,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import generate_latest
 
 from ketqua.web.problems import Handler
@@ -22,6 +28,7 @@ Refresh = Callable[[], Awaitable[None]]
 
 class Metrics:
     def __init__(self) -> None:
+        disable_created_metrics()  # the *_created series only double the scrape
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
             "ketqua_http_requests",

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from registry.results import ResultEvent, ResultRecord
+from signer.document import VIETNAM_TIME
 
 API = "/api/v1/results"
 
@@ -36,7 +37,8 @@ def detail(result: ResultRecord, events: list[ResultEvent]) -> dict[str, Any]:
     body["signature"] = (
         {
             "level": result.pades_level,
-            "signed_at": _time(result.signed_at),
+            # as printed on the stamp: Vietnam time
+            "signed_at": _time(result.signed_at and result.signed_at.astimezone(VIETNAM_TIME)),
             "signer_fingerprint": result.signer_fingerprint,
             "seal_kid": result.seal_kid,
             "verification_code": result.verification_code,

@@ -31,6 +31,7 @@ from signer.stamp.font import BOLD, REGULAR, prepare_font
 T = TypeVar("T")
 
 _runtime: SigningRuntime | None = None
+_startup_failure: Failure | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +64,14 @@ def _die_with_parent() -> None:
 
 
 def _init_signing(config: RuntimeConfig) -> None:
-    global _runtime
+    global _runtime, _startup_failure
     _die_with_parent()
-    _runtime = SigningRuntime(config)
+    try:
+        _runtime = SigningRuntime(config)
+    except KetquaError as exc:
+        # reported by the first call, as a value: a raising initializer only says "broken pool"
+        _startup_failure = Failure(exc.message if exc.field is None else str(exc), None, False)
+        return
     prepare_font(REGULAR)
     prepare_font(BOLD)
     freeze_prepared_state()
@@ -76,7 +82,9 @@ def _init_intake() -> None:
 
 
 def sign_in_worker(data: bytes, metadata_json: str) -> SignedResult | Failure:
-    assert _runtime is not None
+    if _runtime is None:
+        assert _startup_failure is not None
+        return _startup_failure
     try:
         metadata = parse_metadata(metadata_json)
         return _runtime.sign(data, metadata, vetted=True)
@@ -86,7 +94,9 @@ def sign_in_worker(data: bytes, metadata_json: str) -> SignedResult | Failure:
 
 def probe_in_worker() -> Failure | None:
     """The keys are usable (a token answers): None, or why not."""
-    assert _runtime is not None
+    if _runtime is None:
+        assert _startup_failure is not None
+        return _startup_failure
     try:
         _runtime.probe()
     except KetquaError as exc:

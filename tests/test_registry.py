@@ -1,0 +1,218 @@
+"""The registry on its embedded default (SQLite): schema, queue leases, blobs, API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, select
+
+from registry import apikeys, jobs, results
+from registry.blobs import FolderBlobStore
+from registry.database import Database, current_revision, open_database, upgrade
+from registry.errors import BlobMissing, Conflict, NotFound
+from registry.ids import looks_like_id, new_id
+from registry.schema import jobs as jobs_table
+from registry.schema import metadata
+from registry.states import JobKind, JobState, ResultState
+
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = open_database(f"sqlite:///{tmp_path / 'registry.db'}")
+    await upgrade(database)
+    yield database
+    await database.close()
+
+
+async def add_result(db: Database, dossier: str = "000.18.27.H47-220301-0001") -> str:
+    result_id = new_id()
+    now = datetime.now(UTC)
+    async with db.write() as conn:
+        await results.insert_result(
+            conn,
+            {
+                "id": result_id,
+                "dossier_code": dossier,
+                "result_no": 1,
+                "agency_code": "000.18.27.H47",
+                "procedure_code": "1.004227",
+                "metadata_json": "{}",
+                "publish": True,
+                "received_at": now,
+                "due_at": now,
+                "resolved_at": now,
+                "original_sha256": "0" * 64,
+                "original_size": 1,
+            },
+            actor="test",
+        )
+        await jobs.enqueue(conn, result_id, JobKind.SIGN)
+    return result_id
+
+
+async def test_the_migrations_build_exactly_the_declared_schema(db: Database) -> None:
+    def differences(conn: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+    async with db.read() as conn:
+        assert await conn.run_sync(differences) == []
+    assert await current_revision(db) == "0001"
+    await upgrade(db)  # every start runs it: a second run changes nothing
+    assert await current_revision(db) == "0001"
+
+
+async def test_the_database_is_in_wal_mode_with_durable_commits(db: Database) -> None:
+    async with db.read() as conn:
+        mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        sync = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
+    assert (mode, sync) == ("wal", 2)  # 2 = FULL
+
+
+async def test_times_come_back_aware_and_in_utc(db: Database) -> None:
+    result_id = await add_result(db)
+    async with db.read() as conn:
+        record = await results.get(conn, result_id)
+    assert record is not None
+    assert record.created_at.tzinfo is not None
+    assert record.created_at.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - record.created_at) < timedelta(seconds=10)
+
+
+async def test_a_leased_job_is_not_claimed_twice(db: Database) -> None:
+    result_id = await add_result(db)
+    job = await jobs.claim(db, "worker-a", LEASE)
+    assert job is not None
+    assert (job.result_id, job.attempts, job.kind) == (result_id, 1, JobKind.SIGN)
+    assert await jobs.claim(db, "worker-b", LEASE) is None
+
+
+async def test_an_expired_lease_lets_another_worker_take_the_job(db: Database) -> None:
+    await add_result(db)
+    first = await jobs.claim(db, "dead-worker", timedelta(seconds=0.2))
+    assert first is not None
+    await asyncio.sleep(0.3)
+    second = await jobs.claim(db, "live-worker", LEASE)
+    assert second is not None
+    assert second.id == first.id
+    assert second.attempts == 2
+    # the dead worker comes back: it cannot finish a job that is no longer its own
+    async with db.write() as conn:
+        assert not await jobs.finish(conn, first)
+        assert await jobs.finish(conn, second)
+
+
+async def test_renewing_keeps_the_lease(db: Database) -> None:
+    await add_result(db)
+    job = await jobs.claim(db, "worker", timedelta(seconds=0.3))
+    assert job is not None
+    await asyncio.sleep(0.15)
+    assert await jobs.renew(db, job, timedelta(seconds=0.3))
+    await asyncio.sleep(0.2)  # past the first lease, within the renewed one
+    assert await jobs.claim(db, "other", LEASE) is None
+
+
+async def test_a_retry_waits_for_its_time_and_a_release_frees_at_once(db: Database) -> None:
+    await add_result(db)
+    job = await jobs.claim(db, "worker", LEASE)
+    assert job is not None
+    async with db.write() as conn:
+        assert await jobs.retry_later(conn, job, timedelta(seconds=0.3), "TSA down")
+    assert await jobs.claim(db, "worker", LEASE) is None
+    await asyncio.sleep(0.35)
+    again = await jobs.claim(db, "worker", LEASE)
+    assert again is not None
+    assert again.attempts == 2
+    assert await jobs.release(db, "worker") == 1
+    assert await jobs.claim(db, "next-start", LEASE) is not None
+
+
+async def test_queue_depth_and_age(db: Database) -> None:
+    async with db.read() as conn:
+        empty = await jobs.stats(conn)
+    assert (empty.depth, empty.oldest_age) == (0, 0.0)
+    await add_result(db, "000.18.27.H47-220301-0001")
+    await asyncio.sleep(0.2)
+    await add_result(db, "000.18.27.H47-220301-0002")
+    async with db.read() as conn:
+        stats = await jobs.stats(conn)
+    assert stats.depth == 2
+    assert 0.2 <= stats.oldest_age < 10
+    job = await jobs.claim(db, "worker", LEASE)
+    assert job is not None
+    async with db.write() as conn:
+        await jobs.give_up(conn, job, "broken")
+        state = await conn.execute(select(jobs_table.c.state).where(jobs_table.c.id == job.id))
+        assert state.scalar() == JobState.FAILED.value
+    async with db.read() as conn:
+        assert (await jobs.stats(conn)).depth == 1
+
+
+async def test_a_state_change_is_recorded_only_from_the_states_it_allows(db: Database) -> None:
+    result_id = await add_result(db)
+    async with db.write() as conn:
+        assert await results.move(conn, result_id, ResultState.REVOKED, detail="wrong", actor="k")
+        assert not await results.move(
+            conn, result_id, ResultState.SIGNED, only_from=(ResultState.SIGNING,)
+        )
+    async with db.read() as conn:
+        record = await results.get(conn, result_id)
+        history = await results.events(conn, result_id)
+    assert record is not None
+    assert record.state is ResultState.REVOKED
+    assert [(e.state, e.actor) for e in history] == [("queued", "test"), ("revoked", "k")]
+    assert "metadata" not in repr(record)  # personal data stays out of logs and tracebacks
+
+
+async def test_blobs_are_stored_once_by_content_and_checked_on_read(tmp_path: Path) -> None:
+    store = FolderBlobStore(tmp_path / "blobs")
+    digest = await store.put(b"%PDF-1.7 result")
+    assert await store.put(b"%PDF-1.7 result") == digest
+    assert store.count() == 1
+    assert await store.get(digest) == b"%PDF-1.7 result"
+    assert not list((tmp_path / "blobs").rglob("*.tmp"))  # nothing half-written left
+    store.path(digest).write_bytes(b"%PDF-1.7 tampered")
+    with pytest.raises(BlobMissing, match="damaged"):
+        await store.get(digest)
+    with pytest.raises(BlobMissing, match="not in the blob store"):
+        await store.get("a" * 64)
+    with pytest.raises(ValueError, match="SHA-256"):
+        store.path("../../etc/passwd")
+
+
+async def test_api_keys_are_stored_as_hashes_and_revocable(db: Database, tmp_path: Path) -> None:
+    key, plain = await apikeys.create_api_key(db, "mot-cua")
+    assert plain.startswith(f"kq_{key.prefix}_")
+    assert await apikeys.authenticate(db, plain) == key
+    assert await apikeys.authenticate(db, plain + "x") is None
+    assert await apikeys.authenticate(db, "kq_" + "0" * 12 + "_guess") is None
+    assert await apikeys.authenticate(db, "nonsense") is None
+    with sqlite3.connect(tmp_path / "registry.db") as raw:
+        dump = "\n".join(raw.iterdump())
+    assert plain not in dump
+    assert plain.split("_", 2)[2] not in dump
+    with pytest.raises(Conflict):
+        await apikeys.create_api_key(db, "mot-cua")
+    revoked = await apikeys.revoke_api_key(db, "mot-cua")
+    assert revoked.revoked_at is not None
+    assert await apikeys.authenticate(db, plain) is None
+    with pytest.raises(NotFound):
+        await apikeys.revoke_api_key(db, "nobody")
+
+
+async def test_ids_sort_by_creation_and_do_not_repeat() -> None:
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(looks_like_id(i) for i in ids)
+    await asyncio.sleep(0.002)
+    assert max(ids) < new_id()  # a later millisecond sorts after
+    assert not looks_like_id("01M8KEHENSDV125RZZ9ZSYY4K")  # one short
+    assert not looks_like_id("01M8KEHENSDV125RZZ9ZSYY4KU")  # U is not Crockford

@@ -1,0 +1,116 @@
+"""Settings: one TOML file plus KETQUA_* variables, checked at start with one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ketqua.cli import main
+from ketqua.errors import InputError
+from ketqua.settings import Settings, load_settings
+from tests.service import ketqua_command
+
+
+def test_defaults_are_the_embedded_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"KETQUA_{name.upper()}", raising=False)
+    monkeypatch.delenv("KETQUA_CONFIG", raising=False)
+    settings = load_settings()
+    assert settings.home == Path("var")
+    assert settings.database.startswith("sqlite:///")
+    assert settings.database.endswith("/var/ketqua.db")
+    assert (settings.signer_listen, settings.verifier_listen) == ("127.0.0.1:8081", "0.0.0.0:8080")
+    assert settings.public_url == "http://127.0.0.1:8080"
+    assert settings.tsa_url is None
+    assert settings.workers >= 1
+
+
+def test_the_environment_wins_over_the_file_and_flags_over_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "ketqua.toml"
+    config.write_text(
+        '[ketqua]\nhome = "/srv/file"\nworkers = 3\npublic_url = "https://kq.example.vn/"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KETQUA_WORKERS", "5")
+    settings = load_settings(config)
+    assert settings.workers == 5  # environment
+    assert settings.home == Path("/srv/file")  # file
+    assert settings.public_url == "https://kq.example.vn"  # file, trailing slash dropped
+    assert load_settings(config, home=Path("/flag")).home == Path("/flag")
+    monkeypatch.setenv("KETQUA_CONFIG", str(config))
+    assert load_settings().home == Path("/srv/file")
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "message"),
+    [
+        ({"KETQUA_WORKERS": "0"}, "", "setting workers (KETQUA_WORKERS"),
+        ({"KETQUA_SIGNER_LISTEN": "8081"}, "", "must be HOST:PORT"),
+        ({"KETQUA_TSA_URL": "tsa.example.vn"}, "", "setting tsa_url"),
+        ({"KETQUA_LOG_FORMAT": "xml"}, "", "setting log_format"),
+        ({}, "wokers = 2\n", "unknown setting 'wokers'"),
+        ({}, "workers = [", "is not valid TOML"),
+    ],
+)
+def test_a_bad_setting_stops_the_start_naming_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    toml: str,
+    message: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "ketqua.toml"
+    config.write_text(toml, encoding="utf-8")
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        load_settings(config)
+
+
+def test_serve_refuses_a_bad_setting_with_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KETQUA_WORKERS", "many")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("ketqua: error: setting workers (KETQUA_WORKERS)")
+
+
+def test_serve_help_lists_every_setting() -> None:
+    out = subprocess.run(
+        ketqua_command("serve", "--help"), check=True, capture_output=True, text=True
+    ).stdout
+    for name in Settings.model_fields:
+        assert f"KETQUA_{name.upper()}" in out
+
+
+def test_apikey_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> None:
+    out = subprocess.run(
+        ketqua_command("apikey", "create", "--name", "mot-cua", "--home", str(tmp_path)),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("kq_")
+    assert " " not in last
+    listed = subprocess.run(
+        ketqua_command("apikey", "list", "--home", str(tmp_path)),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "mot-cua" in listed
+    assert last not in listed
+    again = subprocess.run(
+        ketqua_command("apikey", "create", "--name", "mot-cua", "--home", str(tmp_path)),
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 2
+    assert again.stderr == "ketqua: error: name: an API key named 'mot-cua' exists already\n"
