@@ -1,8 +1,8 @@
 # ketqua — one-command set-up on a fresh Debian machine (as root).
-#   make run    sign the bundled example dossier (the service comes with issue 3)
+#   make run    the service on its embedded default (SQLite, folder, development keys)
 #   make test   install everything the suite needs, then ruff, mypy --strict, pytest
 #   make bench  signing throughput against stock pyHanko and the QR mask against the
-#               full search, as ratios; then where one signature's time goes
+#               full search, as ratios; where one signature's time goes; the service end to end
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -46,15 +46,21 @@ pytest: venv debian-tools
 test: debian-tools venv lint typecheck pytest
 
 run: venv
-	@test -f var/keys/signing.p12 || $(VENV)/bin/ketqua keys init --dir var/keys
-	$(VENV)/bin/ketqua sign examples/ket-qua-mau.pdf -o var/ket-qua-mau.signed.pdf \
-	  --metadata examples/ket-qua-mau.json --keys var/keys
-	@echo "signed: $(CURDIR)/var/ket-qua-mau.signed.pdf"
+	@# a development API key for the curl below, made once and kept (0600) in var/
+	@test -s var/dev-api-key || { mkdir -p var && umask 077 && \
+	  $(VENV)/bin/ketqua apikey create --name "dev-$$(date +%s)" --home var | tail -n 1 > var/dev-api-key; }
+	@echo "signer API (internal): http://127.0.0.1:8081   verifier (public): http://127.0.0.1:8080"
+	@echo "submit the bundled example result, then follow its Location:"
+	@echo "  curl -i -H \"Authorization: Bearer $$(cat var/dev-api-key)\" \\"
+	@echo "    -F metadata=@examples/ket-qua-mau.json -F document=@examples/ket-qua-mau.pdf \\"
+	@echo "    http://127.0.0.1:8081/api/v1/results"
+	exec $(VENV)/bin/ketqua serve --home var
 
 bench: venv
 	$(PY) bench/signing.py
 	$(PY) bench/qr_mask.py
 	$(PY) bench/breakdown.py
+	$(PY) bench/service.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -55,23 +55,28 @@ def _claimable(now: datetime):  # type: ignore[no-untyped-def]
 
 async def claim(db: Database, owner: str, lease: timedelta) -> Job | None:
     """The next due job, leased to ``owner``; None when nothing is due."""
-    now = datetime.now(UTC)
     async with db.write() as conn:
-        query = (
-            select(jobs.c.id, jobs.c.result_id, jobs.c.kind, jobs.c.attempts)
-            .where(_claimable(now))
-            .order_by(jobs.c.run_after, jobs.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        await conn.execute(
-            update(jobs)
-            .where(jobs.c.id == row.id)
-            .values(lease_owner=owner, lease_until=now + lease, attempts=row.attempts + 1)
-        )
+        return await claim_next(conn, owner, lease)
+
+
+async def claim_next(conn: AsyncConnection, owner: str, lease: timedelta) -> Job | None:
+    """``claim`` inside the caller's write transaction (to change the job's subject with it)."""
+    now = datetime.now(UTC)
+    query = (
+        select(jobs.c.id, jobs.c.result_id, jobs.c.kind, jobs.c.attempts)
+        .where(_claimable(now))
+        .order_by(jobs.c.run_after, jobs.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == row.id)
+        .values(lease_owner=owner, lease_until=now + lease, attempts=row.attempts + 1)
+    )
     return Job(row.id, row.result_id, JobKind(row.kind), row.attempts + 1, owner)
 
 

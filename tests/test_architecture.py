@@ -20,3 +20,26 @@ def test_verifier_package_imports_no_private_key_code() -> None:
                 names = [node.module]
             for name in names:
                 assert not name.startswith(forbidden), f"{source}: imports {name}"
+
+
+def _imports(package: str) -> list[tuple[Path, str]]:
+    root = Path(__file__).resolve().parent.parent / package
+    found = []
+    for source in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found += [(source, alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.append((source, node.module))
+    return found
+
+
+def test_the_registry_serves_both_services_and_depends_on_neither() -> None:
+    # the one record both services share: it must not drag the signer (keys) along
+    for source, name in _imports("registry"):
+        assert not name.startswith(("signer", "verifier", "keys")), f"{source}: imports {name}"
+
+
+def test_the_shared_http_plumbing_belongs_to_no_service() -> None:
+    for source, name in _imports("ketqua/web"):
+        assert not name.startswith(("signer", "verifier", "keys")), f"{source}: imports {name}"

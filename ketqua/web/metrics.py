@@ -28,7 +28,7 @@ Refresh = Callable[[], Awaitable[None]]
 
 class Metrics:
     def __init__(self) -> None:
-        disable_created_metrics()  # the *_created series only double the scrape
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created: noise
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
             "ketqua_http_requests",

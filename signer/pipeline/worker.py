@@ -111,18 +111,18 @@ class Pipeline:
     async def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                job = await jobs.claim(self.db, self.owner, timedelta(seconds=self.config.lease))
+                claimed = await self._claim()
             except Exception:
                 log.exception("cannot claim a job; trying again")
-                job = None
                 await self._idle()
                 continue
-            if job is None:
+            if claimed is None:
                 await self._idle()
                 continue
+            job, result = claimed
             self._busy += 1
             try:
-                await self._with_lease(job)
+                await self._with_lease(job, result)
             except Exception:  # even recording the failure failed (the database): the lease
                 log.exception("job %d: outcome not recorded; it runs again", job.id)
             finally:
@@ -133,10 +133,29 @@ class Pipeline:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
 
-    async def _with_lease(self, job: Job) -> None:
+    async def _claim(self) -> tuple[Job, ResultRecord] | None:
+        """The next job and its result, moved to ``signing`` in the same transaction."""
+        async with self.db.write() as conn:
+            job = await jobs.claim_next(conn, self.owner, timedelta(seconds=self.config.lease))
+            if job is None:
+                return None
+            result = await results.get(conn, job.result_id)
+            if result is None:
+                raise KetquaError(f"job {job.id} names an unknown result")
+            if not (result.state.final or result.state.issued):
+                await results.move(
+                    conn,
+                    result.id,
+                    ResultState.SIGNING,
+                    detail=f"attempt {job.attempts}",
+                    only_from=(ResultState.QUEUED, ResultState.SIGNING),
+                )
+        return job, result
+
+    async def _with_lease(self, job: Job, result: ResultRecord) -> None:
         renewer = asyncio.create_task(self._renew(job))
         try:
-            await self._run(job)
+            await self._run(job, result)
         except LeaseLost:
             log.warning("job %d: lease lost; the other worker records it", job.id)
         except Exception as exc:  # a transient failure of ours: retry, never crash the loop
@@ -163,22 +182,10 @@ class Pipeline:
             except Exception:
                 log.exception("job %d: cannot renew the lease", job.id)
 
-    async def _run(self, job: Job) -> None:
-        async with self.db.read() as conn:
-            result = await results.get(conn, job.result_id)
-        if result is None:
-            raise KetquaError(f"job {job.id} names an unknown result")
+    async def _run(self, job: Job, result: ResultRecord) -> None:
         if result.state.final or result.state.issued:
             await self._finish_without_signing(job, result)
             return
-        async with self.db.write() as conn:
-            await results.move(
-                conn,
-                result.id,
-                ResultState.SIGNING,
-                detail=f"attempt {job.attempts}",
-                only_from=(ResultState.QUEUED, ResultState.SIGNING),
-            )
         signed = await self.staging.find(result.id)
         if signed is None:
             outcome = await self._sign(result)

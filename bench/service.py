@@ -1,0 +1,139 @@
+"""The signer service end to end: N submissions over HTTP, accepted -> published.
+
+Measured in one run, on this machine:
+
+  baseline     one in-process ``SigningRuntime`` signing the same document N' times
+               (the signing benchmark's "ketqua, 1 process" figure)
+  service      a real ``ketqua serve`` (default settings: one signing process per
+               core, SQLite, logs at INFO) receiving N results from 16 concurrent
+               clients; the clock runs from the first request to the moment the
+               last result is published (read from ``/metrics``)
+
+Printed: both rates and their ratio (what the service adds beyond signing; the
+target is >= 1.6x with 2 workers), and the intake latency p50/p99 measured
+while the signing pool is busy (the target is p99 < 50 ms: intake never waits
+for signing).
+
+Run: ``make bench`` (or ``.venv/bin/python bench/service.py [--docs N]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from keys.devpki import init_keydir
+from signer.document import SignOptions
+from signer.metadata import parse_metadata
+from signer.runtime import KeySource, RuntimeConfig, SigningRuntime, freeze_prepared_state
+from tests.pdfs import example_metadata, result_pdf
+from tests.service import Service, create_api_key, submission
+
+CONCURRENCY = 16
+
+
+def baseline(work: Path, pdf: bytes, count: int) -> float:
+    keydir = init_keydir(work / "baseline-keys")
+    metadata = parse_metadata(json.dumps(example_metadata()))
+    with SigningRuntime(RuntimeConfig(KeySource(keydir.root), SignOptions())) as runtime:
+        freeze_prepared_state()
+        runtime.sign(pdf, metadata)  # warm-up, as the service's workers are warm
+        start = time.perf_counter()
+        for _ in range(count):
+            runtime.sign(pdf, metadata)
+        return count / (time.perf_counter() - start)
+
+
+def metadata_for(i: int) -> dict[str, object]:
+    metadata = example_metadata()
+    metadata["dossier_code"] = f"000.18.27.H47-2203{1 + i // 9000:02d}-{i % 9000 + 1:04d}"
+    return metadata
+
+
+async def published(client: aiohttp.ClientSession) -> int:
+    async with client.get("/metrics") as response:
+        text = await response.text()
+    for line in text.splitlines():
+        if line.startswith('ketqua_results{state="published"}'):
+            return int(float(line.split()[-1]))
+    return 0
+
+
+async def drive(service: Service, key: str, pdf: bytes, count: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+    headers = {"Authorization": f"Bearer {key}"}
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(service.signer_url, headers=headers, timeout=timeout) as c:
+
+        async def client() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                body = submission(metadata_for(i), pdf)
+                sent = time.perf_counter()
+                async with c.post("/api/v1/results", data=body) as response:
+                    await response.read()
+                    assert response.status == 202, await response.text()
+                latencies.append(time.perf_counter() - sent)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+        while await published(c) < count:  # noqa: ASYNC110 - polling another process
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - start
+    return count / elapsed, latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=1000, help="submissions to the service")
+    parser.add_argument("--baseline-docs", type=int, default=300, help="in-process signatures")
+    args = parser.parse_args()
+    pdf = result_pdf()
+    with tempfile.TemporaryDirectory(prefix="ketqua-bench-service-") as tmp:
+        work = Path(tmp)
+        base_rate = baseline(work, pdf, args.baseline_docs)
+        service = Service(work / "home").start()
+        try:
+            key = create_api_key(service.home)
+            rate, latencies = asyncio.run(drive(service, key, pdf, args.docs))
+        finally:
+            service.stop()
+    print("service benchmark: 1-page A4, PAdES B-B, RSA-2048 PKCS#12, SQLite, over HTTP")
+    print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
+    print(f"{'contender':44s} {'docs':>6s} {'docs/s':>9s} {'vs baseline':>12s}")
+    print(
+        f"{'baseline: SigningRuntime, 1 process':44s} {args.baseline_docs:6d} {base_rate:9.1f} "
+        f"{1.0:11.2f}x"
+    )
+    print(
+        f"{'service: accepted -> published, default pool':44s} {args.docs:6d} {rate:9.1f} "
+        f"{rate / base_rate:11.2f}x"
+    )
+    print(
+        f"intake latency while signing: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms "
+        f"({CONCURRENCY} concurrent clients)"
+    )
+
+
+if __name__ == "__main__":
+    main()

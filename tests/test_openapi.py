@@ -1,0 +1,714 @@
+"""Each service answers as its OpenAPI document says, against a real ``ketqua serve``.
+
+Every documented path and method is called; each answer's status must be one the
+document lists for it, its Content-Type one the document gives for that status,
+its required headers present, and a JSON body valid against the documented
+schema (JSON Schema 2020-12, ``#/components/...`` resolved within the document).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+from multidict import CIMultiDictProxy
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.writer import PdfFileWriter
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from yarl import URL
+
+from signer.metadata import parse_metadata
+from tests.pdfs import example_metadata, result_pdf
+from tests.service import Service, submission, unique_metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = {
+    "signer": ROOT / "signer" / "api" / "openapi.json",
+    "verifier": ROOT / "verifier" / "openapi.json",
+}
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+OPEN_SIGNER_PATHS = {"/healthz", "/metrics", "/api/v1/openapi.json"}
+TIMEOUT = aiohttp.ClientTimeout(total=60)
+PUBLISH_TIMEOUT = 30.0
+UNKNOWN_ID = "01J8Z3W6T0G5K7Q2R9X4B1C3DE"
+
+
+def _date_time(value: object) -> bool:
+    """RFC 3339 date-time with its offset (jsonschema checks it only with extra packages)."""
+    if not isinstance(value, str):
+        return True
+    if "T" not in value.upper():
+        return False
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None
+
+
+FORMATS = FormatChecker()
+FORMATS.checks("date-time")(_date_time)
+
+
+def _escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def _load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(DOCUMENTS[name].read_text(encoding="utf-8"))
+    return document
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Contract:
+    """One OpenAPI document: its operations, and checks of answers against them."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.document = _load(name)
+        self.base = f"urn:ketqua:openapi:{name}"
+        resource: Resource[Any] = Resource.from_contents(
+            self.document, default_specification=DRAFT202012
+        )
+        self.registry: Registry[Any] = Registry().with_resource(self.base, resource)
+
+    def operations(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for path, item in self.document["paths"].items():
+            for method in METHODS:
+                if method in item:
+                    yield path, method, item[method]
+
+    def operation(self, path: str, method: str) -> dict[str, Any]:
+        item = self.document["paths"].get(path)
+        assert item is not None, f"{path} is not documented for the {self.name}"
+        operation = item.get(method.lower())
+        assert operation is not None, f"{method} {path} is not documented for the {self.name}"
+        found: dict[str, Any] = operation
+        return found
+
+    def resolve(self, pointer: str) -> tuple[str, Any]:
+        """The object at ``pointer``, following local ``$ref``s; and its own pointer."""
+        node: Any = self.document
+        for raw in pointer.split("/")[1:]:
+            segment = raw.replace("~1", "/").replace("~0", "~")
+            node = node[int(segment)] if isinstance(node, list) else node[segment]
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            target = node["$ref"]
+            if not target.startswith("#/"):
+                break
+            pointer = target[1:]
+            return self.resolve(pointer)
+        return pointer, node
+
+    def validator(self, pointer: str) -> Any:
+        schema = {"$ref": f"{self.base}#{pointer}"}
+        return Draft202012Validator(schema, registry=self.registry, format_checker=FORMATS)
+
+    def validate(self, instance: Any, pointer: str) -> None:
+        errors = sorted(self.validator(pointer).iter_errors(instance), key=lambda e: e.path)
+        assert not errors, "\n".join(
+            f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors
+        )
+
+    def check(self, path: str, method: str, answer: Answer) -> None:
+        responses = self.operation(path, method)["responses"]
+        status = str(answer.status)
+        assert status in responses, (
+            f"{method} {path} answered {status}, documented: {sorted(responses)}: "
+            f"{answer.body[:300]!r}"
+        )
+        base = f"/paths/{_escape(path)}/{method.lower()}/responses/{status}"
+        pointer, response = self.resolve(base)
+        for name in response.get("headers", {}):
+            header_pointer, header = self.resolve(f"{pointer}/headers/{_escape(name)}")
+            value = answer.headers.get(name)
+            if header.get("required"):
+                assert value is not None, f"{method} {path} {status}: no {name} header"
+            if value is not None and "schema" in header:
+                self.validate(value, f"{header_pointer}/schema")
+        content = response.get("content")
+        if not content:
+            assert answer.body == b"", f"{method} {path} {status}: a body where none is documented"
+            return
+        assert answer.content_type in content, (
+            f"{method} {path} {status}: Content-Type {answer.content_type}, "
+            f"documented: {sorted(content)}"
+        )
+        media = f"{pointer}/content/{_escape(answer.content_type)}"
+        if answer.content_type.endswith("json"):
+            self.validate(answer.json(), f"{media}/schema")
+        elif answer.content_type == "application/pdf":
+            assert answer.body.startswith(b"%PDF-")
+        else:
+            self.validate(answer.body.decode("utf-8"), f"{media}/schema")
+
+
+CONTRACTS = {name: Contract(name) for name in DOCUMENTS}
+OPERATIONS = [
+    (name, path, method)
+    for name, contract in CONTRACTS.items()
+    for path, method, _ in contract.operations()
+]
+
+
+class Api:
+    """Calls to one service, each checked against its document."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, contract: Contract) -> None:
+        self.session = session
+        self.url = url
+        self.contract = contract
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        expect: int,
+        *,
+        key: str | None = None,
+        result_id: str | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        headers: dict[str, str] = dict(kwargs.pop("headers", {}))
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        target = path.replace("{id}", result_id) if result_id is not None else path
+        async with self.session.request(
+            method, self.url + target, headers=headers, **kwargs
+        ) as response:
+            answer = Answer(
+                response.status, response.content_type, response.headers, await response.read()
+            )
+        assert answer.status == expect, f"{method} {target}: {answer.status} {answer.body[:500]!r}"
+        self.contract.check(path, method, answer)
+        return answer
+
+
+@dataclass
+class Clients:
+    signer: Api
+    verifier: Api
+    verifier_alone: Api
+    key: str
+    pdf: bytes
+
+    async def submit(
+        self, metadata: dict[str, object] | bytes, pdf: bytes | None = None, expect: int = 202
+    ) -> Answer:
+        form = submission(metadata, self.pdf if pdf is None else pdf)
+        return await self.signer.call("POST", "/api/v1/results", expect, key=self.key, data=form)
+
+    async def result(self, result_id: str) -> dict[str, Any]:
+        answer = await self.signer.call(
+            "GET", "/api/v1/results/{id}", 200, key=self.key, result_id=result_id
+        )
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def wait_for(self, result_id: str, *states: str) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + PUBLISH_TIMEOUT
+        while True:
+            body = await self.result(result_id)
+            if body["state"] in states:
+                return body
+            assert asyncio.get_running_loop().time() < deadline, f"still {body['state']}: {body}"
+            await asyncio.sleep(0.1)
+
+    async def published(self, **changes: object) -> dict[str, Any]:
+        accepted = (await self.submit(unique_metadata(**changes))).json()
+        return await self.wait_for(accepted["id"], "published")
+
+
+@pytest.fixture(scope="module")
+def verifier_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """``ketqua serve --role verifier`` with an empty home: no trust list, its own /metrics."""
+    home = tmp_path_factory.mktemp("verifier-alone") / "home"
+    svc = Service(home, role="verifier").start()
+    yield svc
+    if svc.process is not None and svc.process.poll() is None:
+        svc.stop()
+
+
+@pytest.fixture
+async def clients(
+    service: Service, api_key: str, verifier_alone: Service, example_pdf: bytes
+) -> AsyncIterator[Clients]:
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        yield Clients(
+            signer=Api(session, service.signer_url, CONTRACTS["signer"]),
+            verifier=Api(session, service.verifier_url, CONTRACTS["verifier"]),
+            verifier_alone=Api(session, verifier_alone.verifier_url, CONTRACTS["verifier"]),
+            key=api_key,
+            pdf=example_pdf,
+        )
+
+
+def tiny_page_pdf() -> bytes:
+    """A sound PDF whose one page is too small for the stamp: accepted, then fails to sign."""
+    writer = PdfFileWriter()
+    stream = generic.StreamObject(stream_data=b"")
+    page = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Page"),
+            pdf_name("/MediaBox"): generic.ArrayObject(
+                [generic.NumberObject(v) for v in (0, 0, 100, 100)]
+            ),
+            pdf_name("/Resources"): generic.DictionaryObject(),
+            pdf_name("/Contents"): writer.add_object(stream),
+        }
+    )
+    writer.insert_page(page)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# -- the documents themselves ---------------------------------------------------------------
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_the_document_is_well_formed(name: str) -> None:
+    contract = CONTRACTS[name]
+    document = contract.document
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] == f"ketqua {name}"
+    for ref in _refs(document):
+        assert ref.startswith("#/"), ref
+        contract.resolve(ref[1:])  # raises if it leads nowhere
+    for schema in document["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)
+    operation_ids = [op["operationId"] for _, _, op in contract.operations()]
+    assert len(operation_ids) == len(set(operation_ids))
+    for path, method, operation in contract.operations():
+        assert operation["responses"], f"{method} {path}"
+        for status in operation["responses"]:
+            assert len(status) == 3, f"{method} {path} {status}"
+            assert 100 <= int(status) <= 599, f"{method} {path} {status}"
+            _, resolved = contract.resolve(f"/paths/{_escape(path)}/{method}/responses/{status}")
+            assert resolved["description"]
+            for media in (resolved.get("content") or {}).values():
+                assert "schema" in media, f"{method} {path} {status}"
+        parameters = [
+            contract.resolve(f"/paths/{_escape(path)}/{where}/{i}")[1]
+            for where, params in (
+                ("parameters", document["paths"][path].get("parameters", [])),
+                (f"{method}/parameters", operation.get("parameters", [])),
+            )
+            for i in range(len(params))
+        ]
+        in_path = {p["name"] for p in parameters if p["in"] == "path"}
+        assert in_path == {part[1:-1] for part in path.split("/") if part.startswith("{")}
+
+
+def test_the_signer_needs_a_key_except_on_its_open_routes() -> None:
+    contract = CONTRACTS["signer"]
+    assert contract.document["security"] == [{"bearer": []}]
+    assert contract.document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": contract.document["components"]["securitySchemes"]["bearer"]["description"],
+    }
+    for path, method, operation in contract.operations():
+        if path in OPEN_SIGNER_PATHS:
+            assert operation.get("security") == [], f"{method} {path}"
+        else:
+            assert "security" not in operation, f"{method} {path}"
+            assert "401" in operation["responses"], f"{method} {path}"
+
+
+def test_the_documented_metadata_is_the_metadata_the_signer_reads() -> None:
+    contract = CONTRACTS["signer"]
+    pointer = "/components/schemas/ResultMetadata"
+    schema = contract.resolve(pointer)[1]
+    for example in [*schema["examples"], example_metadata(), unique_metadata()]:
+        contract.validate(example, pointer)
+        parse_metadata(json.dumps(example))
+    without_email = {**example_metadata(), "applicant": {"name": "Nguyễn Văn An"}}
+    assert not contract.validator(pointer).is_valid(without_email)
+    assert contract.validator(pointer).is_valid({**without_email, "deliver": {"email": False}})
+    assert not contract.validator(pointer).is_valid({**example_metadata(), "extra": 1})
+    assert not contract.validator(pointer).is_valid({**example_metadata(), "result_no": "1"})
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+async def test_the_served_document_is_the_one_in_the_repository(
+    clients: Clients, name: str
+) -> None:
+    api = clients.signer if name == "signer" else clients.verifier
+    answer = await api.call("GET", "/api/v1/openapi.json", 200)
+    assert answer.json() == _load(name)
+
+
+# -- every documented operation, called as a client would ----------------------------------
+
+
+async def _create_result(c: Clients) -> None:
+    metadata = unique_metadata()
+    accepted = await c.submit(metadata)
+    body = accepted.json()
+    assert body["state"] == "queued"
+    assert accepted.headers["Location"] == f"/api/v1/results/{body['id']}"
+    again = await c.submit(metadata, expect=200)
+    assert again.json()["id"] == body["id"]
+
+
+async def _list_results(c: Clients) -> None:
+    first = await c.published()
+    second = await c.published()
+    path = "/api/v1/results"
+    query = {"state": "published", "limit": "1"}
+    page = (await c.signer.call("GET", path, 200, key=c.key, params=query)).json()
+    assert [item["state"] for item in page["items"]] == ["published"]
+    assert page["next"] is not None
+    following = URL(page["next"])
+    assert following.path == path
+    assert dict(following.query) == {**query, "after": page["items"][0]["id"]}
+    then = (await c.signer.call("GET", path, 200, key=c.key, params=following.query)).json()
+    assert then["items"][0]["id"] > page["items"][0]["id"]
+    mine = {**query, "limit": "50", "after": first["id"]}
+    last = (await c.signer.call("GET", path, 200, key=c.key, params=mine)).json()
+    assert [item["id"] for item in last["items"]] == [second["id"]]
+    assert last["next"] is None
+
+
+async def _get_result(c: Clients) -> None:
+    result = await c.published()
+    assert result["signature"] is not None
+    assert result["links"]["document"] == f"/api/v1/results/{result['id']}/document"
+    assert result["verification_url"] == result["links"]["verification"]
+    assert [e["state"] for e in result["events"]] == ["queued", "signing", "signed", "published"]
+
+
+async def _get_document(c: Clients) -> None:
+    result = await c.published()
+    path = "/api/v1/results/{id}/document"
+    answer = await c.signer.call("GET", path, 200, key=c.key, result_id=result["id"])
+    digest = hashlib.sha256(answer.body).hexdigest()
+    assert digest == result["signature"]["document_sha256"]
+    assert answer.headers["ETag"] == f'"{digest}"'
+    assert f'filename="{result["result_code"]}.pdf"' in answer.headers["Content-Disposition"]
+    again = await c.signer.call(
+        "GET",
+        path,
+        304,
+        key=c.key,
+        result_id=result["id"],
+        headers={"If-None-Match": f'"{digest}"'},
+    )
+    assert again.headers["ETag"] == f'"{digest}"'
+
+
+async def _revoke(c: Clients) -> None:
+    result = await c.published()
+    path = "/api/v1/results/{id}/revoke"
+    answer = await c.signer.call(
+        "POST",
+        path,
+        200,
+        key=c.key,
+        result_id=result["id"],
+        json={"reason": "  issued  in error "},
+    )
+    revoked = answer.json()
+    assert revoked["state"] == "revoked"
+    assert revoked["revoked_reason"] == "issued in error"
+    assert revoked["events"][-1] == {
+        "at": revoked["events"][-1]["at"],
+        "state": "revoked",
+        "detail": "issued in error",
+        "actor": revoked["events"][-1]["actor"],
+    }
+    again = await c.signer.call(
+        "POST", path, 200, key=c.key, result_id=result["id"], json={"reason": "another reason"}
+    )
+    assert again.json()["revoked_reason"] == "issued in error"
+
+
+async def _resend(c: Clients) -> None:
+    result = await c.published()
+    answer = await c.signer.call(
+        "POST", "/api/v1/results/{id}/resend", 202, key=c.key, result_id=result["id"]
+    )
+    assert answer.json()["events"][-1]["state"] == "resend"
+
+
+async def _signer_openapi(c: Clients) -> None:
+    await c.signer.call("GET", "/api/v1/openapi.json", 200)
+
+
+async def _signer_health(c: Clients) -> None:
+    health = (await c.signer.call("GET", "/healthz", 200)).json()
+    assert health["status"] == "ok"
+    assert health["workers"]["size"] == 2
+
+
+async def _signer_metrics(c: Clients) -> None:
+    text = (await c.signer.call("GET", "/metrics", 200)).body.decode()
+    assert "ketqua_results{" in text
+    assert "ketqua_queue_depth " in text
+
+
+async def _trust_list(c: Clients) -> None:
+    trust = (await c.verifier.call("GET", "/api/v1/trust-list", 200)).json()
+    assert trust["seal_keys"]
+    assert trust["document_roots"]
+    alone = (await c.verifier_alone.call("GET", "/api/v1/trust-list", 503)).json()
+    assert alone["type"] == "urn:ketqua:problem:unavailable"
+
+
+async def _verifier_openapi(c: Clients) -> None:
+    await c.verifier.call("GET", "/api/v1/openapi.json", 200)
+    await c.verifier_alone.call("GET", "/api/v1/openapi.json", 200)
+
+
+async def _verifier_health(c: Clients) -> None:
+    for api in (c.verifier, c.verifier_alone):
+        assert (await api.call("GET", "/healthz", 200)).json() == {
+            "status": "ok",
+            "database": "ok",
+        }
+
+
+async def _verifier_metrics(c: Clients) -> None:
+    # beside the signer (one process): the signer's /metrics carries the verifier's series
+    await c.verifier.call("GET", "/metrics", 404)
+    text = (await c.verifier_alone.call("GET", "/metrics", 200)).body.decode()
+    assert 'service="verifier"' in text
+
+
+DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
+    ("signer", "createResult"): _create_result,
+    ("signer", "listResults"): _list_results,
+    ("signer", "getResult"): _get_result,
+    ("signer", "getResultDocument"): _get_document,
+    ("signer", "revokeResult"): _revoke,
+    ("signer", "resendResult"): _resend,
+    ("signer", "getOpenApi"): _signer_openapi,
+    ("signer", "getHealth"): _signer_health,
+    ("signer", "getMetrics"): _signer_metrics,
+    ("verifier", "getTrustList"): _trust_list,
+    ("verifier", "getOpenApi"): _verifier_openapi,
+    ("verifier", "getHealth"): _verifier_health,
+    ("verifier", "getMetrics"): _verifier_metrics,
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "method"), OPERATIONS, ids=[f"{n}:{m.upper()} {p}" for n, p, m in OPERATIONS]
+)
+async def test_every_documented_operation_answers_as_documented(
+    clients: Clients, name: str, path: str, method: str
+) -> None:
+    operation_id = CONTRACTS[name].operation(path, method)["operationId"]
+    driver = DRIVERS.get((name, operation_id))
+    assert driver is not None, f"no test request for the {name}'s {method.upper()} {path}"
+    await driver(clients)
+
+
+async def test_every_get_route_answers_head(clients: Clients) -> None:
+    result = await clients.published()
+    for api in (clients.signer, clients.verifier):
+        for path, method, _ in api.contract.operations():
+            if method != "get":
+                continue
+            url = api.url + path.replace("{id}", result["id"])
+            async with api.session.get(
+                url, headers={"Authorization": f"Bearer {clients.key}"}
+            ) as got:
+                await got.read()
+            async with api.session.head(
+                url, headers={"Authorization": f"Bearer {clients.key}"}
+            ) as head:
+                assert head.status == got.status, path
+                assert head.content_type == got.content_type, path
+                assert await head.read() == b""
+
+
+# -- the refusals, each as documented -------------------------------------------------------
+
+
+async def test_without_a_valid_key_every_protected_route_is_401(clients: Clients) -> None:
+    api = clients.signer
+    for path, method, operation in api.contract.operations():
+        if operation.get("security") == []:
+            continue
+        for key in (None, "kq_0000_not-a-key"):
+            answer = await api.call(method.upper(), path, 401, key=key, result_id=UNKNOWN_ID)
+            assert answer.headers["WWW-Authenticate"] == 'Bearer realm="ketqua"'
+            assert answer.json()["type"] == "urn:ketqua:problem:unauthorized"
+
+
+async def test_unknown_results_are_404(clients: Clients) -> None:
+    api = clients.signer
+    for path, method, _ in api.contract.operations():
+        if "{id}" not in path:
+            continue
+        for result_id in (UNKNOWN_ID, "not-an-id"):
+            extra: dict[str, Any] = {"json": {"reason": "x"}} if method == "post" else {}
+            answer = await api.call(
+                method.upper(), path, 404, key=clients.key, result_id=result_id, **extra
+            )
+            assert answer.json()["field"] == "id"
+
+
+async def test_undocumented_paths_and_methods_are_problems(clients: Clients) -> None:
+    nowhere = "/api/v1/nowhere"
+    for api, key in ((clients.signer, clients.key), (clients.verifier, None)):
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        assert nowhere not in api.contract.document["paths"]
+        async with api.session.get(api.url + nowhere, headers=headers) as response:
+            body = await response.json(content_type=None)
+            assert (response.status, response.content_type) == (404, "application/problem+json")
+        api.contract.validate(body, "/components/schemas/Problem")
+        assert body["type"] == "urn:ketqua:problem:not-found"
+        async with api.session.post(api.url + "/healthz") as response:
+            body = await response.json(content_type=None)
+            assert (response.status, response.content_type) == (405, "application/problem+json")
+            assert response.headers["Allow"] == "GET,HEAD"
+        api.contract.validate(body, "/components/schemas/Problem")
+    # the key is checked before the route: a stranger learns nothing about paths
+    async with clients.signer.session.get(clients.signer.url + nowhere) as response:
+        assert response.status == 401
+
+
+async def test_submissions_refused_as_documented(clients: Clients) -> None:
+    api, key, path = clients.signer, clients.key, "/api/v1/results"
+    not_multipart = await api.call("POST", path, 415, key=key, json=unique_metadata())
+    assert not_multipart.json()["type"] == "urn:ketqua:problem:unsupported-media-type"
+
+    form = aiohttp.FormData()
+    form.add_field("metadata", json.dumps(unique_metadata()), content_type="application/json")
+    missing = await api.call("POST", path, 400, key=key, data=form)
+    assert missing.json()["field"] == "document"
+
+    big = json.dumps({**unique_metadata(), "padding": "x" * 70_000}).encode()
+    over = await api.call("POST", path, 413, key=key, data=submission(big, clients.pdf))
+    assert over.json()["field"] == "metadata"
+
+    cases: list[tuple[dict[str, object] | bytes, bytes, str]] = [
+        (b"{not json", clients.pdf, "metadata"),
+        (unique_metadata(dossier_code="000.18.27.H47-221399-0001"), clients.pdf, "dossier_code"),
+        (unique_metadata(applicant={"name": "An"}), clients.pdf, "applicant.email"),
+        (unique_metadata(due_at="2022-02-01T08:00:00+07:00"), clients.pdf, "due_at"),
+        (unique_metadata(result_no=0), clients.pdf, "result_no"),
+        (
+            unique_metadata(agency={"code": "000.18.27.H48", "name": "UBND"}),
+            clients.pdf,
+            "agency.code",
+        ),
+        (unique_metadata(supersedes=UNKNOWN_ID), clients.pdf, "supersedes"),
+        (unique_metadata(), b"not a PDF at all", "document"),
+    ]
+    for metadata, pdf, field in cases:
+        form = submission(metadata, pdf)
+        refused = await api.call("POST", path, 422, key=key, data=form)
+        assert refused.json()["field"] == field, refused.json()
+        assert refused.json()["errors"][0]["pointer"] == "#/" + field.replace(".", "/")
+
+    metadata = unique_metadata()
+    first = (await clients.submit(metadata)).json()
+    other = result_pdf(trailing_text="other bytes")
+    conflict = (await clients.submit(metadata, other, expect=409)).json()
+    assert conflict["existing"] == first["id"]
+    assert conflict["type"] == "urn:ketqua:problem:conflict"
+
+
+async def test_corrections_and_revocations_refused_as_documented(clients: Clients) -> None:
+    api, key = clients.signer, clients.key
+    old = await clients.published()
+    corrected = result_pdf(trailing_text="corrected")
+    correction = unique_metadata(dossier_code=old["dossier_code"], supersedes=old["id"])
+    new = (await clients.submit(correction, corrected)).json()
+    assert new["result_no"] == old["result_no"] + 1
+    superseded = await clients.result(old["id"])
+    assert superseded["state"] == "superseded"
+    assert superseded["superseded_by"] == new["id"]
+
+    again = result_pdf(trailing_text="corrected twice")
+    twice = (await clients.submit(correction, again, expect=409)).json()
+    assert twice["existing"] == new["id"]
+
+    revoke = "/api/v1/results/{id}/revoke"
+    reason = {"reason": "wrong applicant"}
+    refused = await api.call("POST", revoke, 409, key=key, result_id=old["id"], json=reason)
+    assert refused.json()["field"] == "id"
+    await api.call("POST", "/api/v1/results/{id}/resend", 409, key=key, result_id=old["id"])
+
+    target = new["id"]
+    not_json = await api.call("POST", revoke, 400, key=key, result_id=target, data=b"reason?")
+    assert not_json.json()["field"] == "reason"
+    for body in ({}, {"reason": "   "}, {"reason": 7}, {"reason": "x" * 501}, ["reason"]):
+        invalid = await api.call("POST", revoke, 422, key=key, result_id=target, json=body)
+        assert invalid.json()["field"] == "reason"
+    await api.call("POST", revoke, 413, key=key, result_id=target, json={"reason": "x" * 70_000})
+
+    revoked = (await api.call("POST", revoke, 200, key=key, result_id=target, json=reason)).json()
+    assert revoked["state"] == "revoked"
+    resend = await api.call("POST", "/api/v1/results/{id}/resend", 409, key=key, result_id=target)
+    assert resend.json()["type"] == "urn:ketqua:problem:conflict"
+
+
+async def test_a_result_that_cannot_be_signed_has_no_document(clients: Clients) -> None:
+    accepted = (await clients.submit(unique_metadata(), tiny_page_pdf())).json()
+    failed = await clients.wait_for(accepted["id"], "failed")
+    assert failed["failure"]
+    assert failed["signature"] is None
+    assert "document" not in failed["links"]
+    api, key = clients.signer, clients.key
+    no_document = await api.call(
+        "GET", "/api/v1/results/{id}/document", 409, key=key, result_id=accepted["id"]
+    )
+    assert no_document.json()["type"] == "urn:ketqua:problem:conflict"
+    await api.call("POST", "/api/v1/results/{id}/resend", 409, key=key, result_id=accepted["id"])
+    listed = await api.call(
+        "GET", "/api/v1/results", 200, key=key, params={"state": "failed", "limit": "200"}
+    )
+    assert all(item["state"] == "failed" for item in listed.json()["items"])
+
+
+async def test_bad_list_queries_are_400(clients: Clients) -> None:
+    for params, field in (
+        ({"state": "lost"}, "state"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "201"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"after": "yesterday"}, "after"),
+    ):
+        answer = await clients.signer.call(
+            "GET", "/api/v1/results", 400, key=clients.key, params=params
+        )
+        assert answer.json()["field"] == field
