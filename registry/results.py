@@ -18,6 +18,10 @@ from registry.states import ResultState
 
 PIPELINE = "pipeline"  # the actor of the service's own moves
 
+# built once: executing them only binds parameters
+_INSERT_RESULT = insert(results)
+_INSERT_EVENT = insert(result_events)
+
 
 @dataclass(frozen=True, slots=True)
 class ResultEvent:
@@ -119,14 +123,45 @@ async def count_by_state(conn: AsyncConnection) -> dict[str, int]:
     return {state: count for state, count in (await conn.execute(query)).tuples()}
 
 
-async def insert_result(conn: AsyncConnection, values: dict[str, Any], *, actor: str) -> None:
+async def insert_result(
+    conn: AsyncConnection, values: dict[str, Any], *, actor: str
+) -> ResultRecord:
+    """A new ``queued`` result with its first event; returns it as stored."""
     now = datetime.now(UTC)
-    await conn.execute(
-        insert(results).values(
-            **values, state=ResultState.QUEUED.value, created_at=now, updated_at=now
-        )
-    )
+    row: dict[str, Any] = {column.name: None for column in results.columns}
+    row.update(values, state=ResultState.QUEUED.value, created_at=now, updated_at=now)
+    await conn.execute(_INSERT_RESULT, row)
     await add_event(conn, values["id"], ResultState.QUEUED.value, "accepted", actor, at=now)
+    return ResultRecord(**{**row, "state": ResultState.QUEUED})
+
+
+async def record_signed(
+    conn: AsyncConnection, result_id: str, values: dict[str, Any], *, publish: bool, detail: str
+) -> bool:
+    """Record the signed document and move ``signing`` -> ``signed`` (-> ``published``).
+
+    False if the result left ``signing`` meanwhile (revoked, superseded): the
+    document is recorded all the same and the state kept.
+    """
+    now = datetime.now(UTC)
+    final = ResultState.PUBLISHED if publish else ResultState.SIGNED
+    done = await conn.execute(
+        update(results)
+        .where(results.c.id == result_id, results.c.state == ResultState.SIGNING.value)
+        .values(state=final.value, updated_at=now, **values)
+    )
+    if done.rowcount == 0:
+        await set_values(conn, result_id, **values)
+        return False
+    steps = [(ResultState.SIGNED, detail)] + ([(ResultState.PUBLISHED, None)] if publish else [])
+    await conn.execute(
+        _INSERT_EVENT,
+        [
+            {"result_id": result_id, "at": now, "state": s.value, "detail": d, "actor": PIPELINE}
+            for s, d in steps
+        ],
+    )
+    return True
 
 
 async def add_event(
@@ -139,13 +174,14 @@ async def add_event(
     at: datetime | None = None,
 ) -> None:
     await conn.execute(
-        insert(result_events).values(
-            result_id=result_id,
-            at=at or datetime.now(UTC),
-            state=state,
-            detail=detail,
-            actor=actor,
-        )
+        _INSERT_EVENT,
+        {
+            "result_id": result_id,
+            "at": at or datetime.now(UTC),
+            "state": state,
+            "detail": detail,
+            "actor": actor,
+        },
     )
 
 

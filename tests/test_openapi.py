@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import aiohttp
 import pytest
+from aiohttp import web
 from jsonschema import Draft202012Validator, FormatChecker
 from multidict import CIMultiDictProxy
 from pyhanko.pdf_utils import generic
@@ -29,9 +31,14 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from yarl import URL
 
+from ketqua.web.metrics import Metrics
+from registry.database import Database
+from signer.api.app import create_app as create_signer_app
+from signer.api.context import SignerContext
 from signer.metadata import parse_metadata
 from tests.pdfs import example_metadata, result_pdf
 from tests.service import Service, submission, unique_metadata
+from verifier.app import create_app as create_verifier_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = {
@@ -114,12 +121,9 @@ class Contract:
         for raw in pointer.split("/")[1:]:
             segment = raw.replace("~1", "/").replace("~0", "~")
             node = node[int(segment)] if isinstance(node, list) else node[segment]
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            target = node["$ref"]
-            if not target.startswith("#/"):
-                break
-            pointer = target[1:]
-            return self.resolve(pointer)
+        target = node.get("$ref") if isinstance(node, dict) else None
+        if isinstance(target, str) and target.startswith("#/"):
+            return self.resolve(target[1:])
         return pointer, node
 
     def validator(self, pointer: str) -> Any:
@@ -127,7 +131,7 @@ class Contract:
         return Draft202012Validator(schema, registry=self.registry, format_checker=FORMATS)
 
     def validate(self, instance: Any, pointer: str) -> None:
-        errors = sorted(self.validator(pointer).iter_errors(instance), key=lambda e: e.path)
+        errors = list(self.validator(pointer).iter_errors(instance))
         assert not errors, "\n".join(
             f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors
         )
@@ -337,17 +341,34 @@ def test_the_document_is_well_formed(name: str) -> None:
 def test_the_signer_needs_a_key_except_on_its_open_routes() -> None:
     contract = CONTRACTS["signer"]
     assert contract.document["security"] == [{"bearer": []}]
-    assert contract.document["components"]["securitySchemes"]["bearer"] == {
-        "type": "http",
-        "scheme": "bearer",
-        "description": contract.document["components"]["securitySchemes"]["bearer"]["description"],
-    }
+    scheme = contract.document["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     for path, method, operation in contract.operations():
         if path in OPEN_SIGNER_PATHS:
             assert operation.get("security") == [], f"{method} {path}"
         else:
             assert "security" not in operation, f"{method} {path}"
             assert "401" in operation["responses"], f"{method} {path}"
+
+
+def _routes(app: web.Application) -> set[tuple[str, str]]:
+    return {
+        (route.resource.canonical, route.method.lower())
+        for route in app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
+
+
+def test_the_documents_list_exactly_the_routes_of_the_applications() -> None:
+    # the applications are only built, never started: their context is not touched
+    signer_ctx = cast(SignerContext, SimpleNamespace(pipeline=SimpleNamespace(pool=None)))
+    signer = create_signer_app(signer_ctx, Metrics())
+    verifier = create_verifier_app(
+        cast(Database, None), Path("trust-list.json"), Metrics(), with_metrics=True
+    )
+    for name, app in (("signer", signer), ("verifier", verifier)):
+        documented = {(path, method) for path, method, _ in CONTRACTS[name].operations()}
+        assert _routes(app) == documented, name
 
 
 def test_the_documented_metadata_is_the_metadata_the_signer_reads() -> None:
@@ -380,7 +401,7 @@ async def _create_result(c: Clients) -> None:
     metadata = unique_metadata()
     accepted = await c.submit(metadata)
     body = accepted.json()
-    assert body["state"] == "queued"
+    assert body["state"] in ("queued", "signing")  # a worker may claim it before the answer
     assert accepted.headers["Location"] == f"/api/v1/results/{body['id']}"
     again = await c.submit(metadata, expect=200)
     assert again.json()["id"] == body["id"]
@@ -410,7 +431,9 @@ async def _get_result(c: Clients) -> None:
     assert result["signature"] is not None
     assert result["links"]["document"] == f"/api/v1/results/{result['id']}/document"
     assert result["verification_url"] == result["links"]["verification"]
-    assert [e["state"] for e in result["events"]] == ["queued", "signing", "signed", "published"]
+    states = [e["state"] for e in result["events"]]
+    assert states[0] == "queued"
+    assert states[-3:] == ["signing", "signed", "published"]
 
 
 async def _get_document(c: Clients) -> None:
@@ -446,12 +469,9 @@ async def _revoke(c: Clients) -> None:
     revoked = answer.json()
     assert revoked["state"] == "revoked"
     assert revoked["revoked_reason"] == "issued in error"
-    assert revoked["events"][-1] == {
-        "at": revoked["events"][-1]["at"],
-        "state": "revoked",
-        "detail": "issued in error",
-        "actor": revoked["events"][-1]["actor"],
-    }
+    last = revoked["events"][-1]
+    assert (last["state"], last["detail"]) == ("revoked", "issued in error")
+    assert last["actor"] != "pipeline"
     again = await c.signer.call(
         "POST", path, 200, key=c.key, result_id=result["id"], json={"reason": "another reason"}
     )
@@ -694,10 +714,16 @@ async def test_a_result_that_cannot_be_signed_has_no_document(clients: Clients) 
     )
     assert no_document.json()["type"] == "urn:ketqua:problem:conflict"
     await api.call("POST", "/api/v1/results/{id}/resend", 409, key=key, result_id=accepted["id"])
-    listed = await api.call(
-        "GET", "/api/v1/results", 200, key=key, params={"state": "failed", "limit": "200"}
-    )
-    assert all(item["state"] == "failed" for item in listed.json()["items"])
+    failed_ids: list[str] = []
+    query: dict[str, str] = {"state": "failed", "limit": "200"}
+    while True:
+        page = (await api.call("GET", "/api/v1/results", 200, key=key, params=query)).json()
+        assert {item["state"] for item in page["items"]} <= {"failed"}
+        failed_ids += [item["id"] for item in page["items"]]
+        if page["next"] is None:
+            break
+        query = dict(URL(page["next"]).query)
+    assert accepted["id"] in failed_ids
 
 
 async def test_bad_list_queries_are_400(clients: Clients) -> None:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import signal
 import socket
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -106,22 +108,20 @@ class Client:
     async def states(self) -> Counter[str]:
         return Counter(item["state"] for item in await self.listing())
 
-    async def wait_for(
-        self, ids: set[str], state: str, timeout: float, *, poll: float = 0.25
-    ) -> float:
-        """Seconds until every result of ``ids`` is in ``state``; fails after ``timeout``."""
+    async def wait_for(self, ids: set[str], state: str, within: float) -> float:
+        """Seconds until every result of ``ids`` is in ``state``; fails after ``within`` s."""
         started = time.monotonic()
         while True:
             items = await self.listing()
             now = {item["id"]: item["state"] for item in items if item["id"] in ids}
             if len(now) == len(ids) and all(s == state for s in now.values()):
                 return time.monotonic() - started
-            if time.monotonic() - started > timeout:
+            if time.monotonic() - started > within:
                 others = Counter(now.values())
                 raise AssertionError(
-                    f"not all {len(ids)} results are {state} after {timeout} s: {dict(others)}"
+                    f"not all {len(ids)} results are {state} after {within} s: {dict(others)}"
                 )
-            await asyncio.sleep(poll)
+            await asyncio.sleep(0.25)
 
 
 @dataclass
@@ -152,13 +152,25 @@ def distinct_pdfs(count: int, tag: str) -> list[bytes]:
 async def submit_all(client: Client, pdfs: list[bytes]) -> Accepted:
     """Submit every PDF at once (concurrent requests); every one must be accepted (202)."""
     metadatas = [unique_metadata() for _ in pdfs]
-    answers = await asyncio.gather(*(client.submit(m, pdf) for m, pdf in zip(metadatas, pdfs)))
+    answers = await asyncio.gather(
+        *(client.submit(m, pdf) for m, pdf in zip(metadatas, pdfs, strict=True))
+    )
     statuses = Counter(status for status, _ in answers)
     assert statuses == {202: len(pdfs)}, f"not every submission was accepted: {statuses}"
     accepted = Accepted()
-    for (_, body), metadata, pdf in zip(answers, metadatas, pdfs):
+    for (_, body), metadata, pdf in zip(answers, metadatas, pdfs, strict=True):
         accepted.add(body, metadata, pdf)
     return accepted
+
+
+async def until_signing(client: Client, count: int) -> Counter[str]:
+    """The states once ``count`` results are being signed (20 s at most)."""
+    async with asyncio.timeout(20):
+        while True:
+            seen = await client.states()
+            if seen["signing"] >= count:
+                return seen
+            await asyncio.sleep(0.1)
 
 
 def closed_port() -> int:
@@ -242,7 +254,11 @@ async def check_exactly_once(
     listed = await client.listing()
     assert {item["id"] for item in listed} == ids, "the registry holds other results than 202'd"
     details: dict[str, dict[str, Any]] = dict(
-        zip(sorted(ids), await gather_limited(16, *(client.result(i) for i in sorted(ids))))
+        zip(
+            sorted(ids),
+            await gather_limited(16, *(client.result(i) for i in sorted(ids))),
+            strict=True,
+        )
     )
     signed: dict[str, str] = {}
     for result_id, detail in details.items():
@@ -264,22 +280,37 @@ async def check_exactly_once(
 
     # the blob store: the originals and one signed document per result, nothing more
     # (a result signed into two documents would leave a second signed blob here)
-    blobs = files_under(home / "blobs")
+    everything = files_under(home / "blobs")
+    blobs = [p for p in everything if not p.name.startswith(".")]
     names = Counter(p.name for p in blobs)
     expected = originals | set(signed.values())
     extra = sorted(set(names) - expected)
-    assert not extra, f"{len(extra)} unexpected file(s) in the blob store: {extra[:5]}"
-    assert set(names) == expected and len(blobs) == 2 * len(ids), (len(blobs), 2 * len(ids))
+    assert not extra, f"{len(extra)} unexpected document(s) in the blob store: {extra[:5]}"
+    assert set(names) == expected
+    assert len(blobs) == 2 * len(ids), (len(blobs), 2 * len(ids))
     for path in blobs:
         assert path.relative_to(home / "blobs").parts == (path.name[:2], path.name[2:4], path.name)
     staged = files_under(home / "staging")
-    assert not staged, f"documents left in staging: {[p.name for p in staged]}"
+    assert not [p for p in staged if not p.name.startswith(".")], (
+        f"documents left in staging: {[p.name for p in staged]}"
+    )
+    # the temp files of writes a crash interrupted: garbage nothing ever removes
+    temp = [p.relative_to(home) for p in everything + staged if p.name.startswith(".")]
+    assert not temp, (
+        f"PRODUCT BUG: the temp file(s) of a write interrupted by the kill are never removed: "
+        f"{temp} (write_atomic in ketqua/files.py and Staging._keep leave "
+        "'.NAME.HEX.tmp' behind on kill -9; nothing sweeps them at start)"
+    )
 
     # each signed document: the recorded one, and its QR seal binds its own original
     trust = trust_of(home)
     seal_keys = {key.kid: key.public_key for key in trust.seal_keys}
     documents = dict(
-        zip(sorted(ids), await gather_limited(16, *(client.document(i) for i in sorted(ids))))
+        zip(
+            sorted(ids),
+            await gather_limited(16, *(client.document(i) for i in sorted(ids))),
+            strict=True,
+        )
     )
     for result_id, pdf in documents.items():
         detail = details[result_id]
@@ -288,7 +319,9 @@ async def check_exactly_once(
         assert hashlib.sha256(pdf).hexdigest() == signed[result_id]
         assert len(pdf) == detail["signature"]["document_size"]
         # the agency's signature is an incremental update after the original's bytes
-        assert pdf.startswith(original), f"{result_id}: the signed PDF does not extend its original"
+        assert pdf.startswith(original), (
+            f"{result_id}: the signed PDF does not extend its original"
+        )
         url = detail["verification_url"]
         assert url, detail
         claims = verify_seal(seal_from_text(url), seal_keys)
@@ -360,10 +393,12 @@ async def test_kill_9_while_signing_then_restart_signs_each_result_exactly_once(
         staged_at_kill = [p.name for p in files_under(home / "staging")]
         blobs_at_kill = len(files_under(home / "blobs"))
 
+        offset = len(service.log())
         service.start()
         client = Client(session, service, key)
-        restart_took = await client.wait_for(accepted.ids, "published", timeout=90)
+        restart_took = await client.wait_for(accepted.ids, "published", within=90)
         details = await check_exactly_once(client, home, accepted)
+        assert "Traceback" not in service.log()[offset:], service.log()[offset:]
 
         # what the kill interrupted, from each result's history (same clock, same machine)
         published_before = {
@@ -391,14 +426,14 @@ async def test_kill_9_while_signing_then_restart_signs_each_result_exactly_once(
         sample = sorted(in_flight)[:3] + sorted(published_before)[:1]
         sample += sorted(set(details) - set(sample))[: 6 - len(sample)]
         documents = {i: await client.document(i) for i in sample}
-    service.stop()
+    assert service.stop() == 0
     await asyncio.to_thread(validate_sample, home, tmp_path, documents)
 
 
 # --- 2. graceful shutdown on SIGTERM ----------------------------------------------------
 
 SHUTDOWN_TIMEOUT = 6.0
-EXIT_MARGIN = 5.0
+EXIT_MARGIN = 3.0  # the process's own exit: interpreter, pools, database
 
 
 @dataclass
@@ -432,15 +467,15 @@ async def sigterm_and_keep_submitting(client: Client, pdfs: list[bytes]) -> Afte
         # accepted before the listener closed: it must not be lost
         assert status == 202, (status, body)
         late.add(body, metadata, pdf)
-    deadline = sent + SHUTDOWN_TIMEOUT + EXIT_MARGIN
-    while service.process.poll() is None and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    took = time.monotonic() - sent
-    if service.process.poll() is None:
+    remaining = sent + SHUTDOWN_TIMEOUT + EXIT_MARGIN - time.monotonic()
+    try:
+        await asyncio.to_thread(service.process.wait, max(remaining, 0.1))
+    except subprocess.TimeoutExpired:
         service.kill()
         raise AssertionError(
             f"ketqua serve did not exit within {SHUTDOWN_TIMEOUT} s + {EXIT_MARGIN} s of SIGTERM"
-        )
+        ) from None
+    took = time.monotonic() - sent
     if refused_after is None:  # every try was accepted until it exited: try once more
         with pytest.raises(aiohttp.ClientConnectionError):
             await client.submit(unique_metadata(), pdfs[-1])
@@ -476,18 +511,17 @@ async def test_sigterm_finishes_or_releases_jobs_and_exits_in_time(
         assert stopping.exit_code == 0, log[-2000:]
         assert stopping.took <= SHUTDOWN_TIMEOUT + EXIT_MARGIN
         assert "stopping: no new requests" in log, log[-2000:]
-        assert log.rstrip().endswith("stopped") or "ketqua.serve: stopped" in log, log[-2000:]
+        assert re.search(r": stopped$", log, re.M), log[-2000:]
         assert "Traceback" not in log, log
-        assert stopping.refused_after is not None and stopping.refused_after < 3.0, (
-            "the signer kept accepting submissions after SIGTERM"
-        )
+        assert stopping.refused_after is not None, "the signer accepted every submission"
+        assert stopping.refused_after < 3.0, "the signer kept accepting submissions after SIGTERM"
         for result_id, pdf in stopping.accepted.originals.items():
             accepted.originals[result_id] = pdf
             accepted.metadata[result_id] = stopping.accepted.metadata[result_id]
 
         service.start()
         client = Client(session, service, key)
-        restart_took = await client.wait_for(accepted.ids, "published", timeout=25)
+        restart_took = await client.wait_for(accepted.ids, "published", within=25)
         print(f"SIGTERM: all {len(accepted.ids)} published {restart_took:.1f} s after restart")
         await check_exactly_once(client, home, accepted)
     assert service.stop() == 0
@@ -517,27 +551,32 @@ async def test_sigterm_with_stuck_signatures_releases_them_and_exits_in_time(
     async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as session:
         client = Client(session, service, key)
         accepted = await submit_all(client, pdfs)
-        deadline = time.monotonic() + 20
-        while (seen := await client.states())["signing"] < 2 and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        assert seen["signing"] >= 2 and seen["published"] == 0, dict(seen)
+        seen = await until_signing(client, 2)
+        assert seen["published"] == 0, dict(seen)
         offset = len(service.log())
         assert service.process is not None
         sent = time.monotonic()
-        code = service.stop(timeout=shutdown_timeout + EXIT_MARGIN)
+        try:
+            code = service.stop(timeout=shutdown_timeout + EXIT_MARGIN)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"ketqua serve did not exit within {shutdown_timeout} s + {EXIT_MARGIN} s of "
+                f"SIGTERM with signatures stuck:\n{service.log()[offset:][-3000:]}"
+            ) from None
         took = time.monotonic() - sent
         log = service.log()[offset:]
         print(f"\nstuck: {dict(seen)} at SIGTERM; exit {code} after {took:.2f} s")
         assert code == 0, log[-3000:]
         assert took <= shutdown_timeout + EXIT_MARGIN, took
         assert "unfinished job(s) for the next start" in log, log[-3000:]
-        assert "ketqua.serve: stopped" in log, log[-3000:]
+        assert re.search(r": stopped$", log, re.M), log[-3000:]
+        assert "Traceback" not in log, log
 
         service.env = {"KETQUA_WORKERS": "2"}  # the operator drops the dead timestamp server
         service.start()
         client = Client(session, service, key)
         # well within the 30 s lease: the released jobs were claimable at once
-        restart_took = await client.wait_for(accepted.ids, "published", timeout=20)
+        restart_took = await client.wait_for(accepted.ids, "published", within=20)
         print(f"stuck: all {count} published {restart_took:.1f} s after restart")
         details = await check_exactly_once(client, home, accepted)
         assert {d["signature"]["level"] for d in details.values()} == {"B-B"}
@@ -567,12 +606,13 @@ async def test_unreachable_timestamp_server_retries_with_backoff_then_fails(
         status, body = await client.submit(metadata, result_pdf(trailing_text="tsa"))
         assert status == 202, body
         result_id = body["id"]
-        took = await client.wait_for({result_id}, "failed", timeout=30)
+        took = await client.wait_for({result_id}, "failed", within=30)
 
         detail = await client.result(result_id)
         print(f"\nretries: failed after {took:.1f} s: {detail['failure']}")
-        assert detail["failure"] and "timestamp server" in detail["failure"], detail
-        assert detail["signature"] is None and detail["verification_url"] is None
+        assert "timestamp server" in (detail["failure"] or ""), detail
+        assert detail["signature"] is None
+        assert detail["verification_url"] is None
         states = [e["state"] for e in detail["events"]]
         retries = [e["detail"] for e in detail["events"] if "retry in" in (e["detail"] or "")]
         assert len(retries) == 2, detail["events"]  # attempts 1 and 2; the 3rd is the last
@@ -580,17 +620,24 @@ async def test_unreachable_timestamp_server_retries_with_backoff_then_fails(
             assert text.startswith(f"attempt {n} failed, retry in "), text
             assert "timestamp server" in text, text
         assert states.count("signing") == 3, states
-        assert states[-1] == "failed" and detail["events"][-1]["detail"] == detail["failure"]
+        # each retry waited its backoff (0.2 s, then 0.4 s, each with jitter down to half)
+        signing = [at(e["at"]) for e in detail["events"] if e["state"] == "signing"]
+        requeued = [at(e["at"]) for e in detail["events"] if "retry in" in (e["detail"] or "")]
+        for n, (failed_at, next_try) in enumerate(
+            zip(requeued, signing[1:], strict=True), start=1
+        ):
+            assert (next_try - failed_at).total_seconds() >= 0.1 * 2 ** (n - 1), detail["events"]
+        assert states[-1] == "failed"
+        assert detail["events"][-1]["detail"] == detail["failure"]
         assert "signed" not in states
 
         failed = await client.listing("failed")
         assert [item["id"] for item in failed] == [result_id]
         assert failed[0]["failure"] == detail["failure"]
-        document = await session.get(
+        async with session.get(
             client.url(f"{API}/{result_id}/document"), headers=client.headers
-        )
-        assert document.status == 409
-        document.release()
+        ) as response:
+            assert response.status == 409, await response.text()
     service.stop()
     assert not files_under(home / "staging")
     assert "failed: PAdES B-T" in service.log()
@@ -609,20 +656,22 @@ async def test_unsignable_document_fails_at_once_while_the_others_are_published(
         client = Client(session, service, key)
         # the unsignable one in the middle of a burst of good ones
         metadatas = [unique_metadata() for _ in range(21)]
-        pdfs = good[:10] + [bad] + good[10:]
-        answers = await asyncio.gather(*(client.submit(m, p) for m, p in zip(metadatas, pdfs)))
+        pdfs = [*good[:10], bad, *good[10:]]
+        answers = await asyncio.gather(
+            *(client.submit(m, p) for m, p in zip(metadatas, pdfs, strict=True))
+        )
         statuses = [status for status, _ in answers]
         assert statuses == [202] * 21, (
             f"intake refused a PDF it cannot judge unsignable before signing: {answers[10]}"
         )
         bad_id = answers[10][1]["id"]
         good_ids = {body["id"] for n, (_, body) in enumerate(answers) if n != 10}
-        await client.wait_for({bad_id}, "failed", timeout=30)
-        await client.wait_for(good_ids, "published", timeout=30)
+        await client.wait_for({bad_id}, "failed", within=30)
+        await client.wait_for(good_ids, "published", within=30)
 
         detail = await client.result(bad_id)
         print(f"\nunsignable: {detail['failure']}")
-        assert detail["failure"] and "does not fit on page 1" in detail["failure"], detail
+        assert "does not fit on page 1" in (detail["failure"] or ""), detail
         states = [e["state"] for e in detail["events"]]
         assert states == ["queued", "signing", "failed"], detail["events"]  # no retry
         assert not any("retry in" in (e["detail"] or "") for e in detail["events"])

@@ -63,7 +63,7 @@ async def create_result(request: web.Request) -> web.Response:
             again = await _decide(conn, metadata, digest)
             if isinstance(again, ResultRecord):
                 return _existing(again)
-            await results.insert_result(
+            created = await results.insert_result(
                 conn, _row(result_id, metadata, digest, document, key.id), actor=key.id
             )
             await jobs.enqueue(conn, result_id, JobKind.SIGN)
@@ -83,9 +83,6 @@ async def create_result(request: web.Request) -> web.Response:
             raise
         return _existing(twin, digest)
     ctx.pipeline.wake()
-    async with ctx.db.read() as conn:
-        created = await results.get(conn, result_id)
-    assert created is not None
     return web.json_response(
         summary(created), status=202, headers={"Location": f"/api/v1/results/{result_id}"}
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import multiprocessing
+import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -63,9 +64,17 @@ def _die_with_parent() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+# Signing processes yield the CPU to the service process (HTTP, database) and to
+# vetting: those are short and on a request's path; signing is long and queued.
+# With every core signing, the event loop would otherwise wait for a time slice
+# at each database round trip.
+SIGNING_NICENESS = 5
+
+
 def _init_signing(config: RuntimeConfig) -> None:
     global _runtime, _startup_failure
     _die_with_parent()
+    os.nice(SIGNING_NICENESS)
     try:
         _runtime = SigningRuntime(config)
     except KetquaError as exc:

@@ -135,6 +135,10 @@ class Pipeline:
 
     async def _claim(self) -> tuple[Job, ResultRecord] | None:
         """The next job and its result, moved to ``signing`` in the same transaction."""
+        async with self.db.read() as conn:
+            # idle workers poll: a read costs nothing, the writer is shared by all
+            if not await jobs.any_due(conn):
+                return None
         async with self.db.write() as conn:
             job = await jobs.claim_next(conn, self.owner, timedelta(seconds=self.config.lease))
             if job is None:
@@ -227,18 +231,13 @@ class Pipeline:
         async with self.db.write() as conn:
             if not await jobs.finish(conn, job):
                 raise LeaseLost(f"job {job.id}")
-            moved = await results.move(
+            moved = await results.record_signed(
                 conn,
                 result.id,
-                ResultState.SIGNED,
+                values,
+                publish=result.publish,
                 detail=f"PAdES {signed.level.value}, document {signed.sha256[:12]}",
-                only_from=(ResultState.SIGNING,),
-                **values,
             )
-            if not moved:  # revoked or superseded while it was being signed: keep that state
-                await results.set_values(conn, result.id, **values)
-            elif result.publish:
-                await results.move(conn, result.id, ResultState.PUBLISHED)
         log.info(
             "signed (PAdES %s) and %s",
             signed.level.value,
