@@ -80,8 +80,9 @@ async def test_a_result_is_accepted_signed_and_published(client: aiohttp.ClientS
     claims = decode_seal(seal_from_text(done["verification_url"])).claims
     assert claims.binds(signed)
     assert claims.dossier_code == done["dossier_code"]
-    async with client.get(done["links"]["document"], headers={"If-None-Match": etag}) as again:
-        assert again.status == 304
+    for tags in (etag, f'"other", W/{etag}', "*"):
+        async with client.get(done["links"]["document"], headers={"If-None-Match": tags}) as again:
+            assert again.status == 304, tags
 
 
 async def test_the_same_submission_again_is_the_same_result(client: aiohttp.ClientSession) -> None:
@@ -288,6 +289,22 @@ async def test_revoking_a_result(client: aiohttp.ClientSession) -> None:
         assert (await response.json())["revoked_reason"] == "cấp nhầm hồ sơ"
     async with client.post(f"/api/v1/results/{accepted['id']}/resend") as response:
         assert_problem(response.status, await response.json(), 409, "id")
+
+
+async def test_two_revokes_at_once_record_one_revocation(client: aiohttp.ClientSession) -> None:
+    _, accepted = await submit(client, unique_metadata(), result_pdf(trailing_text="race"))
+    await wait_for(client, accepted["id"], "published")
+    url = f"/api/v1/results/{accepted['id']}/revoke"
+
+    async def revoke(reason: str) -> tuple[int, dict[str, Any]]:
+        async with client.post(url, json={"reason": reason}) as response:
+            return response.status, await response.json()
+
+    answers = await asyncio.gather(*(revoke(f"reason {n}") for n in range(4)))
+    assert [status for status, _ in answers] == [200] * 4
+    final = answers[-1][1]
+    assert [e["state"] for e in final["events"]].count("revoked") == 1
+    assert {body["revoked_reason"] for _, body in answers} == {final["revoked_reason"]}
 
 
 async def test_resending_a_published_result_is_recorded(client: aiohttp.ClientSession) -> None:

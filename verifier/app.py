@@ -7,12 +7,12 @@ list; the verification pages, lookup and listings build on it.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 from aiohttp import web
 
 from ketqua.web.metrics import Metrics
+from ketqua.web.openapi import openapi_handler
 from ketqua.web.problems import Problem, problems_middleware
 from registry.database import Database
 
@@ -42,10 +42,6 @@ async def trust_list(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
-async def openapi(_request: web.Request) -> web.Response:
-    return web.json_response(json.loads(OPENAPI.read_text(encoding="utf-8")))
-
-
 def create_app(
     db: Database, trust_list_path: Path, metrics: Metrics, *, with_metrics: bool
 ) -> web.Application:
@@ -54,7 +50,7 @@ def create_app(
     app[TRUST_LIST] = trust_list_path
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/trust-list", trust_list)
-    app.router.add_get("/api/v1/openapi.json", openapi)
+    app.router.add_get("/api/v1/openapi.json", openapi_handler(OPENAPI))
     if with_metrics:  # alone: the operator's scrape target; beside the signer, that one is
         app.router.add_get("/metrics", metrics.handler)
     return app

@@ -71,9 +71,9 @@ class Metrics:
     async def handler(self, _request: web.Request) -> web.Response:
         for refresh in self._refreshers:
             await refresh()
-        response = web.Response(body=generate_latest(self.registry))
-        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-        return response
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
 
 def route_name(request: web.Request) -> str:

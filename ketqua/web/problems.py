@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:ketqua:problem:"
+# fields that name a path or query parameter, not a place in the request body
+URL_PARAMETERS = frozenset({"id", "state", "limit", "after"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -60,8 +62,9 @@ class Problem(Exception):
             body["instance"] = instance
         if self.field:
             body["field"] = self.field
-            pointer = "#/" + self.field.replace(".", "/")
-            body["errors"] = [{"detail": self.detail or self.title, "pointer": pointer}]
+            if self.field not in URL_PARAMETERS:  # a JSON pointer points into the body only
+                pointer = "#/" + self.field.replace(".", "/")
+                body["errors"] = [{"detail": self.detail or self.title, "pointer": pointer}]
         body.update(self.extensions)
         return web.Response(
             status=self.status,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from ketqua.web.metrics import Metrics, route_name
+from ketqua.web.openapi import openapi_handler
 from ketqua.web.problems import Handler, Problem, problems_middleware
 from registry.apikeys import authenticate
 from registry.audit import AuditEntry
@@ -63,10 +63,6 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         )
 
 
-async def openapi(_request: web.Request) -> web.Response:
-    return web.json_response(json.loads(OPENAPI.read_text(encoding="utf-8")))
-
-
 def create_app(ctx: SignerContext, metrics: Metrics) -> web.Application:
     app = web.Application(
         middlewares=[metrics.middleware("signer"), problems_middleware, bearer_auth],
@@ -81,7 +77,7 @@ def create_app(ctx: SignerContext, metrics: Metrics) -> web.Application:
     app.router.add_get("/api/v1/results/{id}/document", views.get_document)
     app.router.add_post("/api/v1/results/{id}/revoke", views.revoke_result)
     app.router.add_post("/api/v1/results/{id}/resend", views.resend_result)
-    app.router.add_get("/api/v1/openapi.json", openapi)
+    app.router.add_get("/api/v1/openapi.json", openapi_handler(OPENAPI))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics.handler)
     return app

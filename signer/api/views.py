@@ -48,7 +48,7 @@ async def get_document(request: web.Request) -> web.StreamResponse:
     if result.signed_sha256 is None:
         raise Conflict(f"result {result.id} has no signed document yet (it is {result.state})")
     etag = f'"{result.signed_sha256}"'
-    if request.headers.get("If-None-Match") == etag:
+    if _etag_matches(request.headers.get("If-None-Match"), etag):
         return web.Response(status=304, headers={"ETag": etag})
     data = await request.app[SIGNER].blobs.get(result.signed_sha256)
     return web.Response(
@@ -59,6 +59,14 @@ async def get_document(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": f'attachment; filename="{result.result_code}.pdf"',
         },
     )
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: ``*`` or a list, compared weakly."""
+    if header is None:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in tags or etag in tags
 
 
 async def list_results(request: web.Request) -> web.Response:
@@ -135,11 +143,13 @@ async def revoke_result(request: web.Request) -> web.Response:
             ResultState.REVOKED,
             detail=reason,
             actor=key.id,
-            only_from=tuple(s for s in ResultState if s not in (ResultState.SUPERSEDED,)),
+            only_from=tuple(
+                s for s in ResultState if s not in (ResultState.SUPERSEDED, ResultState.REVOKED)
+            ),
             revoked_reason=reason,
         )
-    if not moved:
-        raise Conflict(f"result {result.id} changed meanwhile; look again", field="id")
+    if not moved:  # a concurrent request changed it first: answer as for that state
+        return await revoke_result(request)
     return await _detail(request, result)
 
 
