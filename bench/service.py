@@ -109,7 +109,7 @@ async def drive(
             await submit(i, probed)
         backlog = count + probes - await published(c)
         while await published(c) < count + probes:  # noqa: ASYNC110 - another process
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.25)
         elapsed = time.perf_counter() - start
     return (count + probes) / elapsed, flood, probed, backlog
 

@@ -22,6 +22,18 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise
 
 
+def remove_temp_files(folder: Path) -> int:
+    """Delete what ``write_atomic`` left in ``folder`` (and below) when a process died mid-write.
+
+    For a folder only this process writes to (the embedded blob store, staging).
+    """
+    removed = 0
+    for path in folder.rglob(".*.tmp"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename or a new entry in ``folder`` durable (the folder's own fsync)."""
     fd = os.open(folder, os.O_RDONLY)

@@ -28,6 +28,9 @@ from registry.database import Database, open_database, upgrade
 
 log = logging.getLogger("ketqua.serve")
 
+# of shutdown_timeout, for requests and jobs to finish; the rest is for the clean-up after
+SHUTDOWN_SHARE = 0.8
+
 
 class Role(StrEnum):
     BOTH = "both"
@@ -69,13 +72,22 @@ async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None =
         if ready is not None:
             ready.set()
         await stop.wait()
-        log.info("stopping: no new requests; running jobs get %.0f s", settings.shutdown_timeout)
+        log.info("stopping: no new requests; exit within %.0f s", settings.shutdown_timeout)
     finally:
-        half = settings.shutdown_timeout / 2
-        if verifier is not None:
-            await verifier.cleanup()
+        # one deadline for everything: the steps run side by side, each gets what is left
+        deadline = loop.time() + settings.shutdown_timeout * SHUTDOWN_SHARE
+
+        def left() -> float:
+            return max(0.1, deadline - loop.time())
+
+        steps = [runner.cleanup() for runner in (verifier, signer and signer.runner) if runner]
         if signer is not None:
-            await _stop_signer(signer, half)
+            steps.append(signer.pipeline.stop(left()))
+        await asyncio.gather(*steps)
+        if signer is not None:
+            await signer.audit.stop()
+            for pool in signer.pools:
+                await _shutdown_pool(pool, left())
         await db.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
@@ -158,14 +170,6 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
     return _Signer(runner, pipeline, pools, audit)
 
 
-async def _stop_signer(signer: _Signer, grace: float) -> None:
-    await signer.runner.cleanup()  # stops accepting, waits for requests in flight
-    await signer.pipeline.stop(grace)
-    await signer.audit.stop()
-    for pool in signer.pools:
-        await _shutdown_pool(pool, grace)
-
-
 async def _shutdown_pool(pool: Any, grace: float) -> None:
     try:
         await asyncio.wait_for(asyncio.to_thread(pool.shutdown), grace)
@@ -191,7 +195,7 @@ async def _start_site(
         app,
         handle_signals=False,
         access_log_class=logs.AccessLog,
-        shutdown_timeout=settings.shutdown_timeout / 2,
+        shutdown_timeout=settings.shutdown_timeout * SHUTDOWN_SHARE,
     )
     await runner.setup()
     site = web.TCPSite(runner, listen.host, listen.port)

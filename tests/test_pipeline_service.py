@@ -228,6 +228,24 @@ def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
+def temp_files(home: Path) -> list[Path]:
+    """The temp files of atomic writes (``.NAME.HEX.tmp``) in the blob store and staging."""
+    found = files_under(home / "blobs") + files_under(home / "staging")
+    return [p.relative_to(home) for p in found if p.name.startswith(".")]
+
+
+def assert_no_temp_files(home: Path) -> None:
+    """Nothing is left of writes a crash interrupted (after a restart, all is clean)."""
+    temp = temp_files(home)
+    assert not temp, (
+        f"PRODUCT BUG: the temp file(s) of writes interrupted by the kill are never removed: "
+        f"{temp}. write_atomic (ketqua/files.py) and Staging._keep "
+        "(signer/pipeline/staging.py) leave '.NAME.HEX.tmp' behind on kill -9, and nothing "
+        "sweeps them at start (Staging.leftovers globs only '*.cbor'; FolderBlobStore.count "
+        "skips dot files): each crash can leave debris in HOME/blobs or HOME/staging for ever"
+    )
+
+
 def trust_of(home: Path) -> TrustList:
     """The development PKI the service made in its home on first start."""
     return TrustList.load(KeyDir(home / "keys").trust_list)
@@ -293,13 +311,6 @@ async def check_exactly_once(
     staged = files_under(home / "staging")
     assert not [p for p in staged if not p.name.startswith(".")], (
         f"documents left in staging: {[p.name for p in staged]}"
-    )
-    # the temp files of writes a crash interrupted: garbage nothing ever removes
-    temp = [p.relative_to(home) for p in everything + staged if p.name.startswith(".")]
-    assert not temp, (
-        f"PRODUCT BUG: the temp file(s) of a write interrupted by the kill are never removed: "
-        f"{temp} (write_atomic in ketqua/files.py and Staging._keep leave "
-        "'.NAME.HEX.tmp' behind on kill -9; nothing sweeps them at start)"
     )
 
     # each signed document: the recorded one, and its QR seal binds its own original
@@ -378,11 +389,13 @@ async def test_kill_9_while_signing_then_restart_signs_each_result_exactly_once(
         client = Client(session, service, key)
         accepted = await submit_all(client, pdfs)
 
-        # kill as soon as the pipeline has published some and not all
+        # kill as soon as the pipeline has published some, and is signing others
         deadline = time.monotonic() + 30
         while True:
             seen = await client.states()
-            if seen["published"] >= 1 or time.monotonic() > deadline:
+            if seen["published"] >= 1 and seen["signing"] >= 1:
+                break
+            if time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.05)
         service.kill()
@@ -391,6 +404,7 @@ async def test_kill_9_while_signing_then_restart_signs_each_result_exactly_once(
             f"every result was published before the kill ({dict(seen)}): the test proves nothing"
         )
         staged_at_kill = [p.name for p in files_under(home / "staging")]
+        temp_at_kill = temp_files(home)
         blobs_at_kill = len(files_under(home / "blobs"))
 
         offset = len(service.log())
@@ -414,13 +428,15 @@ async def test_kill_9_while_signing_then_restart_signs_each_result_exactly_once(
             f"published at kill {len(published_before)}, "
             f"not yet {CRASH_RESULTS - len(published_before)} "
             f"(of them {len(in_flight)} signing); staged at kill {len(staged_at_kill)}; "
-            f"blob files at kill {blobs_at_kill}; staged documents recorded after the restart "
+            f"blob files at kill {blobs_at_kill}; temp files at kill {len(temp_at_kill)}; "
+            "staged documents recorded after the restart "
             f"{service.log().count('recording the document staged by an earlier attempt')}; "
             f"all published {restart_took:.1f} s after the restart"
         )
         assert published_before, "nothing was published before the kill"
         assert len(published_before) < CRASH_RESULTS, "the kill came after the last publication"
-        assert in_flight, "no result was being signed at the kill"
+        # (how many were being signed at that instant is reported, not asserted: between two
+        # jobs a worker holds none, and the kill may fall there for all three of them)
 
         # an independent validator on a sample: the interrupted ones first
         sample = sorted(in_flight)[:3] + sorted(published_before)[:1]
@@ -428,6 +444,8 @@ async def test_kill_9_while_signing_then_restart_signs_each_result_exactly_once(
         documents = {i: await client.document(i) for i in sample}
     assert service.stop() == 0
     await asyncio.to_thread(validate_sample, home, tmp_path, documents)
+    # last, so that every check above has run: a restart leaves no debris of the crash
+    assert_no_temp_files(home)
 
 
 # --- 2. graceful shutdown on SIGTERM ----------------------------------------------------
@@ -476,9 +494,6 @@ async def sigterm_and_keep_submitting(client: Client, pdfs: list[bytes]) -> Afte
             f"ketqua serve did not exit within {SHUTDOWN_TIMEOUT} s + {EXIT_MARGIN} s of SIGTERM"
         ) from None
     took = time.monotonic() - sent
-    if refused_after is None:  # every try was accepted until it exited: try once more
-        with pytest.raises(aiohttp.ClientConnectionError):
-            await client.submit(unique_metadata(), pdfs[-1])
     return AfterSigterm(
         service.process.returncode, took, refused_after, refused_while_running, late
     )
@@ -513,7 +528,9 @@ async def test_sigterm_finishes_or_releases_jobs_and_exits_in_time(
         assert "stopping: no new requests" in log, log[-2000:]
         assert re.search(r": stopped$", log, re.M), log[-2000:]
         assert "Traceback" not in log, log
-        assert stopping.refused_after is not None, "the signer accepted every submission"
+        assert stopping.refused_after is not None, (
+            f"the signer accepted all {len(pdfs) - count} submissions sent after SIGTERM"
+        )
         assert stopping.refused_after < 3.0, "the signer kept accepting submissions after SIGTERM"
         for result_id, pdf in stopping.accepted.originals.items():
             accepted.originals[result_id] = pdf
@@ -525,6 +542,7 @@ async def test_sigterm_finishes_or_releases_jobs_and_exits_in_time(
         print(f"SIGTERM: all {len(accepted.ids)} published {restart_took:.1f} s after restart")
         await check_exactly_once(client, home, accepted)
     assert service.stop() == 0
+    assert_no_temp_files(home)
 
 
 async def test_sigterm_with_stuck_signatures_releases_them_and_exits_in_time(
@@ -581,6 +599,7 @@ async def test_sigterm_with_stuck_signatures_releases_them_and_exits_in_time(
         details = await check_exactly_once(client, home, accepted)
         assert {d["signature"]["level"] for d in details.values()} == {"B-B"}
     assert service.stop() == 0
+    assert_no_temp_files(home)
 
 
 # --- 3. retries, failures, and the others keep flowing ----------------------------------

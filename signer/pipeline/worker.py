@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from ketqua.errors import KetquaError
+from ketqua.files import remove_temp_files
 from registry import jobs, results
 from registry.blobs import FolderBlobStore
 from registry.database import Database
@@ -85,6 +86,10 @@ class Pipeline:
         return self._busy
 
     async def start(self, concurrency: int) -> None:
+        # a kill -9 mid-write leaves temp files; no one else writes to these folders
+        for folder in (self.staging.root, self.blobs.root):
+            if folder.exists() and (removed := await asyncio.to_thread(remove_temp_files, folder)):
+                log.info("removed %d unfinished write(s) in %s", removed, folder)
         await self._clear_recorded_staging()
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"pipeline-worker-{i}")
