@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from registry.database import Database
@@ -60,38 +60,43 @@ async def create_api_key(db: Database, name: str) -> tuple[ApiKey, str]:
     prefix = secrets.token_hex(_PREFIX_BYTES)
     plain = f"kq_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(new_id(), name, prefix, datetime.now(UTC), None)
+    row = {
+        "id": key.id,
+        "name": key.name,
+        "prefix": prefix,
+        "secret_sha256": _digest(plain),
+        "created_at": key.created_at,
+    }
     try:
-        async with db.write() as conn:
-            await conn.execute(
-                api_keys.insert().values(
-                    id=key.id,
-                    name=key.name,
-                    prefix=prefix,
-                    secret_sha256=_digest(plain),
-                    created_at=key.created_at,
-                )
-            )
+        await db.write(lambda conn: conn.execute(api_keys.insert(), row))
     except IntegrityError:
         raise Conflict(f"an API key named {name!r} exists already", field="name") from None
     return key, plain
 
 
-async def revoke_api_key(db: Database, name: str) -> ApiKey:
-    async with db.write() as conn:
-        row = (await conn.execute(select(api_keys).where(api_keys.c.name == name))).first()
-        if row is None:
-            raise NotFound(f"no API key named {name!r}", field="name")
-        revoked_at = row.revoked_at or datetime.now(UTC)
-        await conn.execute(
-            update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=revoked_at)
-        )
+def _revoke(conn: Connection, name: str) -> ApiKey:
+    row = conn.execute(select(api_keys).where(api_keys.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"no API key named {name!r}", field="name")
+    revoked_at = row.revoked_at or datetime.now(UTC)
+    conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=revoked_at))
     return ApiKey(row.id, row.name, row.prefix, row.created_at, revoked_at)
 
 
+async def revoke_api_key(db: Database, name: str) -> ApiKey:
+    return await db.write(_revoke, name)
+
+
+def _list(conn: Connection) -> list[ApiKey]:
+    rows = conn.execute(select(api_keys).order_by(api_keys.c.id))
+    return [ApiKey(r.id, r.name, r.prefix, r.created_at, r.revoked_at) for r in rows]
+
+
 async def list_api_keys(db: Database) -> list[ApiKey]:
-    async with db.read() as conn:
-        rows = await conn.execute(select(api_keys).order_by(api_keys.c.id))
-        return [ApiKey(r.id, r.name, r.prefix, r.created_at, r.revoked_at) for r in rows]
+    return await db.read(_list)
+
+
+_BY_PREFIX = select(api_keys).where(api_keys.c.prefix == bindparam("prefix"))
 
 
 async def authenticate(db: Database, presented: str) -> ApiKey | None:
@@ -99,9 +104,7 @@ async def authenticate(db: Database, presented: str) -> ApiKey | None:
     prefix = _split(presented)
     row = None
     if prefix is not None:
-        async with db.read() as conn:
-            query = select(api_keys).where(api_keys.c.prefix == prefix)
-            row = (await conn.execute(query)).first()
+        row = await db.read(lambda conn: conn.execute(_BY_PREFIX, {"prefix": prefix}).first())
     expected = row.secret_sha256 if row is not None else _DUMMY
     matches = hmac.compare_digest(_digest(presented), expected)
     if row is None or not matches or row.revoked_at is not None:

@@ -54,8 +54,8 @@ class AuditTrail:
             return
         batch, self._pending = self._pending, []
         try:
-            async with self.db.write() as conn:
-                await conn.execute(audit_log.insert(), [asdict(e) for e in batch])
+            rows = [asdict(e) for e in batch]
+            await self.db.write(lambda conn: conn.execute(audit_log.insert(), rows))
         except Exception:
             log.exception("audit trail: %d row(s) not written", len(batch))
 

@@ -1,100 +1,153 @@
-"""Connecting to the registry's database, and bringing its schema up to date.
+"""Connecting to the registry's database, and running units of work on it.
 
-``Database.write()`` is a transaction that may write; ``Database.read()``
-one that only reads. On SQLite (one writer at a time by design) writes
-take the lock up front (``BEGIN IMMEDIATE``) through a one-connection
-pool, so concurrent writers queue instead of failing with "database is
-locked"; reads run beside them (WAL). On PostgreSQL both are plain
-transactions of one pool.
+Every transaction is one plain function of a ``Connection``
+(``def accept(conn, ...) -> T``), run by ``await db.write(fn, ...)`` or
+``await db.read(fn, ...)``. The queries are written once, synchronously, in
+SQLAlchemy Core; how they reach the database depends on the backend:
+
+- SQLite (the embedded default): the whole function runs in a thread, on
+  the standard ``sqlite3`` driver; writes in one dedicated thread (SQLite
+  has one writer at a time anyway), taking the lock up front
+  (``BEGIN IMMEDIATE``) so that a transaction that reads then writes never
+  fails halfway with "database is locked"; reads in a few threads beside it
+  (WAL). One hop to a thread per transaction, not one per statement: that
+  is what an async driver costs, and it was most of the service's CPU.
+- PostgreSQL: the function runs on an asyncpg connection through
+  SQLAlchemy's ``run_sync`` (no thread; the driver is async).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ketqua.errors import InputError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# seconds a SQLite writer waits for another process's write (e.g. `ketqua apikey create`)
+# how long a SQLite writer waits for another process's write (e.g. `ketqua apikey create`)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_READERS = 4
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Work = Callable[Concatenate[Connection, P], T]
 
 
-def async_url(url: str) -> str:
-    """``sqlite:///x.db`` / ``postgresql://...`` with the async driver each needs."""
+def database_url(url: str) -> str:
+    """Check a ``sqlite:///...`` or ``postgresql://...`` URL; InputError naming the setting."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise InputError(f"not a database URL: {url!r}", field="database_url") from None
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return str(parsed.set(drivername="sqlite+aiosqlite"))
-    if backend == "postgresql":
-        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    raise InputError(
-        f"unsupported database {backend!r}: use sqlite or postgresql", field="database_url"
-    )
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise InputError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql",
+            field="database_url",
+        )
+    return url
 
 
-@dataclass(frozen=True, slots=True)
 class Database:
-    """The engines of one registry database; make with ``open_database``, end with ``close``."""
+    """The registry's database; make with ``open_database``, end with ``close``."""
 
-    writer: AsyncEngine
-    reader: AsyncEngine
+    dialect: str
 
-    @property
-    def dialect(self) -> str:
-        return self.writer.dialect.name
+    async def write(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn(conn, ...)`` in a transaction that may write; commit if it returns."""
+        raise NotImplementedError
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self.writer.begin() as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.reader.connect() as conn:
-            yield conn
+    async def read(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn(conn, ...)`` in a transaction that only reads."""
+        raise NotImplementedError
 
     async def ping(self) -> None:
-        async with self.read() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self.read(lambda conn: conn.execute(text("SELECT 1")))
 
     async def close(self) -> None:
-        await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
+        raise NotImplementedError
+
+
+class _SqliteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        path = make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = create_engine(url, pool_size=1, max_overflow=0)
+        self._reader = create_engine(url, pool_size=SQLITE_READERS, max_overflow=0)
+        _sqlite_pragmas(self._writer, begin="BEGIN IMMEDIATE")
+        _sqlite_pragmas(self._reader, begin=None)
+        self._writes = ThreadPoolExecutor(1, thread_name_prefix="registry-write")
+        self._reads = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="registry-read")
+
+    async def write(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(self._writes, self._writer, fn, *args, **kwargs)
+
+    async def read(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(self._reads, self._reader, fn, *args, **kwargs)
+
+    @staticmethod
+    async def _run(
+        threads: ThreadPoolExecutor,
+        engine: Engine,
+        fn: Work[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        def unit() -> T:
+            with engine.begin() as conn:
+                return fn(conn, *args, **kwargs)
+
+        return await asyncio.get_running_loop().run_in_executor(threads, unit)
+
+    async def close(self) -> None:
+        # running units finish first (they hold the GIL briefly, and the lock of SQLite)
+        await asyncio.to_thread(self._writes.shutdown, True)
+        await asyncio.to_thread(self._reads.shutdown, True)
+        self._writer.dispose()
+        self._reader.dispose()
+
+
+class _AsyncDatabase(Database):
+    def __init__(self, url: str) -> None:
+        async_url = make_url(url).set(drivername="postgresql+asyncpg")
+        self._engine: AsyncEngine = create_async_engine(async_url, pool_pre_ping=True)
+        self.dialect = self._engine.dialect.name
+
+    async def write(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._engine.begin() as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
+
+    async def read(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
 
 
 def open_database(url: str) -> Database:
-    """Engines for ``url`` (not yet connected; the first query connects)."""
-    full = async_url(url)
-    if make_url(full).get_backend_name() != "sqlite":
-        engine = create_async_engine(full, pool_pre_ping=True)
-        return Database(engine, engine)
-    database = make_url(full).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    writer = create_async_engine(full, pool_size=1, max_overflow=0, pool_timeout=60)
-    reader = create_async_engine(full)
-    _sqlite_pragmas(writer, begin="BEGIN IMMEDIATE")
-    _sqlite_pragmas(reader, begin=None)
-    return Database(writer, reader)
+    """The database at ``url`` (not yet connected: the first unit of work connects)."""
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _SqliteDatabase(str(parsed.set(drivername="sqlite")))
+    return _AsyncDatabase(url)
 
 
-def _sqlite_pragmas(engine: AsyncEngine, *, begin: str | None) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_pragmas(engine: Engine, *, begin: str | None) -> None:
+    @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -103,15 +156,12 @@ def _sqlite_pragmas(engine: AsyncEngine, *, begin: str | None) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
-        if begin is not None:
-            # the driver's own implicit BEGIN would start a deferred transaction
-            dbapi_connection.isolation_level = None
+        # the driver's own implicit BEGIN would start a deferred transaction
+        dbapi_connection.isolation_level = None
 
-    if begin is not None:
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql(begin)
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin or "BEGIN")
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -123,14 +173,8 @@ def _alembic_config(connection: Connection) -> Config:
 
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Apply the migrations the database lacks (idempotent; run at every start)."""
-    async with db.write() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
+    await db.write(lambda conn: command.upgrade(_alembic_config(conn), revision))
 
 
 async def current_revision(db: Database) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    async with db.read() as conn:
-        return await conn.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+    return await db.read(lambda conn: MigrationContext.configure(conn).get_current_revision())

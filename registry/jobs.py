@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
-from registry.database import Database
 from registry.schema import jobs
 from registry.states import JobKind, JobState
 
@@ -42,11 +40,11 @@ _LEASE = (
 )
 
 
-async def enqueue(
-    conn: AsyncConnection, result_id: str, kind: JobKind, *, at: datetime | None = None
+def enqueue(
+    conn: Connection, result_id: str, kind: JobKind, *, at: datetime | None = None
 ) -> None:
     now = at or datetime.now(UTC)
-    await conn.execute(
+    conn.execute(
         _INSERT,
         {
             "result_id": result_id,
@@ -67,14 +65,8 @@ def _claimable(now: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-async def claim(db: Database, owner: str, lease: timedelta) -> Job | None:
-    """The next due job, leased to ``owner``; None when nothing is due."""
-    async with db.write() as conn:
-        return await claim_next(conn, owner, lease)
-
-
-async def claim_next(conn: AsyncConnection, owner: str, lease: timedelta) -> Job | None:
-    """``claim`` inside the caller's write transaction (to change the job's subject with it)."""
+def claim_next(conn: Connection, owner: str, lease: timedelta) -> Job | None:
+    """The next due job, leased to ``owner``; None when nothing is due (run in ``db.write``)."""
     now = datetime.now(UTC)
     query = (
         select(jobs.c.id, jobs.c.result_id, jobs.c.kind, jobs.c.attempts)
@@ -83,26 +75,25 @@ async def claim_next(conn: AsyncConnection, owner: str, lease: timedelta) -> Job
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    row = (await conn.execute(query)).first()
+    row = (conn.execute(query)).first()
     if row is None:
         return None
-    await conn.execute(
+    conn.execute(
         _LEASE,
         {"job_id": row.id, "owner": owner, "until": now + lease, "attempts": row.attempts + 1},
     )
     return Job(row.id, row.result_id, JobKind(row.kind), row.attempts + 1, owner)
 
 
-async def any_due(conn: AsyncConnection) -> bool:
+def any_due(conn: Connection) -> bool:
     """Whether ``claim`` would find a job now (a read, for idle workers to poll with)."""
     query = select(jobs.c.id).where(_claimable(datetime.now(UTC))).limit(1)
-    return (await conn.execute(query)).first() is not None
+    return (conn.execute(query)).first() is not None
 
 
-async def renew(db: Database, job: Job, lease: timedelta) -> bool:
+def renew(conn: Connection, job: Job, lease: timedelta) -> bool:
     """Extend our lease; False if the job is no longer ours."""
-    async with db.write() as conn:
-        done = await conn.execute(_ours(job).values(lease_until=datetime.now(UTC) + lease))
+    done = conn.execute(_ours(job).values(lease_until=datetime.now(UTC) + lease))
     return done.rowcount == 1
 
 
@@ -114,18 +105,25 @@ def _ours(job: Job):  # type: ignore[no-untyped-def]
     )
 
 
-async def finish(conn: AsyncConnection, job: Job) -> bool:
-    """Mark done, inside the caller's transaction; False if the lease was lost."""
-    done = await conn.execute(
-        _ours(job).values(
-            state=JobState.DONE.value, lease_until=None, finished_at=datetime.now(UTC)
-        )
+_FINISH = (
+    update(jobs)
+    .where(
+        jobs.c.id == bindparam("job_id"),
+        jobs.c.lease_owner == bindparam("owner"),
+        jobs.c.state == JobState.QUEUED.value,
     )
+    .values(state=JobState.DONE.value, lease_until=None, finished_at=bindparam("at"))
+)
+
+
+def finish(conn: Connection, job: Job) -> bool:
+    """Mark done, inside the caller's transaction; False if the lease was lost."""
+    done = conn.execute(_FINISH, {"job_id": job.id, "owner": job.owner, "at": datetime.now(UTC)})
     return done.rowcount == 1
 
 
-async def retry_later(conn: AsyncConnection, job: Job, delay: timedelta, error: str) -> bool:
-    done = await conn.execute(
+def retry_later(conn: Connection, job: Job, delay: timedelta, error: str) -> bool:
+    done = conn.execute(
         _ours(job).values(
             run_after=datetime.now(UTC) + delay,
             lease_owner=None,
@@ -136,8 +134,8 @@ async def retry_later(conn: AsyncConnection, job: Job, delay: timedelta, error: 
     return done.rowcount == 1
 
 
-async def give_up(conn: AsyncConnection, job: Job, error: str) -> bool:
-    done = await conn.execute(
+def give_up(conn: Connection, job: Job, error: str) -> bool:
+    done = conn.execute(
         _ours(job).values(
             state=JobState.FAILED.value,
             lease_until=None,
@@ -148,14 +146,13 @@ async def give_up(conn: AsyncConnection, job: Job, error: str) -> bool:
     return done.rowcount == 1
 
 
-async def release(db: Database, owner: str) -> int:
+def release(conn: Connection, owner: str) -> int:
     """Give back every lease ``owner`` holds (a clean shutdown): others may claim them now."""
-    async with db.write() as conn:
-        done = await conn.execute(
-            update(jobs)
-            .where(jobs.c.lease_owner == owner, jobs.c.state == JobState.QUEUED.value)
-            .values(lease_owner=None, lease_until=None)
-        )
+    done = conn.execute(
+        update(jobs)
+        .where(jobs.c.lease_owner == owner, jobs.c.state == JobState.QUEUED.value)
+        .values(lease_owner=None, lease_until=None)
+    )
     return done.rowcount
 
 
@@ -165,11 +162,11 @@ class QueueStats:
     oldest_age: float  # seconds since the oldest unfinished job was queued; 0 if none
 
 
-async def stats(conn: AsyncConnection) -> QueueStats:
+def stats(conn: Connection) -> QueueStats:
     query = select(func.count(), func.min(jobs.c.created_at)).where(
         jobs.c.state == JobState.QUEUED.value
     )
-    depth, oldest = (await conn.execute(query)).one()
+    depth, oldest = (conn.execute(query)).one()
     if oldest is not None and oldest.tzinfo is None:  # min() bypasses the column type
         oldest = oldest.replace(tzinfo=UTC)
     if isinstance(oldest, str):

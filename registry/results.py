@@ -1,4 +1,4 @@
-"""Issued results and their history: the queries both services run.
+"""Issued results and their history: the queries both services run (units of work: see database).
 
 Every change of state writes an event in the same transaction, so a
 result's history (``events``) is complete and in order.
@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from registry.schema import result_events, results
 from registry.states import ResultState
@@ -78,36 +77,40 @@ class ResultRecord:
         return cls(**values)
 
 
-async def get(conn: AsyncConnection, result_id: str) -> ResultRecord | None:
-    row = (await conn.execute(select(results).where(results.c.id == result_id))).first()
+_GET = select(results).where(results.c.id == bindparam("id"))
+_FIND = select(results).where(
+    results.c.dossier_code == bindparam("dossier_code"),
+    results.c.result_no == bindparam("result_no"),
+)
+
+
+def get(conn: Connection, result_id: str) -> ResultRecord | None:
+    row = conn.execute(_GET, {"id": result_id}).first()
     return ResultRecord.from_row(row) if row is not None else None
 
 
-async def find(conn: AsyncConnection, dossier_code: str, result_no: int) -> ResultRecord | None:
-    query = select(results).where(
-        results.c.dossier_code == dossier_code, results.c.result_no == result_no
-    )
-    row = (await conn.execute(query)).first()
+def find(conn: Connection, dossier_code: str, result_no: int) -> ResultRecord | None:
+    row = conn.execute(_FIND, {"dossier_code": dossier_code, "result_no": result_no}).first()
     return ResultRecord.from_row(row) if row is not None else None
 
 
-async def successor(conn: AsyncConnection, result_id: str) -> ResultRecord | None:
+def successor(conn: Connection, result_id: str) -> ResultRecord | None:
     """The result accepted as the correction of ``result_id``, if any."""
-    row = (await conn.execute(select(results).where(results.c.supersedes == result_id))).first()
+    row = (conn.execute(select(results).where(results.c.supersedes == result_id))).first()
     return ResultRecord.from_row(row) if row is not None else None
 
 
-async def events(conn: AsyncConnection, result_id: str) -> list[ResultEvent]:
+def events(conn: Connection, result_id: str) -> list[ResultEvent]:
     query = (
         select(result_events)
         .where(result_events.c.result_id == result_id)
         .order_by(result_events.c.id)
     )
-    return [ResultEvent(r.at, r.state, r.detail, r.actor) for r in await conn.execute(query)]
+    return [ResultEvent(r.at, r.state, r.detail, r.actor) for r in conn.execute(query)]
 
 
-async def page(
-    conn: AsyncConnection, *, state: ResultState | None, after: str | None, limit: int
+def page(
+    conn: Connection, *, state: ResultState | None, after: str | None, limit: int
 ) -> list[ResultRecord]:
     """Results in id (= creation) order, after the id ``after``; keyset paging."""
     query = select(results).order_by(results.c.id).limit(limit)
@@ -115,28 +118,32 @@ async def page(
         query = query.where(results.c.state == state.value)
     if after is not None:
         query = query.where(results.c.id > after)
-    return [ResultRecord.from_row(r) for r in await conn.execute(query)]
+    return [ResultRecord.from_row(r) for r in conn.execute(query)]
 
 
-async def count_by_state(conn: AsyncConnection) -> dict[str, int]:
+def highest_result_no(conn: Connection, dossier_code: str) -> int:
+    """The dossier's highest result number so far; 0 if it has none."""
+    query = select(func.max(results.c.result_no)).where(results.c.dossier_code == dossier_code)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def count_by_state(conn: Connection) -> dict[str, int]:
     query = select(results.c.state, func.count()).group_by(results.c.state)
-    return {state: count for state, count in (await conn.execute(query)).tuples()}
+    return {state: count for state, count in (conn.execute(query)).tuples()}
 
 
-async def insert_result(
-    conn: AsyncConnection, values: dict[str, Any], *, actor: str
-) -> ResultRecord:
+def insert_result(conn: Connection, values: dict[str, Any], *, actor: str) -> ResultRecord:
     """A new ``queued`` result with its first event; returns it as stored."""
     now = datetime.now(UTC)
     row: dict[str, Any] = {column.name: None for column in results.columns}
     row.update(values, state=ResultState.QUEUED.value, created_at=now, updated_at=now)
-    await conn.execute(_INSERT_RESULT, row)
-    await add_event(conn, values["id"], ResultState.QUEUED.value, "accepted", actor, at=now)
+    conn.execute(_INSERT_RESULT, row)
+    add_event(conn, values["id"], ResultState.QUEUED.value, "accepted", actor, at=now)
     return ResultRecord(**{**row, "state": ResultState.QUEUED})
 
 
-async def record_signed(
-    conn: AsyncConnection, result_id: str, values: dict[str, Any], *, publish: bool, detail: str
+def record_signed(
+    conn: Connection, result_id: str, values: dict[str, Any], *, publish: bool, detail: str
 ) -> bool:
     """Record the signed document and move ``signing`` -> ``signed`` (-> ``published``).
 
@@ -145,16 +152,16 @@ async def record_signed(
     """
     now = datetime.now(UTC)
     final = ResultState.PUBLISHED if publish else ResultState.SIGNED
-    done = await conn.execute(
+    done = conn.execute(
         update(results)
         .where(results.c.id == result_id, results.c.state == ResultState.SIGNING.value)
         .values(state=final.value, updated_at=now, **values)
     )
     if done.rowcount == 0:
-        await set_values(conn, result_id, **values)
+        set_values(conn, result_id, **values)
         return False
     steps = [(ResultState.SIGNED, detail)] + ([(ResultState.PUBLISHED, None)] if publish else [])
-    await conn.execute(
+    conn.execute(
         _INSERT_EVENT,
         [
             {"result_id": result_id, "at": now, "state": s.value, "detail": d, "actor": PIPELINE}
@@ -164,8 +171,8 @@ async def record_signed(
     return True
 
 
-async def add_event(
-    conn: AsyncConnection,
+def add_event(
+    conn: Connection,
     result_id: str,
     state: str,
     detail: str | None,
@@ -173,7 +180,7 @@ async def add_event(
     *,
     at: datetime | None = None,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         _INSERT_EVENT,
         {
             "result_id": result_id,
@@ -185,8 +192,8 @@ async def add_event(
     )
 
 
-async def move(
-    conn: AsyncConnection,
+def move(
+    conn: Connection,
     result_id: str,
     state: ResultState,
     *,
@@ -200,15 +207,15 @@ async def move(
     query = update(results).where(results.c.id == result_id)
     if only_from is not None:
         query = query.where(results.c.state.in_([s.value for s in only_from]))
-    done = await conn.execute(query.values(state=state.value, updated_at=now, **values))
+    done = conn.execute(query.values(state=state.value, updated_at=now, **values))
     if done.rowcount == 0:
         return False
-    await add_event(conn, result_id, state.value, detail, actor, at=now)
+    add_event(conn, result_id, state.value, detail, actor, at=now)
     return True
 
 
-async def set_values(conn: AsyncConnection, result_id: str, **values: Any) -> None:
-    await conn.execute(
+def set_values(conn: Connection, result_id: str, **values: Any) -> None:
+    conn.execute(
         update(results)
         .where(results.c.id == result_id)
         .values(updated_at=datetime.now(UTC), **values)

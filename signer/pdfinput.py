@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
+import pikepdf
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
@@ -78,7 +79,7 @@ def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
         _check_existing_signature(sig, signature_fields)
     # after the signatures: a change under a signature is tampering, not mere damage
     try:
-        _read_every_object(reader)
+        _read_every_object(data, reader)
     except Exception as exc:
         raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from None
     return VettedPdf(data, page_count, len(signatures), reader)
@@ -169,7 +170,35 @@ def _count_kids(node_ref: object, seen: set[generic.Reference]) -> int:
     return pages
 
 
-def _read_every_object(reader: PdfFileReader) -> None:
+def _read_every_object(data: bytes, reader: PdfFileReader) -> None:
+    """Every object the file declares parses and its non-image streams decode.
+
+    pyHanko reads objects lazily and only those it needs; without this,
+    damage elsewhere would surface in the middle of signing, or pass unseen
+    into a signed document that other readers then choke on. First qpdf
+    (through pikepdf), an independent parser in C++: the whole file in about
+    1 ms where pyHanko's own parser takes 8, half the cost of a signature.
+    When qpdf reads it all without a word, the file is sound. qpdf also
+    warns about harmless oddities (a page without /Resources, a duplicated
+    key, a wrong /Size); then pyHanko's parser decides, as before.
+    """
+    if _qpdf_reads_cleanly(data):
+        return
+    _pyhanko_reads_every_object(reader)
+
+
+def _qpdf_reads_cleanly(data: bytes) -> bool:
+    try:
+        with pikepdf.open(BytesIO(data), attempt_recovery=False) as pdf:
+            for obj in pdf.objects:
+                if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") != "/Image":
+                    obj.read_bytes()
+            return not pdf.get_warnings()
+    except Exception:  # pikepdf.PdfError and friends: let pyHanko say what is wrong
+        return False
+
+
+def _pyhanko_reads_every_object(reader: PdfFileReader) -> None:
     """Parse every object the file declares and decode its non-image streams.
 
     pyHanko reads objects lazily: without this, damage in an object the check

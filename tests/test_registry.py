@@ -25,6 +25,10 @@ from registry.states import JobKind, JobState, ResultState
 LEASE = timedelta(seconds=30)
 
 
+async def claim(db: Database, owner: str, lease: timedelta) -> jobs.Job | None:
+    return await db.write(jobs.claim_next, owner, lease)
+
+
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = open_database(f"sqlite:///{tmp_path / 'registry.db'}")
@@ -36,8 +40,9 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 async def add_result(db: Database, dossier: str = "000.18.27.H47-220301-0001") -> str:
     result_id = new_id()
     now = datetime.now(UTC)
-    async with db.write() as conn:
-        await results.insert_result(
+
+    def unit(conn: Connection) -> None:
+        results.insert_result(
             conn,
             {
                 "id": result_id,
@@ -55,7 +60,9 @@ async def add_result(db: Database, dossier: str = "000.18.27.H47-220301-0001") -
             },
             actor="test",
         )
-        await jobs.enqueue(conn, result_id, JobKind.SIGN)
+        jobs.enqueue(conn, result_id, JobKind.SIGN)
+
+    await db.write(unit)
     return result_id
 
 
@@ -63,24 +70,24 @@ async def test_the_migrations_build_exactly_the_declared_schema(db: Database) ->
     def differences(conn: Connection) -> list[object]:
         return list(compare_metadata(MigrationContext.configure(conn), metadata))
 
-    async with db.read() as conn:
-        assert await conn.run_sync(differences) == []
+    assert await db.read(differences) == []
     assert await current_revision(db) == "0001"
     await upgrade(db)  # every start runs it: a second run changes nothing
     assert await current_revision(db) == "0001"
 
 
 async def test_the_database_is_in_wal_mode_with_durable_commits(db: Database) -> None:
-    async with db.read() as conn:
-        mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
-        sync = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
+    def pragmas(conn: Connection) -> tuple[object, object]:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        return mode, conn.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    mode, sync = await db.read(pragmas)
     assert (mode, sync) == ("wal", 2)  # 2 = FULL
 
 
 async def test_times_come_back_aware_and_in_utc(db: Database) -> None:
     result_id = await add_result(db)
-    async with db.read() as conn:
-        record = await results.get(conn, result_id)
+    record = await db.read(results.get, result_id)
     assert record is not None
     assert record.created_at.tzinfo is not None
     assert record.created_at.utcoffset() == timedelta(0)
@@ -89,83 +96,79 @@ async def test_times_come_back_aware_and_in_utc(db: Database) -> None:
 
 async def test_a_leased_job_is_not_claimed_twice(db: Database) -> None:
     result_id = await add_result(db)
-    job = await jobs.claim(db, "worker-a", LEASE)
+    job = await claim(db, "worker-a", LEASE)
     assert job is not None
     assert (job.result_id, job.attempts, job.kind) == (result_id, 1, JobKind.SIGN)
-    assert await jobs.claim(db, "worker-b", LEASE) is None
+    assert await claim(db, "worker-b", LEASE) is None
 
 
 async def test_an_expired_lease_lets_another_worker_take_the_job(db: Database) -> None:
     await add_result(db)
-    first = await jobs.claim(db, "dead-worker", timedelta(seconds=0.2))
+    first = await claim(db, "dead-worker", timedelta(seconds=0.2))
     assert first is not None
     await asyncio.sleep(0.3)
-    second = await jobs.claim(db, "live-worker", LEASE)
+    second = await claim(db, "live-worker", LEASE)
     assert second is not None
     assert second.id == first.id
     assert second.attempts == 2
     # the dead worker comes back: it cannot finish a job that is no longer its own
-    async with db.write() as conn:
-        assert not await jobs.finish(conn, first)
-        assert await jobs.finish(conn, second)
+    assert not await db.write(jobs.finish, first)
+    assert await db.write(jobs.finish, second)
 
 
 async def test_renewing_keeps_the_lease(db: Database) -> None:
     await add_result(db)
-    job = await jobs.claim(db, "worker", timedelta(seconds=0.3))
+    job = await claim(db, "worker", timedelta(seconds=0.3))
     assert job is not None
     await asyncio.sleep(0.15)
-    assert await jobs.renew(db, job, timedelta(seconds=0.3))
+    assert await db.write(jobs.renew, job, timedelta(seconds=0.3))
     await asyncio.sleep(0.2)  # past the first lease, within the renewed one
-    assert await jobs.claim(db, "other", LEASE) is None
+    assert await claim(db, "other", LEASE) is None
 
 
 async def test_a_retry_waits_for_its_time_and_a_release_frees_at_once(db: Database) -> None:
     await add_result(db)
-    job = await jobs.claim(db, "worker", LEASE)
+    job = await claim(db, "worker", LEASE)
     assert job is not None
-    async with db.write() as conn:
-        assert await jobs.retry_later(conn, job, timedelta(seconds=0.3), "TSA down")
-    assert await jobs.claim(db, "worker", LEASE) is None
+    assert await db.write(jobs.retry_later, job, timedelta(seconds=0.3), "TSA down")
+    assert await claim(db, "worker", LEASE) is None
     await asyncio.sleep(0.35)
-    again = await jobs.claim(db, "worker", LEASE)
+    again = await claim(db, "worker", LEASE)
     assert again is not None
     assert again.attempts == 2
-    assert await jobs.release(db, "worker") == 1
-    assert await jobs.claim(db, "next-start", LEASE) is not None
+    assert await db.write(jobs.release, "worker") == 1
+    assert await claim(db, "next-start", LEASE) is not None
 
 
 async def test_queue_depth_and_age(db: Database) -> None:
-    async with db.read() as conn:
-        empty = await jobs.stats(conn)
+    empty = await db.read(jobs.stats)
     assert (empty.depth, empty.oldest_age) == (0, 0.0)
     await add_result(db, "000.18.27.H47-220301-0001")
     await asyncio.sleep(0.2)
     await add_result(db, "000.18.27.H47-220301-0002")
-    async with db.read() as conn:
-        stats = await jobs.stats(conn)
+    stats = await db.read(jobs.stats)
     assert stats.depth == 2
     assert 0.2 <= stats.oldest_age < 10
-    job = await jobs.claim(db, "worker", LEASE)
+    job = await claim(db, "worker", LEASE)
     assert job is not None
-    async with db.write() as conn:
-        await jobs.give_up(conn, job, "broken")
-        state = await conn.execute(select(jobs_table.c.state).where(jobs_table.c.id == job.id))
-        assert state.scalar() == JobState.FAILED.value
-    async with db.read() as conn:
-        assert (await jobs.stats(conn)).depth == 1
+    assert await db.write(jobs.give_up, job, "broken")
+    query = select(jobs_table.c.state).where(jobs_table.c.id == job.id)
+    assert await db.read(lambda conn: conn.execute(query).scalar()) == JobState.FAILED.value
+    assert (await db.read(jobs.stats)).depth == 1
 
 
 async def test_a_state_change_is_recorded_only_from_the_states_it_allows(db: Database) -> None:
     result_id = await add_result(db)
-    async with db.write() as conn:
-        assert await results.move(conn, result_id, ResultState.REVOKED, detail="wrong", actor="k")
-        assert not await results.move(
+
+    def unit(conn: Connection) -> None:
+        assert results.move(conn, result_id, ResultState.REVOKED, detail="wrong", actor="k")
+        assert not results.move(
             conn, result_id, ResultState.SIGNED, only_from=(ResultState.SIGNING,)
         )
-    async with db.read() as conn:
-        record = await results.get(conn, result_id)
-        history = await results.events(conn, result_id)
+
+    await db.write(unit)
+    record = await db.read(results.get, result_id)
+    history = await db.read(results.events, result_id)
     assert record is not None
     assert record.state is ResultState.REVOKED
     assert [(e.state, e.actor) for e in history] == [("queued", "test"), ("revoked", "k")]

@@ -53,8 +53,7 @@ async def healthz(request: web.Request) -> web.Response:
     body: dict[str, Any] = {"status": "ok"}
     try:
         await asyncio.wait_for(ctx.db.ping(), 5)
-        async with ctx.db.read() as conn:
-            queue = await jobs.stats(conn)
+        queue = await ctx.db.read(jobs.stats)
         body["database"] = "ok"
         body["queue"] = {"depth": queue.depth, "oldest_age_seconds": round(queue.oldest_age, 1)}
     except Exception as exc:
@@ -79,9 +78,9 @@ def register_signer_metrics(metrics: Metrics, db: Database) -> Histogram:
     )
 
     async def refresh() -> None:
-        async with db.read() as conn:
-            counts = await results.count_by_state(conn)
-            queue = await jobs.stats(conn)
+        counts, queue = await db.read(
+            lambda conn: (results.count_by_state(conn), jobs.stats(conn))
+        )
         for state in ResultState:
             by_state.labels(state.value).set(counts.get(state.value, 0))
         depth.set(queue.depth)

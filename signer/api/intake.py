@@ -13,6 +13,7 @@ import hashlib
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ketqua.web.problems import Problem
@@ -45,8 +46,7 @@ async def create_result(request: web.Request) -> web.Response:
             field="agency.code",
         )
     digest = hashlib.sha256(document).hexdigest()
-    async with ctx.db.read() as conn:
-        decided = await _decide(conn, metadata, digest)
+    decided = await ctx.db.read(_decide, metadata, digest)
     if isinstance(decided, ResultRecord):
         return _existing(decided)
     metadata = decided
@@ -58,30 +58,15 @@ async def create_result(request: web.Request) -> web.Response:
     await ctx.blobs.put(document)
     result_id = new_id()
     try:
-        async with ctx.db.write() as conn:
-            # decided again under the write lock: a concurrent twin may have won
-            again = await _decide(conn, metadata, digest)
-            if isinstance(again, ResultRecord):
-                return _existing(again)
-            created = await results.insert_result(
-                conn, _row(result_id, metadata, digest, document, key.id), actor=key.id
-            )
-            await jobs.enqueue(conn, result_id, JobKind.SIGN)
-            if metadata.supersedes is not None:
-                await results.move(
-                    conn,
-                    metadata.supersedes,
-                    ResultState.SUPERSEDED,
-                    detail=f"corrected by {result_id} (KQ{metadata.result_no})",
-                    actor=key.id,
-                    superseded_by=result_id,
-                )
+        row = _row(result_id, metadata, digest, document, key.id)
+        accepted, created = await ctx.db.write(_accept, metadata, digest, row, key.id)
     except IntegrityError:  # PostgreSQL: a concurrent twin committed first
-        async with ctx.db.read() as conn:
-            twin = await results.find(conn, metadata.dossier_code, metadata.result_no)
+        twin = await ctx.db.read(results.find, metadata.dossier_code, metadata.result_no)
         if twin is None:
             raise
         return _existing(twin, digest)
+    if not accepted:
+        return _existing(created)
     ctx.pipeline.wake()
     return web.json_response(
         summary(created), status=202, headers={"Location": f"/api/v1/results/{result_id}"}
@@ -106,8 +91,30 @@ def _conflict(result: ResultRecord) -> Problem:
     )
 
 
-async def _decide(
-    conn: Any, metadata: ResultMetadata, digest: str
+def _accept(
+    conn: Connection, metadata: ResultMetadata, digest: str, row: dict[str, Any], actor: str
+) -> tuple[bool, ResultRecord]:
+    """The unit of work of acceptance: (True, the new result) or (False, the existing one)."""
+    # decided again under the write lock: a concurrent twin may have won
+    again = _decide(conn, metadata, digest)
+    if isinstance(again, ResultRecord):
+        return False, again
+    created = results.insert_result(conn, row, actor=actor)
+    jobs.enqueue(conn, row["id"], JobKind.SIGN)
+    if metadata.supersedes is not None:
+        results.move(
+            conn,
+            metadata.supersedes,
+            ResultState.SUPERSEDED,
+            detail=f"corrected by {row['id']} (KQ{metadata.result_no})",
+            actor=actor,
+            superseded_by=row["id"],
+        )
+    return True, created
+
+
+def _decide(
+    conn: Connection, metadata: ResultMetadata, digest: str
 ) -> ResultRecord | ResultMetadata:
     """An existing result (the same submission again), or the metadata to accept.
 
@@ -115,14 +122,14 @@ async def _decide(
     bad ``supersedes``.
     """
     if metadata.supersedes is None:
-        existing = await results.find(conn, metadata.dossier_code, metadata.result_no)
+        existing = results.find(conn, metadata.dossier_code, metadata.result_no)
         if existing is None:
             return metadata
         if existing.original_sha256 != digest:
             raise _conflict(existing)
         return existing
     old_id = metadata.supersedes
-    old = await results.get(conn, old_id) if looks_like_id(old_id) else None
+    old = results.get(conn, old_id) if looks_like_id(old_id) else None
     if old is None:
         raise MetadataError(f"no result {old_id!r} to supersede", field="supersedes")
     if old.dossier_code != metadata.dossier_code:
@@ -131,7 +138,7 @@ async def _decide(
             field="supersedes",
         )
     if old.superseded_by is not None:
-        newer = await results.get(conn, old.superseded_by)
+        newer = results.get(conn, old.superseded_by)
         if newer is not None and newer.original_sha256 == digest:
             return newer  # this correction, sent again
         raise Problem(
@@ -146,18 +153,12 @@ async def _decide(
         raise MetadataError(
             "the correction is the same document as the result it corrects", field="supersedes"
         )
-    number = await _next_result_no(conn, metadata.dossier_code)
+    number = _next_result_no(conn, metadata.dossier_code)
     return metadata.model_copy(update={"result_no": number})
 
 
-async def _next_result_no(conn: Any, dossier_code: str) -> int:
-    from sqlalchemy import func, select
-
-    from registry.schema import results as table
-
-    query = select(func.max(table.c.result_no)).where(table.c.dossier_code == dossier_code)
-    highest = (await conn.execute(query)).scalar()
-    return int(highest or 0) + 1
+def _next_result_no(conn: Connection, dossier_code: str) -> int:
+    return results.highest_result_no(conn, dossier_code) + 1
 
 
 def _row(

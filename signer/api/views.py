@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import Connection
 
 from ketqua.web.problems import Problem
 from registry import results
 from registry.errors import Conflict, NotFound
 from registry.ids import looks_like_id
-from registry.results import ResultRecord
+from registry.results import ResultEvent, ResultRecord
 from registry.states import ResultState
 from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import API, detail, summary
@@ -24,19 +25,21 @@ async def _load(request: web.Request) -> ResultRecord:
     ctx = request.app[SIGNER]
     result = None
     if looks_like_id(result_id):
-        async with ctx.db.read() as conn:
-            result = await results.get(conn, result_id)
+        result = await ctx.db.read(results.get, result_id)
     if result is None:
         raise NotFound(f"no result {result_id!r}", field="id")
     return result
 
 
 async def _detail(request: web.Request, result: ResultRecord, status: int = 200) -> web.Response:
-    async with request.app[SIGNER].db.read() as conn:
-        fresh = await results.get(conn, result.id)
-        assert fresh is not None
-        events = await results.events(conn, result.id)
+    fresh, events = await request.app[SIGNER].db.read(_with_events, result.id)
     return web.json_response(detail(fresh, events), status=status)
+
+
+def _with_events(conn: Connection, result_id: str) -> tuple[ResultRecord, list[ResultEvent]]:
+    fresh = results.get(conn, result_id)
+    assert fresh is not None
+    return fresh, results.events(conn, result_id)
 
 
 async def get_result(request: web.Request) -> web.Response:
@@ -97,8 +100,9 @@ async def list_results(request: web.Request) -> web.Response:
         raise Problem(
             400, "bad-request", "Bad request", "after must be a result id", field="after"
         )
-    async with request.app[SIGNER].db.read() as conn:
-        found = await results.page(conn, state=state, after=after, limit=limit + 1)
+    found = await request.app[SIGNER].db.read(
+        lambda conn: results.page(conn, state=state, after=after, limit=limit + 1)
+    )
     items = found[:limit]
     body: dict[str, Any] = {"items": [summary(r) for r in items], "next": None}
     if len(found) > limit:
@@ -136,8 +140,8 @@ async def revoke_result(request: web.Request) -> web.Response:
             f"result {result.id} was corrected by {result.superseded_by}; revoke that one",
             field="id",
         )
-    async with ctx.db.write() as conn:
-        moved = await results.move(
+    moved = await ctx.db.write(
+        lambda conn: results.move(
             conn,
             result.id,
             ResultState.REVOKED,
@@ -148,6 +152,7 @@ async def revoke_result(request: web.Request) -> web.Response:
             ),
             revoked_reason=reason,
         )
+    )
     if not moved:  # a concurrent request changed it first: answer as for that state
         return await revoke_result(request)
     return await _detail(request, result)
@@ -161,6 +166,7 @@ async def resend_result(request: web.Request) -> web.Response:
             f"result {result.id} is {result.state}: only a signed result can be sent",
             field="id",
         )
-    async with request.app[SIGNER].db.write() as conn:
-        await results.add_event(conn, result.id, "resend", "delivery requested again", key.id)
+    await request.app[SIGNER].db.write(
+        results.add_event, result.id, "resend", "delivery requested again", key.id
+    )
     return await _detail(request, result, status=202)

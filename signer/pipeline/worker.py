@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from ketqua.errors import KetquaError
 from ketqua.files import remove_temp_files
 from registry import jobs, results
@@ -80,6 +82,7 @@ class Pipeline:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._busy = 0
+        self._idle_before = True
 
     @property
     def busy(self) -> int:
@@ -109,7 +112,7 @@ class Pipeline:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        released = await jobs.release(self.db, self.owner)
+        released = await self.db.write(jobs.release, self.owner)
         if released:
             log.info("released %d unfinished job(s) for the next start", released)
 
@@ -140,26 +143,15 @@ class Pipeline:
 
     async def _claim(self) -> tuple[Job, ResultRecord] | None:
         """The next job and its result, moved to ``signing`` in the same transaction."""
-        async with self.db.read() as conn:
-            # idle workers poll: a read costs nothing, the writer is shared by all
-            if not await jobs.any_due(conn):
-                return None
-        async with self.db.write() as conn:
-            job = await jobs.claim_next(conn, self.owner, timedelta(seconds=self.config.lease))
-            if job is None:
-                return None
-            result = await results.get(conn, job.result_id)
-            if result is None:
-                raise KetquaError(f"job {job.id} names an unknown result")
-            if not (result.state.final or result.state.issued):
-                await results.move(
-                    conn,
-                    result.id,
-                    ResultState.SIGNING,
-                    detail=f"attempt {job.attempts}",
-                    only_from=(ResultState.QUEUED, ResultState.SIGNING),
-                )
-        return job, result
+        # idle workers poll with a read (cheap, beside the writer); one that just finished
+        # a job claims directly, as more are likely waiting
+        if self._idle_before and not await self.db.read(jobs.any_due):
+            return None
+        claimed = await self.db.write(
+            _claim_unit, self.owner, timedelta(seconds=self.config.lease)
+        )
+        self._idle_before = claimed is None
+        return claimed
 
     async def _with_lease(self, job: Job, result: ResultRecord) -> None:
         renewer = asyncio.create_task(self._renew(job))
@@ -186,7 +178,7 @@ class Pipeline:
         while True:
             await asyncio.sleep(self.config.lease / 3)
             try:
-                if not await jobs.renew(self.db, job, lease):
+                if not await self.db.write(jobs.renew, job, lease):
                     return
             except Exception:
                 log.exception("job %d: cannot renew the lease", job.id)
@@ -233,16 +225,8 @@ class Pipeline:
             "signed_at": signed.signed_at,
             "failure": None,
         }
-        async with self.db.write() as conn:
-            if not await jobs.finish(conn, job):
-                raise LeaseLost(f"job {job.id}")
-            moved = await results.record_signed(
-                conn,
-                result.id,
-                values,
-                publish=result.publish,
-                detail=f"PAdES {signed.level.value}, document {signed.sha256[:12]}",
-            )
+        detail = f"PAdES {signed.level.value}, document {signed.sha256[:12]}"
+        moved = await self.db.write(_record_unit, job, result, values, detail)
         log.info(
             "signed (PAdES %s) and %s",
             signed.level.value,
@@ -251,38 +235,17 @@ class Pipeline:
         )
 
     async def _finish_without_signing(self, job: Job, result: ResultRecord) -> None:
-        async with self.db.write() as conn:
-            if not await jobs.finish(conn, job):
-                raise LeaseLost(f"job {job.id}")
+        if not await self.db.write(jobs.finish, job):
+            raise LeaseLost(f"job {job.id}")
         log.info(
             "not signed: the result is %s", result.state.value, extra={"result_id": result.id}
         )
 
     async def _retry_or_fail(self, job: Job, reason: str, *, permanent: bool) -> None:
         give_up = permanent or job.attempts >= self.config.max_attempts
-        async with self.db.write() as conn:
-            if give_up:
-                if not await jobs.give_up(conn, job, reason):
-                    return
-                await results.move(
-                    conn,
-                    job.result_id,
-                    ResultState.FAILED,
-                    detail=reason,
-                    only_from=(ResultState.QUEUED, ResultState.SIGNING),
-                    failure=reason,
-                )
-            else:
-                delay = self.config.backoff(job.attempts)
-                if not await jobs.retry_later(conn, job, timedelta(seconds=delay), reason):
-                    return
-                await results.move(
-                    conn,
-                    job.result_id,
-                    ResultState.QUEUED,
-                    detail=f"attempt {job.attempts} failed, retry in {delay:.0f} s: {reason}",
-                    only_from=(ResultState.SIGNING,),
-                )
+        delay = 0.0 if give_up else self.config.backoff(job.attempts)
+        if not await self.db.write(_retry_unit, job, reason, give_up, delay):
+            return
         log.warning(
             "%s: %s",
             "failed" if give_up else f"attempt {job.attempts} failed, will retry",
@@ -293,10 +256,64 @@ class Pipeline:
     async def _clear_recorded_staging(self) -> None:
         """Staged documents of results already recorded (a crash after the commit)."""
         for result_id in self.staging.leftovers():
-            async with self.db.read() as conn:
-                result = await results.get(conn, result_id)
+            result = await self.db.read(results.get, result_id)
             if result is not None and result.signed_sha256 is not None:
                 await self.staging.drop(result_id)
+
+
+# units of work: each runs in one transaction (``Database.write``)
+
+
+def _claim_unit(conn: Connection, owner: str, lease: timedelta) -> tuple[Job, ResultRecord] | None:
+    """The next job and its result, moved to ``signing`` in the same transaction."""
+    job = jobs.claim_next(conn, owner, lease)
+    if job is None:
+        return None
+    result = results.get(conn, job.result_id)
+    if result is None:
+        raise KetquaError(f"job {job.id} names an unknown result")
+    if not (result.state.final or result.state.issued):
+        results.move(
+            conn,
+            result.id,
+            ResultState.SIGNING,
+            detail=f"attempt {job.attempts}",
+            only_from=(ResultState.QUEUED, ResultState.SIGNING),
+        )
+    return job, result
+
+
+def _record_unit(
+    conn: Connection, job: Job, result: ResultRecord, values: dict[str, Any], detail: str
+) -> bool:
+    if not jobs.finish(conn, job):
+        raise LeaseLost(f"job {job.id}")  # rolls the transaction back: the new owner records
+    return results.record_signed(conn, result.id, values, publish=result.publish, detail=detail)
+
+
+def _retry_unit(conn: Connection, job: Job, reason: str, give_up: bool, delay: float) -> bool:
+    if give_up:
+        if not jobs.give_up(conn, job, reason):
+            return False
+        results.move(
+            conn,
+            job.result_id,
+            ResultState.FAILED,
+            detail=reason,
+            only_from=(ResultState.QUEUED, ResultState.SIGNING),
+            failure=reason,
+        )
+        return True
+    if not jobs.retry_later(conn, job, timedelta(seconds=delay), reason):
+        return False
+    results.move(
+        conn,
+        job.result_id,
+        ResultState.QUEUED,
+        detail=f"attempt {job.attempts} failed, retry in {delay:.0f} s: {reason}",
+        only_from=(ResultState.SIGNING,),
+    )
+    return True
 
 
 def _reason(exc: Exception) -> str:
