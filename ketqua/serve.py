@@ -126,7 +126,12 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
     config = _runtime_config(settings)
     pools: list[Any] = []
     try:
-        signing = signing_pool(settings.workers, config)
+        signing = signing_pool(
+            settings.workers,
+            config,
+            blobs_root=settings.blobs_dir,
+            staging_root=settings.staging_dir,
+        )
         pools.append(signing)
         described = await signing.start(describe_in_worker)
         failure = next((d for d in described if isinstance(d, Failure)), None)

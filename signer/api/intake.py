@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, hdrs, web
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -182,8 +182,15 @@ def _row(
     }
 
 
+def _media_type(request: web.Request) -> str:
+    # aiohttp's ``request.content_type`` runs the stdlib email header parser, ~1 ms a
+    # request; the media type before the first ';' is all that is decided here (the
+    # boundary is read by aiohttp's multipart reader)
+    return request.headers.get(hdrs.CONTENT_TYPE, "").partition(";")[0].strip().lower()
+
+
 async def _read_parts(request: web.Request, limit: int) -> tuple[bytes, bytes]:
-    if request.content_type != "multipart/form-data":
+    if _media_type(request) != "multipart/form-data":
         raise Problem(
             415,
             "unsupported-media-type",

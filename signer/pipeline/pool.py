@@ -20,12 +20,14 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ketqua.errors import InputError, KetquaError
-from signer.document import SignedResult
+from registry.blobs import FolderBlobStore
 from signer.metadata import parse_metadata
 from signer.pdfinput import vet_pdf
+from signer.pipeline.staging import StagedSignature, Staging
 from signer.runtime import RuntimeConfig, SigningRuntime, freeze_prepared_state
 from signer.stamp.font import BOLD, REGULAR, prepare_font
 
@@ -33,6 +35,7 @@ T = TypeVar("T")
 
 _runtime: SigningRuntime | None = None
 _startup_failure: Failure | None = None
+_storage: tuple[FolderBlobStore, Staging] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +74,11 @@ def _die_with_parent() -> None:
 SIGNING_NICENESS = 5
 
 
-def _init_signing(config: RuntimeConfig) -> None:
-    global _runtime, _startup_failure
+def _init_signing(config: RuntimeConfig, blobs_root: Path, staging_root: Path) -> None:
+    global _runtime, _startup_failure, _storage
     _die_with_parent()
     os.nice(SIGNING_NICENESS)
+    _storage = (FolderBlobStore(blobs_root), Staging(staging_root))
     try:
         _runtime = SigningRuntime(config)
     except KetquaError as exc:
@@ -90,15 +94,33 @@ def _init_intake() -> None:
     _die_with_parent()
 
 
-def sign_in_worker(data: bytes, metadata_json: str) -> SignedResult | Failure:
+def sign_and_stage(
+    result_id: str, original_sha256: str, metadata_json: str
+) -> StagedSignature | Failure:
+    """Sign a result's original, stage the signed document, then put it in the blob store.
+
+    The document staged by an earlier attempt, if there is one, instead of a new
+    signature. Done here rather than in the service process so that the signed
+    bytes, the fsyncs and the hashing stay off the event loop's process.
+    """
     if _runtime is None:
         assert _startup_failure is not None
         return _startup_failure
+    assert _storage is not None
+    blobs, staging = _storage
     try:
-        metadata = parse_metadata(metadata_json)
-        return _runtime.sign(data, metadata, vetted=True)
+        signed = staging.find(result_id)
+        earlier = signed is not None
+        if signed is None:
+            original = blobs.get_sync(original_sha256)
+            signed = _runtime.sign(original, parse_metadata(metadata_json), vetted=True)
+            kept = staging.keep(result_id, signed)
+            earlier = kept is not signed  # a racing attempt staged first: record that one
+            signed = kept
+        blobs.put_sync(signed.pdf)
     except KetquaError as exc:
         return Failure.of(exc)
+    return StagedSignature.of(signed, earlier=earlier)
 
 
 def probe_in_worker() -> Failure | None:
@@ -181,8 +203,10 @@ class WorkerPool:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def signing_pool(size: int, config: RuntimeConfig) -> WorkerPool:
-    return WorkerPool(size, _init_signing, (config,))
+def signing_pool(
+    size: int, config: RuntimeConfig, *, blobs_root: Path, staging_root: Path
+) -> WorkerPool:
+    return WorkerPool(size, _init_signing, (config, blobs_root, staging_root))
 
 
 def intake_pool(size: int) -> WorkerPool:

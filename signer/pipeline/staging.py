@@ -3,17 +3,22 @@
 Signing is not repeatable (a new signing time, a new timestamp): if the
 service died after signing and before the registry's commit, signing again
 would make a second, different document for the same result. So the first
-signed document is staged under the result's id, and whoever works on the
-result next finds it and records that one. The first stage wins
-(``os.link`` refuses to replace), so two workers racing on one result also
-end with one document.
+signed document is staged under the result's id, before it enters the blob
+store, and whoever works on the result next finds it and records that one.
+The first stage wins (``os.link`` refuses to replace), so two workers racing
+on one result also end with one document.
+
+The signing processes stage and store (``sign_and_stage`` in ``pool``): the
+signed bytes never cross back to the service process, which records only
+``StagedSignature``. File work here is synchronous; the service process
+calls ``drop`` and ``leftovers`` off its event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +28,39 @@ from ketqua.files import fsync_dir
 from registry.ids import looks_like_id
 from signer.document import SignedResult
 from signer.pades import PadesLevel
+
+
+@dataclass(frozen=True, slots=True)
+class StagedSignature:
+    """What the registry records of a signed document; its bytes are in the blob store."""
+
+    sha256: str
+    size: int
+    level: PadesLevel
+    seal_url: str
+    verification_code: str
+    signed_at: datetime
+    signer_fingerprint: str
+    seal_kid: str
+    earlier: bool = False  # staged by an earlier attempt (a crash before the record)
+
+    def __post_init__(self) -> None:
+        if len(self.sha256) != 64 or self.size <= 0 or self.signed_at.tzinfo is None:
+            raise ValueError("a staged signature needs a SHA-256, a size and an aware time")
+
+    @classmethod
+    def of(cls, signed: SignedResult, *, earlier: bool = False) -> StagedSignature:
+        return cls(
+            sha256=signed.sha256,
+            size=len(signed.pdf),
+            level=signed.level,
+            seal_url=signed.seal_url,
+            verification_code=signed.verification_code,
+            signed_at=signed.signed_at,
+            signer_fingerprint=signed.signer_fingerprint,
+            seal_kid=signed.seal_kid,
+            earlier=earlier,
+        )
 
 
 class Staging:
@@ -35,11 +73,8 @@ class Staging:
             raise ValueError(f"not a result id: {result_id!r}")
         return self.root / f"{result_id}.cbor"
 
-    async def keep(self, result_id: str, signed: SignedResult) -> SignedResult:
-        """Stage ``signed``; returns what is staged (an earlier document, if one was)."""
-        return await asyncio.to_thread(self._keep, result_id, signed)
-
-    def _keep(self, result_id: str, signed: SignedResult) -> SignedResult:
+    def keep(self, result_id: str, signed: SignedResult) -> SignedResult:
+        """Stage ``signed``, durably; returns what is staged (an earlier document, if one was)."""
         path = self._path(result_id)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
@@ -49,25 +84,23 @@ class Staging:
                 os.fsync(fh.fileno())
             os.link(tmp, path)
         except FileExistsError:
-            return self._read(path)
+            return self.find(result_id) or signed
         finally:
             tmp.unlink(missing_ok=True)
         fsync_dir(self.root)
         return signed
 
-    async def find(self, result_id: str) -> SignedResult | None:
-        path = self._path(result_id)
-        return await asyncio.to_thread(lambda: self._read(path) if path.exists() else None)
+    def find(self, result_id: str) -> SignedResult | None:
+        try:
+            return _decode(self._path(result_id).read_bytes())
+        except FileNotFoundError:
+            return None
 
-    async def drop(self, result_id: str) -> None:
-        await asyncio.to_thread(self._path(result_id).unlink, True)
+    def drop(self, result_id: str) -> None:
+        self._path(result_id).unlink(missing_ok=True)
 
     def leftovers(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.cbor"))
-
-    @staticmethod
-    def _read(path: Path) -> SignedResult:
-        return _decode(path.read_bytes())
 
 
 def _encode(signed: SignedResult) -> bytes:

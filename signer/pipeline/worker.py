@@ -1,11 +1,12 @@
 """Workers that take jobs from the registry's queue and move each result to ``published``.
 
-A sign job: load the original from the blob store, sign it in the signing
-pool (or take the document staged by an earlier attempt), store the signed
-PDF, then in one transaction record it, publish the result and finish the
-job. Failures of the input fail the result at once; anything else (a
-timestamp server, a token, a dead worker process) is retried with
-exponential backoff and jitter until ``max_attempts``.
+A sign job: a signing process loads the original from the blob store,
+signs it (or takes the document staged by an earlier attempt), stages and
+stores the signed PDF; then, in one transaction, the service process records
+it, publishes the result and finishes the job. Failures of the input fail
+the result at once; anything else (a timestamp server, a token, a dead
+worker process) is retried with exponential backoff and jitter until
+``max_attempts``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from registry.database import Database
 from registry.jobs import Job
 from registry.results import ResultRecord
 from registry.states import ResultState
-from signer.document import SignedResult
-from signer.pipeline.pool import Failure, WorkerPool, sign_in_worker
-from signer.pipeline.staging import Staging
+from signer.pipeline.pool import Failure, WorkerPool, sign_and_stage
+from signer.pipeline.staging import StagedSignature, Staging
 
 log = logging.getLogger(__name__)
 
@@ -187,36 +187,27 @@ class Pipeline:
         if result.state.final or result.state.issued:
             await self._finish_without_signing(job, result)
             return
-        signed = await self.staging.find(result.id)
-        if signed is None:
-            outcome = await self._sign(result)
-            if isinstance(outcome, Failure):
-                await self._retry_or_fail(job, str(outcome), permanent=outcome.permanent)
-                return
-            signed = await self.staging.keep(result.id, outcome)
-        else:
+        started = time.perf_counter()
+        outcome: StagedSignature | Failure = await self.pool.run(
+            sign_and_stage, result.id, result.original_sha256, result.metadata_json
+        )
+        if isinstance(outcome, Failure):
+            await self._retry_or_fail(job, str(outcome), permanent=outcome.permanent)
+            return
+        if outcome.earlier:
             log.info(
                 "recording the document staged by an earlier attempt",
                 extra={"result_id": result.id},
             )
-        await self.blobs.put(signed.pdf)
-        await self._record(job, result, signed)
-        await self.staging.drop(result.id)
-
-    async def _sign(self, result: ResultRecord) -> SignedResult | Failure:
-        original = await self.blobs.get(result.original_sha256)
-        started = time.perf_counter()
-        outcome: SignedResult | Failure = await self.pool.run(
-            sign_in_worker, original, result.metadata_json
-        )
-        if self._on_signed is not None and not isinstance(outcome, Failure):
+        elif self._on_signed is not None:
             self._on_signed(time.perf_counter() - started)
-        return outcome
+        await self._record(job, result, outcome)
+        await asyncio.to_thread(self.staging.drop, result.id)
 
-    async def _record(self, job: Job, result: ResultRecord, signed: SignedResult) -> None:
+    async def _record(self, job: Job, result: ResultRecord, signed: StagedSignature) -> None:
         values: dict[str, Any] = {
             "signed_sha256": signed.sha256,
-            "signed_size": len(signed.pdf),
+            "signed_size": signed.size,
             "signer_fingerprint": signed.signer_fingerprint,
             "seal_kid": signed.seal_kid,
             "seal_url": signed.seal_url,
@@ -255,10 +246,10 @@ class Pipeline:
 
     async def _clear_recorded_staging(self) -> None:
         """Staged documents of results already recorded (a crash after the commit)."""
-        for result_id in self.staging.leftovers():
+        for result_id in await asyncio.to_thread(self.staging.leftovers):
             result = await self.db.read(results.get, result_id)
             if result is not None and result.signed_sha256 is not None:
-                await self.staging.drop(result_id)
+                await asyncio.to_thread(self.staging.drop, result_id)
 
 
 # units of work: each runs in one transaction (``Database.write``)
