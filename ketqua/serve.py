@@ -138,7 +138,7 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
         if failure is not None:
             raise InputError(f"the signing keys are not usable: {failure}")
         agency_code = described[0]
-        intake = intake_pool(settings.intake_workers)
+        intake = intake_pool(settings.intake_workers, blobs_root=settings.blobs_dir)
         pools.append(intake)
         await intake.start(noop_in_worker)
         histogram = register_signer_metrics(metrics, db)

@@ -2,9 +2,9 @@
 
 Order of work, cheapest refusal first: size (from the header, then while
 streaming), metadata, the registry (idempotent repeat? conflict?), then the
-PDF itself in the intake pool. Accepting writes the original to the blob
-store, then the result, its first event and its sign job in one
-transaction; only then the 202.
+PDF itself in the intake pool, which also writes the original to the blob
+store once it passes. Then the result, its first event and its sign job in
+one transaction; only then the 202.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import summary
 from signer.errors import MetadataError
 from signer.metadata import ResultMetadata, parse_metadata
-from signer.pipeline.pool import Failure, vet_in_worker
+from signer.pipeline.pool import Failure, vet_and_store
 
 MAX_METADATA_BYTES = 64 * 1024
 # multipart framing around the two parts
@@ -50,12 +50,11 @@ async def create_result(request: web.Request) -> web.Response:
     if isinstance(decided, ResultRecord):
         return _existing(decided)
     metadata = decided
-    failure: Failure | None = await ctx.intake_pool.run(vet_in_worker, document, limit)
+    failure: Failure | None = await ctx.intake_pool.run(vet_and_store, document, limit)
     if failure is not None:
         raise Problem(
             422, "bad-document", "The document cannot be signed", failure.message, field="document"
         )
-    await ctx.blobs.put(document)
     result_id = new_id()
     try:
         row = _row(result_id, metadata, digest, document, key.id)

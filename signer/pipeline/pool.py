@@ -90,8 +90,13 @@ def _init_signing(config: RuntimeConfig, blobs_root: Path, staging_root: Path) -
     freeze_prepared_state()
 
 
-def _init_intake() -> None:
+_intake_blobs: FolderBlobStore | None = None
+
+
+def _init_intake(blobs_root: Path) -> None:
+    global _intake_blobs
     _die_with_parent()
+    _intake_blobs = FolderBlobStore(blobs_root)
 
 
 def sign_and_stage(
@@ -150,11 +155,18 @@ def noop_in_worker() -> None:
     return None
 
 
-def vet_in_worker(data: bytes, max_bytes: int) -> Failure | None:
+def vet_and_store(data: bytes, max_bytes: int) -> Failure | None:
+    """Vet an upload; once it passes, store it durably in the blob store (None), or say why not.
+
+    In the intake process rather than the service's: the bytes are already here,
+    and the hashing and fsyncs stay off the event loop's process.
+    """
+    assert _intake_blobs is not None
     try:
         vet_pdf(data, max_bytes=max_bytes)
     except KetquaError as exc:
         return Failure.of(exc)
+    _intake_blobs.put_sync(data)
     return None
 
 
@@ -209,5 +221,5 @@ def signing_pool(
     return WorkerPool(size, _init_signing, (config, blobs_root, staging_root))
 
 
-def intake_pool(size: int) -> WorkerPool:
-    return WorkerPool(size, _init_intake)
+def intake_pool(size: int, *, blobs_root: Path) -> WorkerPool:
+    return WorkerPool(size, _init_intake, (blobs_root,))
