@@ -10,7 +10,9 @@ Measured in one run, on this machine:
                pool signs the backlog; the clock runs from the first request to the
                moment the last result is published (read from ``/metrics``)
 
-Printed: both rates and their ratio (what the service adds beyond signing; the
+Printed: both rates and their ratio, the CPU time per document of each process
+(the service's, its signing and intake processes', this client's: on 2 cores,
+their sum bounds the rate) (what the service adds beyond signing; the
 target is >= 1.6x with 2 workers), and the intake latency p50/p99 of the
 one-at-a-time submissions, made while the signing pool is busy (the target is
 p99 < 50 ms: intake never waits for signing). The flood's latencies are
@@ -114,6 +116,29 @@ async def drive(
     return (count + probes) / elapsed, flood, probed, backlog
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> dict[int, str]:
+    """The service process and its children, each named by its command line."""
+    tree = {pid: "service process (HTTP, registry)"}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            # the pools name their processes (PR_SET_NAME); the rest is Python's helpers
+            comm = (entry / "comm").read_text().strip()
+            tree[int(entry.name)] = f"{comm} process {entry.name}"
+    return tree
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
@@ -131,9 +156,15 @@ def main() -> None:
         service = Service(work / "home").start()
         try:
             key = create_api_key(service.home)
+            assert service.process is not None
+            tree = process_tree(service.process.pid)
+            before = {pid: cpu_seconds(pid) for pid in tree}
+            client_before = time.process_time()
             rate, flood, probed, backlog = asyncio.run(
                 drive(service, key, pdf, args.docs, args.probes)
             )
+            client_cpu = time.process_time() - client_before
+            used = {pid: cpu_seconds(pid) - before[pid] for pid in tree}
         finally:
             service.stop()
     total = args.docs + args.probes
@@ -155,6 +186,15 @@ def main() -> None:
     print(
         f"intake under the flood ({CONCURRENCY} concurrent clients): "
         f"p50 {percentile(flood, 50) * 1000:.1f} ms, p99 {percentile(flood, 99) * 1000:.1f} ms"
+    )
+    print("CPU per document (user + system), by process:")
+    for pid, seconds in sorted(used.items(), key=lambda item: -item[1]):
+        if seconds > 0:
+            print(f"  {tree[pid]:44s} {seconds / total * 1000:6.2f} ms")
+    print(f"  {'this benchmark client':44s} {client_cpu / total * 1000:6.2f} ms")
+    print(
+        f"  {'all':44s} {(sum(used.values()) + client_cpu) / total * 1000:6.2f} ms "
+        f"(one signature in the baseline: {1000 / base_rate:.2f} ms)"
     )
 
 

@@ -88,3 +88,18 @@ def test_unusable_keys_stop_the_start_with_one_line(tmp_path: Path) -> None:
     assert last.startswith("ketqua: error: the signing keys are not usable:")
     assert "passphrase" in last
     assert "Traceback" not in done.stderr
+
+
+def test_worker_processes_carry_names_an_operator_can_see(service: Service) -> None:
+    """``ps`` and ``top`` tell the signing processes from the intake ones."""
+    assert service.process is not None
+    names = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, NotADirectoryError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == service.process.pid:
+            names.append((entry / "comm").read_text().strip())
+    assert names.count("ketqua-sign") == 2, names  # KETQUA_WORKERS=2 in the fixture
+    assert names.count("ketqua-intake") >= 1, names

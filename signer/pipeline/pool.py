@@ -58,11 +58,13 @@ class PoolBroken(KetquaError):
     """A worker process died (killed, out of memory); the pool has been restarted."""
 
 
-def _die_with_parent() -> None:
-    # a worker must not outlive a service killed with -9 (Linux: PR_SET_PDEATHSIG)
+def _worker_process(name: bytes) -> None:
+    # a worker must not outlive a service killed with -9 (Linux: PR_SET_PDEATHSIG), and
+    # carries a name that top and ps show (PR_SET_NAME: "ketqua-sign", "ketqua-intake")
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)
+        libc.prctl(15, ctypes.c_char_p(name[:15]))
     # SIGINT goes to the whole process group on Ctrl-C: the service decides, not the workers
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -76,7 +78,7 @@ SIGNING_NICENESS = 5
 
 def _init_signing(config: RuntimeConfig, blobs_root: Path, staging_root: Path) -> None:
     global _runtime, _startup_failure, _storage
-    _die_with_parent()
+    _worker_process(b"ketqua-sign")
     os.nice(SIGNING_NICENESS)
     _storage = (FolderBlobStore(blobs_root), Staging(staging_root))
     try:
@@ -95,7 +97,7 @@ _intake_blobs: FolderBlobStore | None = None
 
 def _init_intake(blobs_root: Path) -> None:
     global _intake_blobs
-    _die_with_parent()
+    _worker_process(b"ketqua-intake")
     _intake_blobs = FolderBlobStore(blobs_root)
 
 
