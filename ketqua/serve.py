@@ -10,6 +10,7 @@ exits within ``shutdown_timeout``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import signal
@@ -43,6 +44,7 @@ class Role(StrEnum):
 class _Signer:
     runner: web.AppRunner
     pipeline: Any
+    deliverer: Any
     pools: list[Any]
     audit: AuditTrail
 
@@ -87,6 +89,7 @@ async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None =
         steps = [runner.cleanup() for runner in (verifier, signer and signer.runner) if runner]
         if signer is not None:
             steps.append(signer.pipeline.stop(left()))
+            steps.append(signer.deliverer.stop(left()))
         await asyncio.gather(*steps)
         if signer is not None:
             await signer.audit.stop()
@@ -100,9 +103,11 @@ async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None =
 
 async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _Signer:
     from keys.keydir import KeyDir
+    from registry.results import PIPELINE
     from signer.api.app import create_app
     from signer.api.context import SignerContext
     from signer.api.health import register_signer_metrics
+    from signer.delivery import queue_email
     from signer.pipeline.pool import (
         Failure,
         describe_in_worker,
@@ -141,10 +146,12 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
         intake = intake_pool(settings.intake_workers, blobs_root=settings.blobs_dir)
         pools.append(intake)
         await intake.start(noop_in_worker)
-        histogram = register_signer_metrics(metrics, db)
+        histogram, attempts = register_signer_metrics(metrics, db)
+        blobs = FolderBlobStore(settings.blobs_dir)
+        deliverer, mail_domain = _deliverer(settings, db, blobs, attempts)
         pipeline = Pipeline(
             db,
-            FolderBlobStore(settings.blobs_dir),
+            blobs,
             Staging(settings.staging_dir),
             signing,
             PipelineConfig(
@@ -154,6 +161,8 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
                 retry_max=settings.job_retry_max,
             ),
             on_signed=histogram.observe,
+            on_issued=functools.partial(queue_email, domain=mail_domain, actor=PIPELINE),
+            after_issued=deliverer.wake,
         )
         audit = AuditTrail(db)
         ctx = SignerContext(
@@ -161,6 +170,8 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
             blobs=pipeline.blobs,
             intake_pool=intake,
             pipeline=pipeline,
+            deliverer=deliverer,
+            mail_domain=mail_domain,
             audit=audit,
             agency_code=agency_code,
             max_document_bytes=settings.max_document_bytes,
@@ -175,8 +186,49 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
     await audit.start()
     # one more task than processes: the next job is ready when a process frees up
     await pipeline.start(concurrency=settings.workers + 1)
+    # twice the connections: a task building the next message while one waits for a reply
+    await deliverer.start(concurrency=settings.smtp_connections * 2)
     log.info("signing for agency %s with %d worker process(es)", agency_code, settings.workers)
-    return _Signer(runner, pipeline, pools, audit)
+    return _Signer(runner, pipeline, deliverer, pools, audit)
+
+
+def _deliverer(settings: Settings, db: Database, blobs: Any, attempts: Any) -> tuple[Any, str]:
+    from signer.delivery.message import MessageBuilder, Sender
+    from signer.delivery.transport import PickupFolder, SmtpTransport, Transport
+    from signer.delivery.worker import Deliverer, DeliveryConfig
+
+    sender = Sender(
+        address=settings.mail_from,
+        name=settings.mail_from_name,
+        reply_to=settings.mail_reply_to,
+        max_bytes=int(settings.mail_max_mb * 1024 * 1024),
+        public_url=settings.public_url,
+    )
+    smtp = settings.smtp
+    transport: Transport
+    if smtp is None:
+        transport = PickupFolder(settings.pickup_dir)
+    else:
+        transport = SmtpTransport(
+            smtp,
+            timeout=settings.smtp_timeout,
+            connections=settings.smtp_connections,
+            reuse=settings.smtp_reuse,
+            ca_file=settings.smtp_ca_file,
+        )
+    deliverer = Deliverer(
+        db,
+        blobs,
+        transport,
+        MessageBuilder(sender, settings.mail_templates),
+        DeliveryConfig(
+            max_age=settings.mail_max_age_hours * 3600,
+            retry_base=settings.mail_retry_base,
+            retry_max=settings.mail_retry_max,
+        ),
+        on_attempt=lambda outcome: attempts.labels(outcome.value).inc(),
+    )
+    return deliverer, sender.domain
 
 
 async def _shutdown_pool(pool: Any, grace: float) -> None:

@@ -7,13 +7,16 @@ start with one line naming the setting (see ``describe_error``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -36,6 +39,45 @@ class Listen(str):
     @property
     def port(self) -> int:
         return int(self.rpartition(":")[2])
+
+
+_ADDRESS = re.compile(r"[^@\s<>,;\"]+@[A-Za-z0-9.-]+")
+TLS_MODES = ("starttls", "implicit", "none")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class SmtpUrl:
+    """Where mail goes: ``smtp://user:password@host:port?tls=starttls|implicit|none``."""
+
+    host: str
+    port: int
+    tls: str
+    username: str | None = field(default=None)
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpUrl:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("must be smtp://[user[:password]@]host[:port][?tls=...]")
+        query = parse_qs(parts.query)
+        tls = query.get("tls", ["implicit" if parts.scheme == "smtps" else "starttls"])[0]
+        if tls not in TLS_MODES:
+            raise ValueError(f"tls={tls}: use one of {', '.join(TLS_MODES)}")
+        if tls == "none" and parts.hostname not in _LOOPBACK:
+            raise ValueError("tls=none is for a server on loopback only (127.0.0.1, localhost)")
+        try:
+            port = parts.port or {"implicit": 465, "starttls": 587, "none": 25}[tls]
+        except ValueError:
+            raise ValueError("the port must be a number 1-65535") from None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
 
 
 class Settings(BaseSettings):
@@ -77,6 +119,26 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(5, ge=1, le=100, description="attempts before a job fails")
     job_retry_base: float = Field(5.0, gt=0, le=3600, description="first retry delay, seconds")
     job_retry_max: float = Field(600.0, gt=0, le=86400, description="longest retry delay")
+    smtp_url: str | None = Field(
+        None,
+        description="smtp://[user[:password]@]host[:port][?tls=starttls|implicit|none]; "
+        "unset: emails go to HOME/pickup as .eml files",
+    )
+    smtp_password: SecretStr | None = Field(None, description="else the password in smtp_url")
+    smtp_ca_file: Path | None = Field(None, description="CA certificates for the server's TLS")
+    smtp_timeout: float = Field(30.0, gt=0, le=600, description="seconds per SMTP step")
+    smtp_connections: int = Field(2, ge=1, le=32, description="concurrent SMTP connections")
+    smtp_reuse: bool = Field(True, description="keep connections open across messages")
+    mail_from: str = Field("ketqua@localhost", description="sender address")
+    mail_from_name: str | None = Field(None, description="sender name (default: the agency's)")
+    mail_reply_to: str | None = Field(None, description="Reply-To address (the agency's desk)")
+    mail_max_mb: float = Field(10.0, gt=0, le=100, description="largest message; else a link")
+    mail_max_age_hours: float = Field(48.0, gt=0, le=720, description="stop retrying after")
+    mail_retry_base: float = Field(10.0, gt=0, le=3600, description="first retry delay, seconds")
+    mail_retry_max: float = Field(1800.0, gt=0, le=86400, description="longest retry delay")
+    mail_templates: Path | None = Field(None, description="folder of templates overriding ours")
+    dkim_selector: str | None = Field(None, description="DKIM selector; with dkim_key_file")
+    dkim_key_file: Path | None = Field(None, description="DKIM private key (PEM)")
     shutdown_timeout: float = Field(20.0, gt=0, le=600, description="seconds to finish on SIGTERM")
     log_format: Literal["text", "json"] = Field("text", description="text or JSON lines")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
@@ -98,6 +160,35 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            SmtpUrl.parse(value)  # ValueError says what is wrong
+        return value
+
+    @field_validator("mail_from", "mail_reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not _ADDRESS.fullmatch(value):
+            raise ValueError("must be an email address (name@domain)")
+        return value
+
+    @model_validator(mode="after")
+    def _dkim_pair(self) -> Settings:
+        if (self.dkim_selector is None) != (self.dkim_key_file is None):
+            raise ValueError("dkim_selector and dkim_key_file go together")
+        return self
+
+    @property
+    def smtp(self) -> SmtpUrl | None:
+        if self.smtp_url is None:
+            return None
+        url = SmtpUrl.parse(self.smtp_url)
+        if self.smtp_password is not None:
+            url = dataclasses.replace(url, password=self.smtp_password.get_secret_value())
+        return url
 
     @property
     def keys_dir(self) -> Path:

@@ -25,6 +25,7 @@ class Job:
     kind: JobKind
     attempts: int  # including this one
     owner: str
+    delivery_id: str | None = None  # the delivery a "deliver" job sends
 
 
 # statements built once: SQLAlchemy then only binds parameters (half the CPU per call)
@@ -41,7 +42,12 @@ _LEASE = (
 
 
 def enqueue(
-    conn: Connection, result_id: str, kind: JobKind, *, at: datetime | None = None
+    conn: Connection,
+    result_id: str,
+    kind: JobKind,
+    *,
+    at: datetime | None = None,
+    delivery_id: str | None = None,
 ) -> None:
     now = at or datetime.now(UTC)
     conn.execute(
@@ -53,24 +59,26 @@ def enqueue(
             "attempts": 0,
             "run_after": now,
             "created_at": now,
+            "delivery_id": delivery_id,
         },
     )
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime, kind: JobKind):  # type: ignore[no-untyped-def]
     return (
         (jobs.c.state == JobState.QUEUED.value)
+        & (jobs.c.kind == kind.value)
         & (jobs.c.run_after <= now)
         & or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
     )
 
 
-def claim_next(conn: Connection, owner: str, lease: timedelta) -> Job | None:
-    """The next due job, leased to ``owner``; None when nothing is due (run in ``db.write``)."""
+def claim_next(conn: Connection, owner: str, lease: timedelta, kind: JobKind) -> Job | None:
+    """The next due job of ``kind``, leased to ``owner``; None when none is due."""
     now = datetime.now(UTC)
     query = (
-        select(jobs.c.id, jobs.c.result_id, jobs.c.kind, jobs.c.attempts)
-        .where(_claimable(now))
+        select(jobs.c.id, jobs.c.result_id, jobs.c.attempts, jobs.c.delivery_id)
+        .where(_claimable(now, kind))
         .order_by(jobs.c.run_after, jobs.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -82,12 +90,12 @@ def claim_next(conn: Connection, owner: str, lease: timedelta) -> Job | None:
         _LEASE,
         {"job_id": row.id, "owner": owner, "until": now + lease, "attempts": row.attempts + 1},
     )
-    return Job(row.id, row.result_id, JobKind(row.kind), row.attempts + 1, owner)
+    return Job(row.id, row.result_id, kind, row.attempts + 1, owner, row.delivery_id)
 
 
-def any_due(conn: Connection) -> bool:
+def any_due(conn: Connection, kind: JobKind) -> bool:
     """Whether ``claim`` would find a job now (a read, for idle workers to poll with)."""
-    query = select(jobs.c.id).where(_claimable(datetime.now(UTC))).limit(1)
+    query = select(jobs.c.id).where(_claimable(datetime.now(UTC), kind)).limit(1)
     return (conn.execute(query)).first() is not None
 
 

@@ -142,7 +142,38 @@ jobs = Table(
     Column("last_error", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
+    # a "deliver" job sends one delivery (one recipient); a "sign" job has none
+    _id("delivery_id", ForeignKey("deliveries.id")),
     Index("ix_jobs_state_run_after", "state", "run_after"),
+)
+
+# the outbox: one row per recipient and sending; a resend adds new rows
+deliveries = Table(
+    "deliveries",
+    metadata,
+    _id("id", primary_key=True),
+    _id("result_id", ForeignKey("results.id"), nullable=False, index=True),
+    Column("channel", String(12), nullable=False),
+    Column("recipient", Text, nullable=False),  # personal data: never logged
+    Column("state", String(12), nullable=False),
+    # the same on every attempt: a duplicate after a lost reply is recognisable
+    Column("message_id", String(200), nullable=False, unique=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_reply", Text),
+    Column("mode", String(12)),  # "attachment", or "link" when the message would be too large
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _id("delivery_id", ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("outcome", String(12), nullable=False),  # sent, temporary, permanent
+    Column("reply", Text, nullable=False),
 )
 
 audit_log = Table(

@@ -34,3 +34,16 @@ class JobState(StrEnum):
 
 class JobKind(StrEnum):
     SIGN = "sign"
+    DELIVER = "deliver"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # not sent yet: waiting, being sent, or backing off after a 4xx
+    SENT = "sent"  # the server accepted it (250)
+    FAILED = "failed"  # refused for good (5xx), or still not sent at the maximum age
+
+
+class AttemptOutcome(StrEnum):
+    SENT = "sent"
+    TEMPORARY = "temporary"  # retried: connection, timeout, 4xx
+    PERMANENT = "permanent"  # not retried: 5xx for this message or recipient

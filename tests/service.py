@@ -107,10 +107,14 @@ _sequence = iter(range(1, 10_000))
 
 
 def unique_metadata(**changes: object) -> dict[str, object]:
-    """The example metadata under a dossier code no other test of this process uses."""
+    """The example metadata under a dossier code no other test of this process uses.
+
+    Without email delivery unless ``deliver`` is given: the result ends ``published``.
+    """
     from tests.pdfs import example_metadata
 
     metadata = example_metadata()
+    metadata["deliver"] = {"email": False}
     day = 1 + (os.getpid() % 28)
     metadata["dossier_code"] = f"000.18.27.H47-2203{day:02d}-{next(_sequence):04d}"
     metadata.update(changes)

@@ -307,13 +307,31 @@ async def test_two_revokes_at_once_record_one_revocation(client: aiohttp.ClientS
     assert {body["revoked_reason"] for _, body in answers} == {final["revoked_reason"]}
 
 
-async def test_resending_a_published_result_is_recorded(client: aiohttp.ClientSession) -> None:
-    _, accepted = await submit(client, unique_metadata(), result_pdf(trailing_text="resend"))
-    await wait_for(client, accepted["id"], "published")
+async def test_resending_sends_a_new_message_and_keeps_the_first(
+    client: aiohttp.ClientSession, service: Service
+) -> None:
+    metadata = unique_metadata(deliver={"email": True})
+    _, accepted = await submit(client, metadata, result_pdf(trailing_text="resend"))
+    first = (await wait_for(client, accepted["id"], "delivered"))["deliveries"]
     async with client.post(f"/api/v1/results/{accepted['id']}/resend") as response:
         assert response.status == 202
         body = await response.json()
-    assert body["events"][-1]["state"] == "resend"
+    assert "resend" in [e["state"] for e in body["events"]]
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        async with client.get(f"/api/v1/results/{accepted['id']}") as response:
+            deliveries = (await response.json())["deliveries"]
+        if all(d["state"] == "sent" for d in deliveries):
+            break
+        assert asyncio.get_running_loop().time() < deadline, deliveries
+        await asyncio.sleep(0.1)
+    assert len(deliveries) == 2
+    assert deliveries[0] == first[0]  # the first delivery and its attempts, as they were
+    assert deliveries[1]["message_id"] != first[0]["message_id"]
+    # both messages are in the pickup folder (no SMTP server configured), one file each
+    for item in deliveries:
+        name = item["message_id"].strip("<>").partition("@")[0] + ".eml"
+        assert (service.home / "pickup" / name).exists(), name
 
 
 async def test_an_unknown_result_is_404(client: aiohttp.ClientSession) -> None:
@@ -373,11 +391,13 @@ async def test_the_log_holds_no_personal_data_or_secret(
     client: aiohttp.ClientSession, service: Service, api_key: str
 ) -> None:
     metadata = unique_metadata(
-        applicant={"name": "Trần Thị Bích", "email": "bich.tran@example.vn"}
+        applicant={"name": "Trần Thị Bích", "email": "bich.tran@example.vn"},
+        deliver={"email": True},
     )
     metadata["lookup_secret"] = "bi-mat-tra-cuu-123"
     _, accepted = await submit(client, metadata, result_pdf(trailing_text="privacy"))
-    await wait_for(client, accepted["id"], "published")
+    done = await wait_for(client, accepted["id"], "delivered")  # emailed (pickup folder)
+    assert done["deliveries"][0]["recipient"] == "b***n@example.vn"
     log = service.log()
     assert accepted["id"] in log  # the log does say what happened to the result
     passphrase = (service.home / "keys" / "passphrase").read_text().strip()

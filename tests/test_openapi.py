@@ -479,11 +479,18 @@ async def _revoke(c: Clients) -> None:
 
 
 async def _resend(c: Clients) -> None:
-    result = await c.published()
+    accepted = (await c.submit(unique_metadata(deliver={"email": True}))).json()
+    result = await c.wait_for(accepted["id"], "delivered")
+    assert len(result["deliveries"]) == 1
     answer = await c.signer.call(
         "POST", "/api/v1/results/{id}/resend", 202, key=c.key, result_id=result["id"]
     )
-    assert answer.json()["events"][-1]["state"] == "resend"
+    assert "resend" in [e["state"] for e in answer.json()["events"]]
+    assert len(answer.json()["deliveries"]) == 2
+    quiet = await c.published()  # asks for no email: nothing to resend
+    await c.signer.call(
+        "POST", "/api/v1/results/{id}/resend", 409, key=c.key, result_id=quiet["id"]
+    )
 
 
 async def _signer_openapi(c: Clients) -> None:
@@ -642,7 +649,11 @@ async def test_submissions_refused_as_documented(clients: Clients) -> None:
     cases: list[tuple[dict[str, object] | bytes, bytes, str]] = [
         (b"{not json", clients.pdf, "metadata"),
         (unique_metadata(dossier_code="000.18.27.H47-221399-0001"), clients.pdf, "dossier_code"),
-        (unique_metadata(applicant={"name": "An"}), clients.pdf, "applicant.email"),
+        (
+            unique_metadata(applicant={"name": "An"}, deliver={"email": True}),
+            clients.pdf,
+            "applicant.email",
+        ),
         (unique_metadata(due_at="2022-02-01T08:00:00+07:00"), clients.pdf, "due_at"),
         (unique_metadata(result_no=0), clients.pdf, "result_no"),
         (

@@ -9,13 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, select
 
 from registry import apikeys, jobs, results
 from registry.blobs import FolderBlobStore
-from registry.database import Database, current_revision, open_database, upgrade
+from registry.database import MIGRATIONS, Database, current_revision, open_database, upgrade
 from registry.errors import BlobMissing, Conflict, NotFound
 from registry.ids import looks_like_id, new_id
 from registry.schema import jobs as jobs_table
@@ -26,7 +29,7 @@ LEASE = timedelta(seconds=30)
 
 
 async def claim(db: Database, owner: str, lease: timedelta) -> jobs.Job | None:
-    return await db.write(jobs.claim_next, owner, lease)
+    return await db.write(jobs.claim_next, owner, lease, JobKind.SIGN)
 
 
 @pytest.fixture
@@ -71,9 +74,28 @@ async def test_the_migrations_build_exactly_the_declared_schema(db: Database) ->
         return list(compare_metadata(MigrationContext.configure(conn), metadata))
 
     assert await db.read(differences) == []
-    assert await current_revision(db) == "0001"
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    assert await current_revision(db) == head
     await upgrade(db)  # every start runs it: a second run changes nothing
-    assert await current_revision(db) == "0001"
+    assert await current_revision(db) == head
+
+
+def test_every_migration_goes_down_and_up_again(tmp_path: Path) -> None:
+    """An operator rolling back a release gets the previous schema, then the new one again."""
+    url = f"sqlite:///{tmp_path / 'roundtrip.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            command.downgrade(config, "base")
+            command.upgrade(config, "head")
+            assert not list(compare_metadata(MigrationContext.configure(conn), metadata))
+    finally:
+        engine.dispose()
 
 
 async def test_the_database_is_in_wal_mode_with_durable_commits(db: Database) -> None:

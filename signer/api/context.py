@@ -10,6 +10,7 @@ from registry.apikeys import ApiKey
 from registry.audit import AuditTrail
 from registry.blobs import FolderBlobStore
 from registry.database import Database
+from signer.delivery.worker import Deliverer
 from signer.pipeline.pool import WorkerPool
 from signer.pipeline.worker import Pipeline
 
@@ -20,6 +21,8 @@ class SignerContext:
     blobs: FolderBlobStore
     intake_pool: WorkerPool
     pipeline: Pipeline
+    deliverer: Deliverer
+    mail_domain: str  # of the sender address: the right-hand side of Message-IDs
     audit: AuditTrail
     agency_code: str  # the agency the keys sign for: other agencies' results are refused
     max_document_bytes: int

@@ -7,12 +7,12 @@ import time
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from ketqua.web.metrics import Metrics
-from registry import jobs, results
+from registry import jobs, outbox, results
 from registry.database import Database
-from registry.states import ResultState
+from registry.states import DeliveryState, ResultState
 from signer.api.context import SIGNER
 from signer.pipeline.pool import Failure, WorkerPool, probe_in_worker
 
@@ -67,8 +67,9 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
 
-def register_signer_metrics(metrics: Metrics, db: Database) -> Histogram:
-    """Gauges read at each scrape (results by state, queue); returns the signing histogram."""
+def register_signer_metrics(metrics: Metrics, db: Database) -> tuple[Histogram, Counter]:
+    """Gauges read at each scrape (results, deliveries, queue); the signing histogram and the
+    email attempts counter, which the workers feed."""
     by_state = Gauge("ketqua_results", "Results by state", ["state"], registry=metrics.registry)
     depth = Gauge("ketqua_queue_depth", "Jobs not finished", registry=metrics.registry)
     oldest = Gauge(
@@ -77,19 +78,35 @@ def register_signer_metrics(metrics: Metrics, db: Database) -> Histogram:
         registry=metrics.registry,
     )
 
+    emails = Gauge(
+        "ketqua_email_deliveries",
+        "Email deliveries by state",
+        ["state"],
+        registry=metrics.registry,
+    )
+
     async def refresh() -> None:
-        counts, queue = await db.read(
-            lambda conn: (results.count_by_state(conn), jobs.stats(conn))
+        counts, queue, sent = await db.read(
+            lambda conn: (results.count_by_state(conn), jobs.stats(conn), outbox.counts(conn))
         )
         for state in ResultState:
             by_state.labels(state.value).set(counts.get(state.value, 0))
+        for delivery_state in DeliveryState:
+            emails.labels(delivery_state.value).set(sent.get(delivery_state.value, 0))
         depth.set(queue.depth)
         oldest.set(queue.oldest_age)
 
     metrics.on_scrape(refresh)
-    return Histogram(
+    signing = Histogram(
         "ketqua_signing_seconds",
         "Time to sign one result in a worker process",
         registry=metrics.registry,
         buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30),
     )
+    attempts = Counter(
+        "ketqua_email_attempts",
+        "Attempts to send an email, by outcome (sent, temporary, permanent)",
+        ["outcome"],
+        registry=metrics.registry,
+    )
+    return signing, attempts

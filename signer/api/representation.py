@@ -1,10 +1,15 @@
-"""A result as the API shows it: state, history, signature facts, links. No personal data."""
+"""A result as the API shows it: state, history, signature facts, deliveries, links.
+
+No personal data: the recipient's address is masked (``ketqua.masking``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from ketqua.masking import mask_email, mask_emails
+from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
 from signer.document import VIETNAM_TIME
 
@@ -31,7 +36,27 @@ def summary(result: ResultRecord) -> dict[str, Any]:
     }
 
 
-def detail(result: ResultRecord, events: list[ResultEvent]) -> dict[str, Any]:
+def delivery(item: Delivery) -> dict[str, Any]:
+    """A delivery with its attempts; the address and the replies that quote it are masked."""
+    return {
+        "id": item.id,
+        "channel": item.channel,
+        "recipient": mask_email(item.recipient),
+        "state": item.state.value,
+        "message_id": item.message_id,
+        "mode": item.mode,
+        "created_at": _time(item.created_at),
+        "sent_at": _time(item.sent_at),
+        "attempts": [
+            {"at": _time(a.at), "outcome": a.outcome.value, "reply": mask_emails(a.reply)}
+            for a in item.attempts
+        ],
+    }
+
+
+def detail(
+    result: ResultRecord, events: list[ResultEvent], deliveries: list[Delivery]
+) -> dict[str, Any]:
     body = summary(result)
     body["original"] = {"sha256": result.original_sha256, "size": result.original_size}
     body["signature"] = (
@@ -56,7 +81,7 @@ def detail(result: ResultRecord, events: list[ResultEvent]) -> dict[str, Any]:
     body["events"] = [
         {"at": _time(e.at), "state": e.state, "detail": e.detail, "actor": e.actor} for e in events
     ]
-    body["deliveries"] = []
+    body["deliveries"] = [delivery(d) for d in deliveries]
     if result.signed_sha256 is not None:
         body["links"]["document"] = f"{API}/{result.id}/document"
     if result.seal_url is not None:

@@ -9,13 +9,15 @@ from aiohttp import web
 from sqlalchemy import Connection
 
 from ketqua.web.problems import Problem
-from registry import results
+from registry import outbox, results
 from registry.errors import Conflict, NotFound
 from registry.ids import looks_like_id
+from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
 from registry.states import ResultState
 from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import API, detail, summary
+from signer.delivery import queue_email, recipients
 
 MAX_PAGE = 200
 
@@ -32,14 +34,16 @@ async def _load(request: web.Request) -> ResultRecord:
 
 
 async def _detail(request: web.Request, result: ResultRecord, status: int = 200) -> web.Response:
-    fresh, events = await request.app[SIGNER].db.read(_with_events, result.id)
-    return web.json_response(detail(fresh, events), status=status)
+    fresh, events, deliveries = await request.app[SIGNER].db.read(_with_history, result.id)
+    return web.json_response(detail(fresh, events, deliveries), status=status)
 
 
-def _with_events(conn: Connection, result_id: str) -> tuple[ResultRecord, list[ResultEvent]]:
+def _with_history(
+    conn: Connection, result_id: str
+) -> tuple[ResultRecord, list[ResultEvent], list[Delivery]]:
     fresh = results.get(conn, result_id)
     assert fresh is not None
-    return fresh, results.events(conn, result_id)
+    return fresh, results.events(conn, result_id), outbox.for_result(conn, result_id)
 
 
 async def get_result(request: web.Request) -> web.Response:
@@ -161,12 +165,22 @@ async def revoke_result(request: web.Request) -> web.Response:
 async def resend_result(request: web.Request) -> web.Response:
     result = await _load(request)
     key = request[API_KEY]
+    ctx = request.app[SIGNER]
     if not result.state.issued:
         raise Conflict(
             f"result {result.id} is {result.state}: only a signed result can be sent",
             field="id",
         )
-    await request.app[SIGNER].db.write(
-        results.add_event, result.id, "resend", "delivery requested again", key.id
-    )
+    if not recipients(result):
+        raise Conflict(
+            f"result {result.id} asks for no email delivery (deliver.email is false)", field="id"
+        )
+    await ctx.db.write(_resend, result, ctx.mail_domain, key.id)
+    ctx.deliverer.wake()
     return await _detail(request, result, status=202)
+
+
+def _resend(conn: Connection, result: ResultRecord, domain: str, actor: str) -> None:
+    # new deliveries (new Message-IDs): the earlier ones and their attempts stay as they were
+    results.add_event(conn, result.id, "resend", "delivery requested again", actor)
+    queue_email(conn, result, domain=domain, actor=actor)

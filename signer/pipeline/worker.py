@@ -12,12 +12,7 @@ worker process) is retried with exponential backoff and jitter until
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import random
-import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +28,8 @@ from registry.blobs import FolderBlobStore
 from registry.database import Database
 from registry.jobs import Job
 from registry.results import ResultRecord
-from registry.states import ResultState
+from registry.states import JobKind, ResultState
+from signer.pipeline.leased import LeasedWorkers, LeaseLost, backoff
 from signer.pipeline.pool import Failure, WorkerPool, sign_and_stage
 from signer.pipeline.staging import StagedSignature, Staging
 
@@ -49,17 +45,13 @@ class PipelineConfig:
     poll_interval: float = 1.0  # idle workers look for due retries and expired leases this often
 
     def backoff(self, attempts: int) -> float:
-        """Exponential, with jitter so that retries of many jobs do not arrive together."""
-        ceiling = min(self.retry_max, self.retry_base * 2.0 ** (attempts - 1))
-        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+        return backoff(attempts, self.retry_base, self.retry_max)
 
 
-class LeaseLost(KetquaError):
-    """Another worker took the job over (ours outlived its lease); it records the outcome."""
+class Pipeline(LeasedWorkers[ResultRecord]):
+    """The signing worker tasks of one service process."""
 
-
-class Pipeline:
-    """The worker tasks of one service process."""
+    kind = JobKind.SIGN
 
     def __init__(
         self,
@@ -70,23 +62,17 @@ class Pipeline:
         config: PipelineConfig,
         *,
         on_signed: Callable[[float], None] | None = None,
+        on_issued: Callable[[Connection, ResultRecord], object] | None = None,
+        after_issued: Callable[[], None] | None = None,
     ) -> None:
-        self.db = db
+        super().__init__(db, lease=config.lease, poll_interval=config.poll_interval)
         self.blobs = blobs
         self.staging = staging
         self.pool = pool
         self.config = config
-        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self._on_signed = on_signed
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._busy = 0
-        self._idle_before = True
-
-    @property
-    def busy(self) -> int:
-        return self._busy
+        self._on_issued = on_issued  # in the recording transaction
+        self._after_issued = after_issued  # on the event loop, after the commit
 
     async def start(self, concurrency: int) -> None:
         # a kill -9 mid-write leaves temp files; no one else writes to these folders
@@ -94,96 +80,17 @@ class Pipeline:
             if folder.exists() and (removed := await asyncio.to_thread(remove_temp_files, folder)):
                 log.info("removed %d unfinished write(s) in %s", removed, folder)
         await self._clear_recorded_staging()
-        self._tasks = [
-            asyncio.create_task(self._loop(), name=f"pipeline-worker-{i}")
-            for i in range(concurrency)
-        ]
+        self.start_tasks(concurrency)
 
-    def wake(self) -> None:
-        """New work was queued: idle workers look now rather than at the next poll."""
-        self._wake.set()
+    def claim(
+        self, conn: Connection, owner: str, lease: timedelta
+    ) -> tuple[Job, ResultRecord] | None:
+        return _claim_unit(conn, owner, lease)
 
-    async def stop(self, grace: float) -> None:
-        """Claim nothing more; let running jobs finish for ``grace`` s; give back the rest."""
-        self._stopping.set()
-        self._wake.set()
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        released = await self.db.write(jobs.release, self.owner)
-        if released:
-            log.info("released %d unfinished job(s) for the next start", released)
+    async def failed(self, job: Job, reason: str) -> None:
+        await self._retry_or_fail(job, reason, permanent=False)
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                claimed = await self._claim()
-            except Exception:
-                log.exception("cannot claim a job; trying again")
-                await self._idle()
-                continue
-            if claimed is None:
-                await self._idle()
-                continue
-            job, result = claimed
-            self._busy += 1
-            try:
-                await self._with_lease(job, result)
-            except Exception:  # even recording the failure failed (the database): the lease
-                log.exception("job %d: outcome not recorded; it runs again", job.id)
-            finally:
-                self._busy -= 1
-
-    async def _idle(self) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
-
-    async def _claim(self) -> tuple[Job, ResultRecord] | None:
-        """The next job and its result, moved to ``signing`` in the same transaction."""
-        # idle workers poll with a read (cheap, beside the writer); one that just finished
-        # a job claims directly, as more are likely waiting
-        if self._idle_before and not await self.db.read(jobs.any_due):
-            return None
-        claimed = await self.db.write(
-            _claim_unit, self.owner, timedelta(seconds=self.config.lease)
-        )
-        self._idle_before = claimed is None
-        return claimed
-
-    async def _with_lease(self, job: Job, result: ResultRecord) -> None:
-        renewer = asyncio.create_task(self._renew(job))
-        try:
-            await self._run(job, result)
-        except LeaseLost:
-            log.warning("job %d: lease lost; the other worker records it", job.id)
-        except Exception as exc:  # a transient failure of ours: retry, never crash the loop
-            log.warning(
-                "job %d failed (attempt %d): %s",
-                job.id,
-                job.attempts,
-                exc,
-                extra={"result_id": job.result_id},
-            )
-            await self._retry_or_fail(job, _reason(exc), permanent=False)
-        finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
-
-    async def _renew(self, job: Job) -> None:
-        lease = timedelta(seconds=self.config.lease)
-        while True:
-            await asyncio.sleep(self.config.lease / 3)
-            try:
-                if not await self.db.write(jobs.renew, job, lease):
-                    return
-            except Exception:
-                log.exception("job %d: cannot renew the lease", job.id)
-
-    async def _run(self, job: Job, result: ResultRecord) -> None:
+    async def run(self, job: Job, result: ResultRecord) -> None:
         if result.state.final or result.state.issued:
             await self._finish_without_signing(job, result)
             return
@@ -217,7 +124,9 @@ class Pipeline:
             "failure": None,
         }
         detail = f"PAdES {signed.level.value}, document {signed.sha256[:12]}"
-        moved = await self.db.write(_record_unit, job, result, values, detail)
+        moved = await self.db.write(_record_unit, job, result, values, detail, self._on_issued)
+        if moved and self._after_issued is not None:
+            self._after_issued()
         log.info(
             "signed (PAdES %s) and %s",
             signed.level.value,
@@ -257,7 +166,7 @@ class Pipeline:
 
 def _claim_unit(conn: Connection, owner: str, lease: timedelta) -> tuple[Job, ResultRecord] | None:
     """The next job and its result, moved to ``signing`` in the same transaction."""
-    job = jobs.claim_next(conn, owner, lease)
+    job = jobs.claim_next(conn, owner, lease, JobKind.SIGN)
     if job is None:
         return None
     result = results.get(conn, job.result_id)
@@ -275,11 +184,19 @@ def _claim_unit(conn: Connection, owner: str, lease: timedelta) -> tuple[Job, Re
 
 
 def _record_unit(
-    conn: Connection, job: Job, result: ResultRecord, values: dict[str, Any], detail: str
+    conn: Connection,
+    job: Job,
+    result: ResultRecord,
+    values: dict[str, Any],
+    detail: str,
+    on_issued: Callable[[Connection, ResultRecord], object] | None,
 ) -> bool:
     if not jobs.finish(conn, job):
         raise LeaseLost(f"job {job.id}")  # rolls the transaction back: the new owner records
-    return results.record_signed(conn, result.id, values, publish=result.publish, detail=detail)
+    moved = results.record_signed(conn, result.id, values, publish=result.publish, detail=detail)
+    if moved and on_issued is not None:
+        on_issued(conn, result)  # e.g. queue the deliveries, in the same transaction
+    return moved
 
 
 def _retry_unit(conn: Connection, job: Job, reason: str, give_up: bool, delay: float) -> bool:
@@ -305,8 +222,3 @@ def _retry_unit(conn: Connection, job: Job, reason: str, give_up: bool, delay: f
         only_from=(ResultState.SIGNING,),
     )
     return True
-
-
-def _reason(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__

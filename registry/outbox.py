@@ -1,0 +1,202 @@
+"""The outbox: one delivery per recipient of a signed result, and every attempt to send it.
+
+A delivery is created in the same transaction that records the signed
+document (or that asks for a resend), together with the ``deliver`` job that
+sends it; the job queue (``registry.jobs``) gives it a lease, retries and
+backoff. The delivery keeps what the operator and the applicant care about:
+the recipient, the state (``pending``, ``sent``, ``failed``), the
+Message-ID (fixed at creation, the same on every attempt), and each
+attempt's time, outcome and the server's reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from registry import jobs, results
+from registry.ids import new_id
+from registry.schema import deliveries, delivery_attempts
+from registry.states import AttemptOutcome, DeliveryState, JobKind, ResultState
+
+EMAIL = "email"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    at: datetime
+    outcome: AttemptOutcome
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One row of ``deliveries`` with its attempts; ``recipient`` is personal data."""
+
+    id: str
+    result_id: str
+    channel: str
+    recipient: str
+    state: DeliveryState
+    message_id: str
+    attempts: tuple[Attempt, ...]
+    last_reply: str | None
+    mode: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"Delivery(id={self.id!r}, state={self.state.value!r})"
+
+
+def message_id(delivery_id: str, domain: str) -> str:
+    return f"<{delivery_id.lower()}.ketqua@{domain}>"
+
+
+def create(
+    conn: Connection, result_id: str, recipients: list[str], *, domain: str, actor: str
+) -> list[str]:
+    """A pending delivery and its ``deliver`` job per recipient; their ids."""
+    now = datetime.now(UTC)
+    created = []
+    for recipient in recipients:
+        delivery_id = new_id()
+        conn.execute(
+            insert(deliveries),
+            {
+                "id": delivery_id,
+                "result_id": result_id,
+                "channel": EMAIL,
+                "recipient": recipient,
+                "state": DeliveryState.PENDING.value,
+                "message_id": message_id(delivery_id, domain),
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        jobs.enqueue(conn, result_id, JobKind.DELIVER, at=now, delivery_id=delivery_id)
+        created.append(delivery_id)
+    if created:
+        results.add_event(
+            conn,
+            result_id,
+            "delivery",
+            f"{len(created)} email delivery(ies) queued",
+            actor,
+            at=now,
+        )
+    return created
+
+
+def get(conn: Connection, delivery_id: str) -> Delivery | None:
+    found = for_ids(conn, [delivery_id])
+    return found[0] if found else None
+
+
+def for_result(conn: Connection, result_id: str) -> list[Delivery]:
+    ids = conn.execute(
+        select(deliveries.c.id)
+        .where(deliveries.c.result_id == result_id)
+        .order_by(deliveries.c.created_at, deliveries.c.id)
+    ).scalars()
+    return for_ids(conn, list(ids))
+
+
+def for_ids(conn: Connection, ids: list[str]) -> list[Delivery]:
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(deliveries).where(deliveries.c.id.in_(ids)).order_by(deliveries.c.created_at)
+    ).all()
+    tried: dict[str, list[Attempt]] = {i: [] for i in ids}
+    for attempt in conn.execute(
+        select(delivery_attempts)
+        .where(delivery_attempts.c.delivery_id.in_(ids))
+        .order_by(delivery_attempts.c.id)
+    ):
+        tried[attempt.delivery_id].append(
+            Attempt(attempt.at, AttemptOutcome(attempt.outcome), attempt.reply)
+        )
+    return [
+        Delivery(
+            id=row.id,
+            result_id=row.result_id,
+            channel=row.channel,
+            recipient=row.recipient,
+            state=DeliveryState(row.state),
+            message_id=row.message_id,
+            attempts=tuple(tried[row.id]),
+            last_reply=row.last_reply,
+            mode=row.mode,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+        )
+        for row in rows
+    ]
+
+
+def record_attempt(
+    conn: Connection,
+    delivery_id: str,
+    result_id: str,
+    outcome: AttemptOutcome,
+    reply: str,
+    *,
+    give_up: bool = False,
+    mode: str | None = None,
+) -> DeliveryState:
+    """Record one attempt and the delivery's new state; a sent one may make the result delivered.
+
+    ``give_up``: a temporary failure that ends the delivery (too old to retry).
+    """
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(delivery_attempts),
+        {"delivery_id": delivery_id, "at": now, "outcome": outcome.value, "reply": reply},
+    )
+    if outcome is AttemptOutcome.SENT:
+        state = DeliveryState.SENT
+    elif outcome is AttemptOutcome.PERMANENT or give_up:
+        state = DeliveryState.FAILED
+    else:
+        state = DeliveryState.PENDING
+    values: dict[str, object] = {
+        "state": state.value,
+        "last_reply": reply,
+        "attempts": deliveries.c.attempts + 1,
+        "updated_at": now,
+    }
+    if mode is not None:
+        values["mode"] = mode
+    if state is DeliveryState.SENT:
+        values["sent_at"] = now
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+    if state is DeliveryState.SENT and _all_sent(conn, result_id):
+        results.move(
+            conn,
+            result_id,
+            ResultState.DELIVERED,
+            detail="every recipient's server accepted the email",
+            only_from=(ResultState.PUBLISHED, ResultState.SIGNED),
+        )
+    return state
+
+
+def _all_sent(conn: Connection, result_id: str) -> bool:
+    """Every recipient has one sent delivery (a failed one resent later counts once sent)."""
+    rows = conn.execute(
+        select(deliveries.c.recipient, deliveries.c.state).where(
+            deliveries.c.result_id == result_id
+        )
+    ).all()
+    sent = {r.recipient for r in rows if r.state == DeliveryState.SENT.value}
+    return bool(rows) and all(r.recipient in sent for r in rows)
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """Deliveries by state (for the metrics)."""
+    query = select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
+    return {state: int(n) for state, n in conn.execute(query).tuples()}

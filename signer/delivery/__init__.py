@@ -1,0 +1,28 @@
+"""Email delivery of signed results: the message, the transports, the outbox's workers.
+
+``queue_email`` runs inside the transaction that issues a result (or asks
+for a resend) and adds one delivery per recipient to the outbox
+(``registry.outbox``); ``worker.Deliverer`` sends them through
+``transport`` (SMTP with aiosmtplib, or the pickup folder).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from registry import outbox
+from registry.results import ResultRecord
+from signer.metadata import parse_metadata
+
+
+def recipients(result: ResultRecord) -> list[str]:
+    """Who gets the result by email: the applicant, when the metadata asks for it."""
+    metadata = parse_metadata(result.metadata_json)
+    if not metadata.deliver.email or metadata.applicant.email is None:
+        return []
+    return [str(metadata.applicant.email)]
+
+
+def queue_email(conn: Connection, result: ResultRecord, *, domain: str, actor: str) -> list[str]:
+    """The result's deliveries, added to the outbox in the caller's transaction."""
+    return outbox.create(conn, result.id, recipients(result), domain=domain, actor=actor)

@@ -1,0 +1,152 @@
+"""The email that carries a signed result to its applicant.
+
+Subject, plain text and HTML come from jinja2 templates (``templates/``; an
+operator's folder, ``mail_templates``, overrides any of them by name), HTML
+autoescaped. Headers are built by the standard ``email`` package with the
+SMTP policy: non-ASCII words are RFC 2047-encoded, the attachment's name
+RFC 2231-encoded, and every value taken from metadata has its line breaks
+folded to spaces first, so no field can add a header. The attachment is
+the stored signed PDF, byte for byte; when the whole message would exceed
+the size limit, the message carries the links instead and says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+
+from registry.results import ResultRecord
+from signer.document import VIETNAM_TIME
+from signer.metadata import ResultMetadata
+
+ATTACHMENT = "attachment"
+LINK = "link"
+_UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who the messages come from, and how big one may be."""
+
+    address: str
+    name: str | None = None  # None: the agency's name
+    reply_to: str | None = None
+    max_bytes: int = 10 * 1024 * 1024
+    public_url: str = "http://127.0.0.1:8080"
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    data: bytes  # the message as sent (CRLF line ends)
+    mode: str  # ATTACHMENT or LINK
+
+
+def one_line(value: str) -> str:
+    """A metadata value made safe for a header: no CR, LF or other control characters."""
+    return " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", value).split())
+
+
+def attachment_name(result: ResultRecord) -> str:
+    return _UNSAFE_IN_FILENAME.sub("-", f"Kết quả {result.result_code}.pdf")
+
+
+class MessageBuilder:
+    """Templates loaded and compiled once; ``build`` per message (pure CPU, no I/O)."""
+
+    def __init__(self, sender: Sender, templates: Path | None = None) -> None:
+        self.sender = sender
+        loaders: list[Any] = [PackageLoader("signer.delivery", "templates")]
+        if templates is not None:
+            loaders.insert(0, FileSystemLoader(str(templates)))
+        self._env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        self._subject = self._env.get_template("subject.txt.j2")
+        self._text = self._env.get_template("body.txt.j2")
+        self._html = self._env.get_template("body.html.j2")
+
+    def build(
+        self,
+        result: ResultRecord,
+        metadata: ResultMetadata,
+        pdf: bytes,
+        *,
+        recipient: str,
+        message_id: str,
+    ) -> Built:
+        attached = self._message(result, metadata, pdf, recipient, message_id, attach=True)
+        if len(attached) <= self.sender.max_bytes:
+            return Built(attached, ATTACHMENT)
+        linked = self._message(result, metadata, pdf, recipient, message_id, attach=False)
+        return Built(linked, LINK)
+
+    def _message(
+        self,
+        result: ResultRecord,
+        metadata: ResultMetadata,
+        pdf: bytes,
+        recipient: str,
+        message_id: str,
+        *,
+        attach: bool,
+    ) -> bytes:
+        values = self._values(result, metadata, pdf, attached=attach)
+        msg = EmailMessage(policy=SMTP)
+        msg["Subject"] = one_line(self._subject.render(values))
+        msg["From"] = formataddr(
+            (one_line(self.sender.name or metadata.agency.name), self.sender.address)
+        )
+        msg["To"] = recipient
+        if self.sender.reply_to:
+            msg["Reply-To"] = self.sender.reply_to
+        msg["Date"] = format_datetime(result.signed_at or result.updated_at)
+        msg["Message-ID"] = message_id
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
+        msg["Content-Language"] = "vi, en"
+        msg.set_content(self._text.render(values), cte="quoted-printable")
+        msg.add_alternative(self._html.render(values), subtype="html", cte="quoted-printable")
+        if attach:
+            msg.add_attachment(
+                pdf, maintype="application", subtype="pdf", filename=attachment_name(result)
+            )
+        return msg.as_bytes()
+
+    def _values(
+        self, result: ResultRecord, metadata: ResultMetadata, pdf: bytes, *, attached: bool
+    ) -> dict[str, Any]:
+        return {
+            "agency": metadata.agency,
+            "procedure": metadata.procedure,
+            "applicant": metadata.applicant,
+            "dossier_code": metadata.dossier_code,
+            "result_code": result.result_code,
+            "resolved": metadata.resolved_at.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y"),
+            "verify_url": result.seal_url or "",
+            "verification_code": result.verification_code or "",
+            "portal_url": f"{self.sender.public_url}/tra-cuu/{quote(metadata.dossier_code)}",
+            "reply_to": self.sender.reply_to,
+            "attached": attached,
+            "size_mb": f"{len(pdf) / 1024 / 1024:.1f}",
+        }

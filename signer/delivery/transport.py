@@ -1,0 +1,169 @@
+"""Handing a built message to a mail server, or to the pickup folder when there is none.
+
+Every send ends in one ``Outcome``: ``sent`` with the server's 250 reply,
+``temporary`` (connection refused or reset, a timeout, a 4xx reply, a
+refused login or sender: our side or the server's state, worth retrying),
+or ``permanent`` (a 5xx for this recipient or this message: retrying
+would get the same answer). Nothing raises past ``send``: one bad
+recipient is one outcome, never a stuck worker.
+
+``SmtpTransport`` keeps up to ``connections`` aiosmtplib clients; with
+``reuse`` a client goes back to the idle list after a message (one
+connection, one login, many messages), else it says QUIT. Every step has
+``timeout`` (aiosmtplib's per-command timeout), and a whole message has a
+bound of its own, so a server that accepts the connection and never
+answers costs at most that long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from ketqua.files import fsync_dir, write_atomic
+from ketqua.settings import SmtpUrl
+from registry.states import AttemptOutcome
+
+# steps of one message: connect, greeting, (STARTTLS, EHLO), (AUTH), MAIL, RCPT, DATA, end
+STEPS_PER_MESSAGE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: AttemptOutcome
+    reply: str  # the server's reply ("250 2.0.0 Ok: queued as ..."), or what went wrong
+
+
+class Transport(Protocol):
+    def describe(self) -> str: ...
+
+    async def send(self, sender: str, recipient: str, data: bytes, message_id: str) -> Outcome: ...
+
+    async def close(self) -> None: ...
+
+
+class PickupFolder:
+    """No mail server configured: each message becomes ``<message-id>.eml`` in a folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def describe(self) -> str:
+        return f"the pickup folder {self.root} (no smtp_url set)"
+
+    async def send(self, sender: str, recipient: str, data: bytes, message_id: str) -> Outcome:
+        # the Message-ID's left part: unique, and no "@" (which reads as an address)
+        name = re.sub(r"[^A-Za-z0-9._-]", "", message_id.partition("@")[0]) + ".eml"
+        await asyncio.to_thread(self._write, self.root / name, data)
+        return Outcome(AttemptOutcome.SENT, f"written to the pickup folder as {name}")
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        write_atomic(path, data, mode=0o640)
+        fsync_dir(path.parent)
+
+    async def close(self) -> None:
+        return None
+
+
+class SmtpTransport:
+    def __init__(
+        self,
+        url: SmtpUrl,
+        *,
+        timeout: float,
+        connections: int,
+        reuse: bool,
+        ca_file: Path | None = None,
+    ) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.reuse = reuse
+        self._slots = asyncio.Semaphore(connections)
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._tls: ssl.SSLContext | None = None
+        if url.tls != "none":
+            self._tls = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+    def describe(self) -> str:
+        login = f", login as {self.url.username}" if self.url.username else ""
+        return f"smtp://{self.url.host}:{self.url.port} (tls={self.url.tls}{login})"
+
+    async def send(self, sender: str, recipient: str, data: bytes, message_id: str) -> Outcome:
+        async with self._slots:
+            client = self._idle.pop() if self._idle else None
+            try:
+                async with asyncio.timeout(self.timeout * STEPS_PER_MESSAGE):
+                    if client is None or not client.is_connected:
+                        client = await self._connect()
+                    _, reply = await client.sendmail(sender, [recipient], data)
+            except BaseException as exc:
+                if client is not None:
+                    client.close()
+                if isinstance(exc, Exception):
+                    return _failure(exc)
+                raise  # cancelled: the lease is given back, the message is tried again
+            if self.reuse:
+                self._idle.append(client)
+            else:
+                await self._quit(client)
+            return Outcome(AttemptOutcome.SENT, _reply_line(f"250 {reply}"))
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(
+            hostname=self.url.host,
+            port=self.url.port,
+            username=self.url.username,
+            password=self.url.password,
+            timeout=self.timeout,
+            use_tls=self.url.tls == "implicit",
+            start_tls=self.url.tls == "starttls",  # False, not None (None: if offered)
+            tls_context=self._tls,
+        )
+        await client.connect()
+        return client
+
+    async def _quit(self, client: aiosmtplib.SMTP) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.quit(), self.timeout)
+        client.close()
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(self._quit(client) for client in idle))
+
+
+def _failure(exc: Exception) -> Outcome:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        exc = exc.recipients[0]
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        reply = _reply_line(f"{exc.code} {exc.message}")
+        ours = isinstance(
+            exc,
+            aiosmtplib.SMTPAuthenticationError
+            | aiosmtplib.SMTPSenderRefused
+            | aiosmtplib.SMTPHeloError
+            | aiosmtplib.SMTPConnectResponseError,
+        )
+        if 500 <= exc.code < 600 and not ours:
+            return Outcome(AttemptOutcome.PERMANENT, reply)
+        return Outcome(AttemptOutcome.TEMPORARY, reply)
+    if isinstance(exc, TimeoutError):
+        return Outcome(AttemptOutcome.TEMPORARY, f"timed out: {exc or 'no answer'}")
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return Outcome(AttemptOutcome.TEMPORARY, f"TLS failed: {exc}")
+    if isinstance(exc, OSError | aiosmtplib.SMTPException):
+        return Outcome(AttemptOutcome.TEMPORARY, f"{type(exc).__name__}: {exc}")
+    return Outcome(AttemptOutcome.TEMPORARY, f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _reply_line(text: str) -> str:
+    return " ".join(text.split())[:500]

@@ -1,0 +1,191 @@
+"""Worker tasks that send the outbox's deliveries, one recipient per job.
+
+A ``deliver`` job: load the delivery and its result, build the message
+(templates, the signed PDF from the blob store) off the event loop, hand it
+to the transport, then in one transaction record the attempt, the
+delivery's new state and the job's (finished, or due again after a backoff
+with jitter). A temporary failure is retried until the delivery is
+``max_age`` old, then ``failed``; a permanent one (5xx) fails that
+delivery at once. Each recipient is its own job: a bad address or a slow
+server holds one task, never the others.
+
+At least once, duplicates recognisable: a delivery is ``sent`` only once
+the server said 250, and its Message-ID is fixed when it is created. If
+the service dies between the server's 250 and the commit, the next attempt
+sends the same message (same Message-ID) again: the one way to send twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection
+
+from ketqua.errors import KetquaError
+from registry import jobs, outbox, results
+from registry.blobs import FolderBlobStore
+from registry.database import Database
+from registry.jobs import Job
+from registry.outbox import Delivery
+from registry.results import ResultRecord
+from registry.states import AttemptOutcome, DeliveryState, JobKind
+from signer.delivery.message import Built, MessageBuilder
+from signer.delivery.transport import Outcome, Transport
+from signer.metadata import parse_metadata
+from signer.pipeline.leased import LeasedWorkers, LeaseLost, backoff
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    lease: float = 60.0
+    max_age: float = 48 * 3600.0  # seconds after which a delivery stops being retried
+    retry_base: float = 10.0
+    retry_max: float = 1800.0
+    poll_interval: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    delivery: Delivery
+    result: ResultRecord
+
+
+class Deliverer(LeasedWorkers[Claimed]):
+    """The delivery worker tasks of one service process."""
+
+    kind = JobKind.DELIVER
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: FolderBlobStore,
+        transport: Transport,
+        builder: MessageBuilder,
+        config: DeliveryConfig,
+        *,
+        on_attempt: Callable[[AttemptOutcome], None] | None = None,
+    ) -> None:
+        super().__init__(db, lease=config.lease, poll_interval=config.poll_interval)
+        self.blobs = blobs
+        self.transport = transport
+        self.builder = builder
+        self.config = config
+        self._on_attempt = on_attempt
+
+    async def start(self, concurrency: int) -> None:
+        log.info("emails go to %s", self.transport.describe())
+        self.start_tasks(concurrency)
+
+    async def stop(self, grace: float) -> None:
+        await super().stop(grace)
+        await self.transport.close()
+
+    def claim(self, conn: Connection, owner: str, lease: timedelta) -> tuple[Job, Claimed] | None:
+        job = jobs.claim_next(conn, owner, lease, JobKind.DELIVER)
+        if job is None:
+            return None
+        delivery = outbox.get(conn, job.delivery_id) if job.delivery_id else None
+        result = results.get(conn, job.result_id)
+        if delivery is None or result is None:
+            raise KetquaError(f"job {job.id} names an unknown delivery or result")
+        return job, Claimed(delivery, result)
+
+    async def run(self, job: Job, item: Claimed) -> None:
+        delivery, result = item.delivery, item.result
+        if delivery.state is not DeliveryState.PENDING:  # recorded, then the job survived
+            await self._finish(job)
+            return
+        if not result.state.issued or result.signed_sha256 is None:
+            reason = f"not sent: the result is {result.state.value}"
+            await self._record(job, delivery, Outcome(AttemptOutcome.PERMANENT, reason), None)
+            return
+        built = await asyncio.to_thread(self._build, result, delivery)
+        outcome = await self.transport.send(
+            self.builder.sender.address, delivery.recipient, built.data, delivery.message_id
+        )
+        await self._record(job, delivery, outcome, built.mode)
+
+    async def failed(self, job: Job, reason: str) -> None:
+        """``run`` raised (the blob store, the templates, the database): a temporary failure."""
+        delivery = await self.db.read(outbox.get, job.delivery_id) if job.delivery_id else None
+        if delivery is None:
+            await self.db.write(jobs.give_up, job, reason)
+            return
+        await self._record(job, delivery, Outcome(AttemptOutcome.TEMPORARY, reason), None)
+
+    def _build(self, result: ResultRecord, delivery: Delivery) -> Built:
+        assert result.signed_sha256 is not None
+        pdf = self.blobs.get_sync(result.signed_sha256)
+        return self.builder.build(
+            result,
+            parse_metadata(result.metadata_json),
+            pdf,
+            recipient=delivery.recipient,
+            message_id=delivery.message_id,
+        )
+
+    async def _record(
+        self, job: Job, delivery: Delivery, outcome: Outcome, mode: str | None
+    ) -> None:
+        age = (datetime.now(UTC) - delivery.created_at).total_seconds()
+        give_up = outcome.kind is AttemptOutcome.TEMPORARY and age >= self.config.max_age
+        delay = backoff(job.attempts, self.config.retry_base, self.config.retry_max)
+        state = await self.db.write(_record_unit, job, delivery, outcome, mode, give_up, delay)
+        if self._on_attempt is not None:
+            self._on_attempt(outcome.kind)
+        # the reply may name the recipient: it is in the API, never in the log
+        if state is DeliveryState.SENT:
+            log.info("email sent (%s)", mode or "attachment", extra={"result_id": job.result_id})
+        elif state is DeliveryState.FAILED:
+            log.warning(
+                "email failed for good after %d attempt(s)%s",
+                job.attempts,
+                " (too old to retry)" if give_up else "",
+                extra={"result_id": job.result_id},
+            )
+        else:
+            log.info(
+                "email not sent (attempt %d), retry in %.0f s",
+                job.attempts,
+                delay,
+                extra={"result_id": job.result_id},
+            )
+
+    async def _finish(self, job: Job) -> None:
+        if not await self.db.write(jobs.finish, job):
+            raise LeaseLost(f"job {job.id}")
+
+
+def _record_unit(
+    conn: Connection,
+    job: Job,
+    delivery: Delivery,
+    outcome: Outcome,
+    mode: str | None,
+    give_up: bool,
+    delay: float,
+) -> DeliveryState:
+    state = outbox.record_attempt(
+        conn,
+        delivery.id,
+        delivery.result_id,
+        outcome.kind,
+        outcome.reply,
+        give_up=give_up,
+        mode=mode,
+    )
+    if state is DeliveryState.PENDING:
+        ours = jobs.retry_later(conn, job, timedelta(seconds=delay), outcome.reply)
+    elif state is DeliveryState.SENT:
+        ours = jobs.finish(conn, job)
+    else:
+        ours = jobs.give_up(conn, job, outcome.reply)
+    if not ours:
+        raise LeaseLost(f"job {job.id}")  # rolls back: the job's new owner records
+    return state
