@@ -1,0 +1,292 @@
+"""The email and its transport, against a real SMTP server (aiosmtpd on loopback).
+
+What arrives is checked on the server's side: parsed with Python's ``email``
+package, the attachment compared with the signed PDF byte for byte and
+validated by poppler's ``pdfsig``; the server's misbehaviour (4xx, 5xx,
+silence, wrong password, untrusted certificate) ends in the outcome the
+delivery worker acts on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ketqua.settings import SmtpUrl
+from registry.ids import new_id
+from registry.outbox import message_id
+from registry.results import ResultRecord
+from registry.states import AttemptOutcome, ResultState
+from signer.delivery.message import ATTACHMENT, LINK, MessageBuilder, Sender
+from signer.delivery.transport import PickupFolder, SmtpTransport
+from signer.document import SignedResult
+from signer.metadata import ResultMetadata, parse_metadata
+from signer.runtime import SigningRuntime
+from tests.pdfs import example_metadata
+from tests.smtp import Mailbox, MailTls, SilentServer, SmtpServer, free_port, make_tls
+from tests.validators import pdfsig
+
+SENDER = Sender(
+    address="ketqua@vandon.example.vn",
+    reply_to="motcua@vandon.example.vn",
+    public_url="https://ketqua.vandon.example.vn",
+)
+SUBJECT = "[UBND huyện Vân Đồn] Kết quả giải quyết hồ sơ 000.18.27.H47-220301-0012"
+
+
+def record_of(signed: SignedResult, metadata: ResultMetadata) -> ResultRecord:
+    now = datetime.now(UTC)
+    return ResultRecord(
+        id=new_id(),
+        dossier_code=metadata.dossier_code,
+        result_no=metadata.result_no,
+        agency_code=metadata.agency.code,
+        procedure_code=metadata.procedure.code,
+        state=ResultState.PUBLISHED,
+        publish=True,
+        received_at=metadata.received_at,
+        due_at=metadata.due_at,
+        resolved_at=metadata.resolved_at,
+        original_sha256="0" * 64,
+        original_size=1,
+        signed_sha256=signed.sha256,
+        signed_size=len(signed.pdf),
+        signer_fingerprint=signed.signer_fingerprint,
+        seal_kid=signed.seal_kid,
+        seal_url=signed.seal_url,
+        verification_code=signed.verification_code,
+        pades_level=signed.level.value,
+        signed_at=signed.signed_at,
+        supersedes=None,
+        superseded_by=None,
+        revoked_reason=None,
+        failure=None,
+        api_key_id=None,
+        created_at=now,
+        updated_at=now,
+        metadata_json=metadata.model_dump_json(),
+    )
+
+
+@pytest.fixture(scope="module")
+def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
+    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> MailTls:
+    return make_tls(tmp_path_factory.mktemp("mail-tls"))
+
+
+def build(
+    signed: SignedResult,
+    sender: Sender = SENDER,
+    recipient: str = "an.nguyen@example.vn",
+    **changes: object,
+) -> tuple[bytes, str, str]:
+    metadata = parse_metadata(json.dumps({**example_metadata(), **changes}))
+    result = record_of(signed, metadata)
+    mid = message_id(new_id(), sender.domain)
+    built = MessageBuilder(sender).build(
+        result, metadata, signed.pdf, recipient=recipient, message_id=mid
+    )
+    return built.data, built.mode, mid
+
+
+def plain(url: SmtpUrl | int, **kw: object) -> SmtpTransport:
+    if isinstance(url, int):
+        url = SmtpUrl("127.0.0.1", url, "none")
+    options: dict[str, object] = {"timeout": 10.0, "connections": 2, "reuse": True} | kw
+    return SmtpTransport(url, **options)  # type: ignore[arg-type]
+
+
+async def test_the_message_arrives_whole_and_the_attachment_still_validates(
+    signed: SignedResult, tmp_path: Path, nssdb: Path
+) -> None:
+    data, mode, mid = build(signed)
+    assert mode == ATTACHMENT
+    async with SmtpServer() as server:
+        transport = plain(server.port)
+        outcome = await transport.send(SENDER.address, "an.nguyen@example.vn", data, mid)
+        await transport.close()
+    assert outcome.kind is AttemptOutcome.SENT, outcome
+    assert outcome.reply.startswith("250 ")
+    [received] = server.mailbox.messages
+    assert received.rcpt_tos == ["an.nguyen@example.vn"]
+    assert received.mail_from == SENDER.address
+    message = received.parsed()
+    assert message["Subject"] == SUBJECT  # RFC 2047 on the wire, Vietnamese when decoded
+    assert "=?utf-8?" in received.data.decode("ascii").split("\r\n\r\n")[0].lower()
+    assert message["Message-ID"] == mid
+    assert message["From"].addresses[0].display_name == "UBND huyện Vân Đồn"
+    assert message["Reply-To"] == "motcua@vandon.example.vn"
+    assert message["Auto-Submitted"] == "auto-generated"
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    for body in (text.get_content(), html.get_content()):
+        assert "000.18.27.H47-220301-0012-KQ1" in body
+        assert "Cấp giấy phép xây dựng" in body
+        assert signed.verification_code in body
+        assert "14/03/2022" in body
+    assert signed.seal_url in text.get_content()
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == "Kết quả 000.18.27.H47-220301-0012-KQ1.pdf"
+    # RFC 2231 on the wire (continued over two lines when long: filename*0*=, filename*1*=)
+    assert re.search(r"filename\*(0\*)?=utf-8''K%E1%BA%BFt", received.data.decode("ascii"))
+    pdf = attachment.get_content()
+    assert pdf == signed.pdf
+    path = tmp_path / "attached.pdf"
+    path.write_bytes(pdf)
+    [signature] = pdfsig(path, nssdb)
+    assert signature.valid, signature
+
+
+async def test_no_metadata_field_can_add_a_header_and_html_is_escaped(
+    signed: SignedResult,
+) -> None:
+    data, _, _ = build(
+        signed,
+        agency={"code": "000.18.27.H47", "name": "UBND\r\nBcc: thief@evil.example"},
+        applicant={"name": "<script>alert(1)</script>", "email": "an.nguyen@example.vn"},
+    )
+    async with SmtpServer() as server:
+        outcome = await plain(server.port).send(SENDER.address, "a@example.vn", data, "<x@y>")
+    assert outcome.kind is AttemptOutcome.SENT
+    message = server.mailbox.messages[0].parsed()
+    assert message["Bcc"] is None
+    assert "Bcc: thief@evil.example" in message["Subject"]  # folded into the text
+    html = message.get_body(("html",))
+    assert html is not None
+    assert "&lt;script&gt;" in html.get_content()
+    assert "<script>" not in html.get_content()
+
+
+async def test_a_message_over_the_limit_carries_the_links_instead(signed: SignedResult) -> None:
+    small = Sender(address=SENDER.address, max_bytes=len(signed.pdf), public_url=SENDER.public_url)
+    data, mode, _ = build(signed, small)
+    assert mode == LINK
+    assert len(data) < len(signed.pdf)
+    async with SmtpServer() as server:
+        outcome = await plain(server.port).send(SENDER.address, "a@example.vn", data, "<1@x>")
+    assert outcome.kind is AttemptOutcome.SENT
+    parsed = server.mailbox.messages[0].parsed()
+    assert not list(parsed.iter_attachments())
+    text = parsed.get_body(("plain",))
+    assert text is not None
+    assert "quá lớn" in text.get_content()
+    assert "too large" in text.get_content()
+    assert "https://ketqua.vandon.example.vn/tra-cuu/000.18.27.H47-220301-0012" in (
+        text.get_content()
+    )
+
+
+async def test_one_connection_carries_many_messages_when_reused(signed: SignedResult) -> None:
+    data, _, _ = build(signed)
+    for reuse, connections in ((True, 1), (False, 5)):
+        async with SmtpServer() as server:
+            transport = plain(server.port, reuse=reuse, connections=1)
+            for n in range(5):
+                outcome = await transport.send(
+                    SENDER.address, f"r{n}@example.vn", data, f"<{n}@x>"
+                )
+                assert outcome.kind is AttemptOutcome.SENT
+            await transport.close()
+        assert len(server.mailbox.messages) == 5
+        assert server.connections == connections, (reuse, server.connections)
+
+
+async def test_starttls_and_login(signed: SignedResult, tls: MailTls) -> None:
+    data, _, _ = build(signed)
+    async with SmtpServer(tls=tls.server, logins={"motcua": "dung-mat-khau"}) as server:
+        good = SmtpUrl("127.0.0.1", server.port, "starttls", "motcua", "dung-mat-khau")
+        outcome = await plain(good, ca_file=tls.ca_file).send(
+            SENDER.address, "a@x.vn", data, "<1@x>"
+        )
+        assert outcome.kind is AttemptOutcome.SENT, outcome
+        assert server.mailbox.messages[0].authenticated
+
+        # a wrong password is our configuration, not the recipient's fault: retried
+        wrong = SmtpUrl("127.0.0.1", server.port, "starttls", "motcua", "sai-mat-khau")
+        outcome = await plain(wrong, ca_file=tls.ca_file).send(
+            SENDER.address, "a@x.vn", data, "<2@x>"
+        )
+        assert outcome.kind is AttemptOutcome.TEMPORARY
+        assert outcome.reply.startswith("535 "), outcome
+
+        # a server whose certificate we cannot trust gets nothing
+        outcome = await plain(good).send(SENDER.address, "a@x.vn", data, "<3@x>")
+        assert outcome.kind is AttemptOutcome.TEMPORARY
+        assert "certificate" in outcome.reply.lower(), outcome
+    assert len(server.mailbox.messages) == 1
+
+
+async def test_a_4xx_is_temporary_and_the_next_attempt_gets_through(signed: SignedResult) -> None:
+    data, _, _ = build(signed)
+    async with SmtpServer(Mailbox(temporary_failures=1)) as server:
+        transport = plain(server.port)
+        first = await transport.send(SENDER.address, "a@example.vn", data, "<1@x>")
+        second = await transport.send(SENDER.address, "a@example.vn", data, "<1@x>")
+        await transport.close()
+    assert first.kind is AttemptOutcome.TEMPORARY
+    assert first.reply.startswith("451 ")
+    assert second.kind is AttemptOutcome.SENT
+    assert len(server.mailbox.messages) == 1
+
+
+async def test_a_refused_recipient_is_permanent_and_does_not_touch_the_others(
+    signed: SignedResult,
+) -> None:
+    data, _, _ = build(signed)
+    mailbox = Mailbox(refuse={"khong-ton-tai@example.vn": "550 5.1.1 User unknown"})
+    async with SmtpServer(mailbox) as server:
+        transport = plain(server.port)
+        outcomes = await asyncio.gather(
+            transport.send(SENDER.address, "khong-ton-tai@example.vn", data, "<bad@x>"),
+            transport.send(SENDER.address, "an@example.vn", data, "<good1@x>"),
+            transport.send(SENDER.address, "binh@example.vn", data, "<good2@x>"),
+        )
+        await transport.close()
+    bad, *good = outcomes
+    assert bad.kind is AttemptOutcome.PERMANENT
+    assert bad.reply == "550 5.1.1 User unknown"
+    assert [o.kind for o in good] == [AttemptOutcome.SENT, AttemptOutcome.SENT]
+    assert sorted(m.rcpt_tos[0] for m in mailbox.messages) == ["an@example.vn", "binh@example.vn"]
+
+
+async def test_a_server_that_never_answers_times_out(signed: SignedResult) -> None:
+    data, _, _ = build(signed)
+    async with SilentServer() as silent:
+        transport = plain(silent.port, timeout=0.5)
+        # the bound is the transport's own; this wait only keeps a broken test from hanging
+        outcome = await asyncio.wait_for(
+            transport.send(SENDER.address, "a@example.vn", data, "<1@x>"), 60
+        )
+    assert outcome.kind is AttemptOutcome.TEMPORARY
+    assert "timed out" in outcome.reply.lower(), outcome
+
+
+async def test_a_server_that_is_down_is_temporary(signed: SignedResult) -> None:
+    data, _, _ = build(signed)
+    outcome = await plain(free_port()).send(SENDER.address, "a@example.vn", data, "<1@x>")
+    assert outcome.kind is AttemptOutcome.TEMPORARY
+    assert "refused" in outcome.reply.lower() or "connect" in outcome.reply.lower(), outcome
+
+
+async def test_without_a_server_messages_go_to_the_pickup_folder(
+    signed: SignedResult, tmp_path: Path
+) -> None:
+    data, _, mid = build(signed)
+    pickup = PickupFolder(tmp_path / "pickup")
+    outcome = await pickup.send(SENDER.address, "a@example.vn", data, mid)
+    assert outcome.kind is AttemptOutcome.SENT
+    [written] = list((tmp_path / "pickup").iterdir())
+    assert written.read_bytes() == data
+    assert "@" not in outcome.reply
