@@ -164,6 +164,16 @@ def release(conn: Connection, owner: str) -> int:
     return done.rowcount
 
 
+def lease_owners(conn: Connection) -> list[str]:
+    """Who holds a lease on an unfinished job now (or held one that ran out)."""
+    query = (
+        select(jobs.c.lease_owner)
+        .where(jobs.c.state == JobState.QUEUED.value, jobs.c.lease_owner.is_not(None))
+        .distinct()
+    )
+    return [str(owner) for owner in conn.execute(query).scalars()]
+
+
 @dataclass(frozen=True, slots=True)
 class QueueStats:
     depth: int  # jobs not finished (waiting, leased or backing off)

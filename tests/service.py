@@ -5,6 +5,8 @@ Ports are chosen by the OS (``:0``) and read back from the service's log.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
 import os
 import re
@@ -12,9 +14,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -132,3 +136,82 @@ def submission(metadata: Mapping[str, object] | bytes, document: bytes) -> aioht
         "document", io.BytesIO(document), filename="ket-qua.pdf", content_type="application/pdf"
     )
     return form
+
+
+API = "/api/v1/results"
+
+
+@dataclass
+class Client:
+    """The back office's view of one service: submit, read, download."""
+
+    session: aiohttp.ClientSession
+    service: Service
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def url(self, path: str) -> str:
+        return self.service.signer_url + path
+
+    async def submit(self, metadata: dict[str, object], pdf: bytes) -> tuple[int, Any]:
+        async with self.session.post(
+            self.url(API), data=submission(metadata, pdf), headers=self.headers
+        ) as response:
+            return response.status, await response.json(content_type=None)
+
+    async def result(self, result_id: str) -> dict[str, Any]:
+        async with self.session.get(self.url(f"{API}/{result_id}"), headers=self.headers) as r:
+            assert r.status == 200, await r.text()
+            body: dict[str, Any] = await r.json()
+            return body
+
+    async def document(self, result_id: str) -> bytes:
+        async with self.session.get(
+            self.url(f"{API}/{result_id}/document"), headers=self.headers
+        ) as response:
+            assert response.status == 200, await response.text()
+            assert response.content_type == "application/pdf"
+            return await response.read()
+
+    async def listing(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Every result (of ``state``), following the ``next`` links."""
+        query = f"?limit=200&state={state}" if state else "?limit=200"
+        path: str | None = API + query
+        items: list[dict[str, Any]] = []
+        while path is not None:
+            async with self.session.get(self.url(path), headers=self.headers) as response:
+                assert response.status == 200, await response.text()
+                page = await response.json()
+            items.extend(page["items"])
+            path = page["next"]
+        return items
+
+    async def states(self) -> Counter[str]:
+        return Counter(item["state"] for item in await self.listing())
+
+    async def wait_for(self, ids: set[str], state: str, within: float) -> float:
+        """Seconds until every result of ``ids`` is in ``state``; fails after ``within`` s."""
+        started = time.monotonic()
+        while True:
+            items = await self.listing()
+            now = {item["id"]: item["state"] for item in items if item["id"] in ids}
+            if len(now) == len(ids) and all(s == state for s in now.values()):
+                return time.monotonic() - started
+            if time.monotonic() - started > within:
+                others = Counter(now.values())
+                raise AssertionError(
+                    f"not all {len(ids)} results are {state} after {within} s: {dict(others)}"
+                )
+            await asyncio.sleep(0.25)
+
+
+def distinct_pdfs(count: int, tag: str) -> list[bytes]:
+    """``count`` result PDFs that differ in their bytes (one original blob each)."""
+    from tests.pdfs import result_pdf
+
+    pdfs = [result_pdf(trailing_text=f"{tag}-{n:04d}") for n in range(count)]
+    assert len({hashlib.sha256(pdf).digest() for pdf in pdfs}) == count
+    return pdfs

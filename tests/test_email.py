@@ -113,7 +113,7 @@ async def test_the_message_arrives_whole_and_the_attachment_still_validates(
     async with SmtpServer() as server:
         transport = plain(server.port)
         outcome = await transport.send(SENDER.address, "an.nguyen@example.vn", data, mid)
-        await transport.close()
+        await transport.close(5)
     assert outcome.kind is AttemptOutcome.SENT, outcome
     assert outcome.reply.startswith("250 ")
     [received] = server.mailbox.messages
@@ -198,7 +198,7 @@ async def test_one_connection_carries_many_messages_when_reused(signed: SignedRe
                     SENDER.address, f"r{n}@example.vn", data, f"<{n}@x>"
                 )
                 assert outcome.kind is AttemptOutcome.SENT
-            await transport.close()
+            await transport.close(5)
         assert len(server.mailbox.messages) == 5
         assert server.connections == connections, (reuse, server.connections)
 
@@ -234,7 +234,7 @@ async def test_a_4xx_is_temporary_and_the_next_attempt_gets_through(signed: Sign
         transport = plain(server.port)
         first = await transport.send(SENDER.address, "a@example.vn", data, "<1@x>")
         second = await transport.send(SENDER.address, "a@example.vn", data, "<1@x>")
-        await transport.close()
+        await transport.close(5)
     assert first.kind is AttemptOutcome.TEMPORARY
     assert first.reply.startswith("451 ")
     assert second.kind is AttemptOutcome.SENT
@@ -253,7 +253,7 @@ async def test_a_refused_recipient_is_permanent_and_does_not_touch_the_others(
             transport.send(SENDER.address, "an@example.vn", data, "<good1@x>"),
             transport.send(SENDER.address, "binh@example.vn", data, "<good2@x>"),
         )
-        await transport.close()
+        await transport.close(5)
     bad, *good = outcomes
     assert bad.kind is AttemptOutcome.PERMANENT
     assert bad.reply == "550 5.1.1 User unknown"

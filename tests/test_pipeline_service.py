@@ -37,7 +37,13 @@ from pyhanko.pdf_utils.writer import PdfFileWriter
 from keys.keydir import KeyDir
 from keys.trust import TrustList
 from tests.pdfs import result_pdf
-from tests.service import Service, create_api_key, submission, unique_metadata
+from tests.service import (
+    Client,
+    Service,
+    create_api_key,
+    distinct_pdfs,
+    unique_metadata,
+)
 from tests.validators import make_nssdb, pdfsig
 from verifier.seal import seal_from_text, verify_seal
 
@@ -52,76 +58,6 @@ def _no_ketqua_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("KETQUA_"):
             monkeypatch.delenv(name)
-
-
-# --- talking to the service -------------------------------------------------------------
-
-
-@dataclass
-class Client:
-    """The back office's view of one service: submit, read, download."""
-
-    session: aiohttp.ClientSession
-    service: Service
-    key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-    def url(self, path: str) -> str:
-        return self.service.signer_url + path
-
-    async def submit(self, metadata: dict[str, object], pdf: bytes) -> tuple[int, Any]:
-        async with self.session.post(
-            self.url(API), data=submission(metadata, pdf), headers=self.headers
-        ) as response:
-            return response.status, await response.json(content_type=None)
-
-    async def result(self, result_id: str) -> dict[str, Any]:
-        async with self.session.get(self.url(f"{API}/{result_id}"), headers=self.headers) as r:
-            assert r.status == 200, await r.text()
-            body: dict[str, Any] = await r.json()
-            return body
-
-    async def document(self, result_id: str) -> bytes:
-        async with self.session.get(
-            self.url(f"{API}/{result_id}/document"), headers=self.headers
-        ) as response:
-            assert response.status == 200, await response.text()
-            assert response.content_type == "application/pdf"
-            return await response.read()
-
-    async def listing(self, state: str | None = None) -> list[dict[str, Any]]:
-        """Every result (of ``state``), following the ``next`` links."""
-        query = f"?limit=200&state={state}" if state else "?limit=200"
-        path: str | None = API + query
-        items: list[dict[str, Any]] = []
-        while path is not None:
-            async with self.session.get(self.url(path), headers=self.headers) as response:
-                assert response.status == 200, await response.text()
-                page = await response.json()
-            items.extend(page["items"])
-            path = page["next"]
-        return items
-
-    async def states(self) -> Counter[str]:
-        return Counter(item["state"] for item in await self.listing())
-
-    async def wait_for(self, ids: set[str], state: str, within: float) -> float:
-        """Seconds until every result of ``ids`` is in ``state``; fails after ``within`` s."""
-        started = time.monotonic()
-        while True:
-            items = await self.listing()
-            now = {item["id"]: item["state"] for item in items if item["id"] in ids}
-            if len(now) == len(ids) and all(s == state for s in now.values()):
-                return time.monotonic() - started
-            if time.monotonic() - started > within:
-                others = Counter(now.values())
-                raise AssertionError(
-                    f"not all {len(ids)} results are {state} after {within} s: {dict(others)}"
-                )
-            await asyncio.sleep(0.25)
 
 
 @dataclass
@@ -140,13 +76,6 @@ class Accepted:
         assert body["id"] not in self.originals, f"two submissions got the id {body['id']}"
         self.originals[body["id"]] = pdf
         self.metadata[body["id"]] = metadata
-
-
-def distinct_pdfs(count: int, tag: str) -> list[bytes]:
-    """``count`` result PDFs that differ in their bytes (one original blob each)."""
-    pdfs = [result_pdf(trailing_text=f"{tag}-{n:04d}") for n in range(count)]
-    assert len({hashlib.sha256(pdf).digest() for pdf in pdfs}) == count
-    return pdfs
 
 
 async def submit_all(client: Client, pdfs: list[bytes]) -> Accepted:
@@ -413,6 +342,8 @@ async def test_kill_9_while_signing_then_restart_signs_each_result_exactly_once(
         restart_took = await client.wait_for(accepted.ids, "published", within=90)
         details = await check_exactly_once(client, home, accepted)
         assert "Traceback" not in service.log()[offset:], service.log()[offset:]
+        # the dead process's leases were freed at start, not waited out (job_lease)
+        assert "which died" in service.log()[offset:], service.log()[offset:]
 
         # what the kill interrupted, from each result's history (same clock, same machine)
         published_before = {

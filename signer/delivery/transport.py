@@ -46,7 +46,7 @@ class Transport(Protocol):
 
     async def send(self, sender: str, recipient: str, data: bytes, message_id: str) -> Outcome: ...
 
-    async def close(self) -> None: ...
+    async def close(self, grace: float) -> None: ...
 
 
 class PickupFolder:
@@ -70,7 +70,7 @@ class PickupFolder:
         write_atomic(path, data, mode=0o640)
         fsync_dir(path.parent)
 
-    async def close(self) -> None:
+    async def close(self, grace: float) -> None:
         return None
 
 
@@ -131,14 +131,15 @@ class SmtpTransport:
         await client.connect()
         return client
 
-    async def _quit(self, client: aiosmtplib.SMTP) -> None:
+    async def _quit(self, client: aiosmtplib.SMTP, grace: float | None = None) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.quit(), self.timeout)
+            await asyncio.wait_for(client.quit(), min(self.timeout, grace or self.timeout))
         client.close()
 
-    async def close(self) -> None:
+    async def close(self, grace: float) -> None:
+        """Say QUIT on the idle connections, for at most ``grace`` s (the shutdown's share)."""
         idle, self._idle = self._idle, []
-        await asyncio.gather(*(self._quit(client) for client in idle))
+        await asyncio.gather(*(self._quit(client, grace) for client in idle))
 
 
 def _failure(exc: Exception) -> Outcome:

@@ -80,11 +80,14 @@ class Deliverer(LeasedWorkers[Claimed]):
 
     async def start(self, concurrency: int) -> None:
         log.info("emails go to %s", self.transport.describe())
+        await self.release_leases_of_the_dead()
         self.start_tasks(concurrency)
 
     async def stop(self, grace: float) -> None:
+        started = asyncio.get_running_loop().time()
         await super().stop(grace)
-        await self.transport.close()
+        left = grace - (asyncio.get_running_loop().time() - started)
+        await self.transport.close(max(0.1, left))
 
     def claim(self, conn: Connection, owner: str, lease: timedelta) -> tuple[Job, Claimed] | None:
         job = jobs.claim_next(conn, owner, lease, JobKind.DELIVER)

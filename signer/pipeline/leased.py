@@ -70,6 +70,24 @@ class LeasedWorkers(ABC, Generic[T]):
     def busy(self) -> int:
         return self._busy
 
+    async def release_leases_of_the_dead(self) -> None:
+        """Leases held by a process of this machine that died (kill -9, power cut): freed now.
+
+        Only with SQLite, whose every client runs on this machine: a lease's owner
+        names the host and the process id, and a process id that is gone is proof.
+        Without this, a restart after a crash waits for those leases to run out.
+        """
+        if self.db.dialect != "sqlite":
+            return
+        host = socket.gethostname()[:40]
+        for owner in await self.db.read(jobs.lease_owners):
+            owner_host, _, rest = owner.partition(":")
+            pid = rest.partition(":")[0]
+            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+                released = await self.db.write(jobs.release, owner)
+                if released:
+                    log.info("released %d job(s) held by process %s, which died", released, pid)
+
     def start_tasks(self, concurrency: int) -> None:
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"{self.kind.value}-worker-{i}")
@@ -156,6 +174,16 @@ class LeasedWorkers(ABC, Generic[T]):
                     return
             except Exception:
                 log.exception("job %d: cannot renew the lease", job.id)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def backoff(attempts: int, base: float, ceiling: float) -> float:

@@ -80,6 +80,7 @@ class Pipeline(LeasedWorkers[ResultRecord]):
             if folder.exists() and (removed := await asyncio.to_thread(remove_temp_files, folder)):
                 log.info("removed %d unfinished write(s) in %s", removed, folder)
         await self._clear_recorded_staging()
+        await self.release_leases_of_the_dead()
         self.start_tasks(concurrency)
 
     def claim(

@@ -1,0 +1,254 @@
+"""Email delivery by a real ``ketqua serve`` to a real SMTP server, whatever the server does.
+
+The service runs in a subprocess; aiosmtpd runs on this test's event loop
+on loopback. What the applicants get is read on the server's side; what the
+back office sees is read from the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.service import Client, Service, create_api_key, distinct_pdfs, unique_metadata
+from tests.smtp import Mailbox, SilentServer, SmtpServer, free_port
+
+PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
+TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=5)
+
+
+@pytest.fixture(autouse=True)
+def _no_ketqua_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("KETQUA_"):
+            monkeypatch.delenv(name)
+
+
+def mail_service(home: Path, port: int, **settings: str) -> Service:
+    env = {
+        "KETQUA_WORKERS": "1",
+        "KETQUA_PUBLIC_URL": PUBLIC_URL,
+        "KETQUA_SMTP_URL": f"smtp://127.0.0.1:{port}?tls=none",
+        "KETQUA_MAIL_FROM": "ketqua@vandon.example.vn",
+        "KETQUA_MAIL_RETRY_BASE": "0.5",
+        "KETQUA_MAIL_RETRY_MAX": "2",
+        **{f"KETQUA_{name.upper()}": value for name, value in settings.items()},
+    }
+    return Service(home, env=env)
+
+
+@dataclass
+class Mailed:
+    """Results submitted for email delivery: id -> recipient."""
+
+    to: dict[str, str]
+
+    @property
+    def ids(self) -> set[str]:
+        return set(self.to)
+
+
+async def submit_for_email(client: Client, recipients: list[str], tag: str) -> Mailed:
+    mailed = Mailed({})
+    for recipient, pdf in zip(recipients, distinct_pdfs(len(recipients), tag), strict=True):
+        metadata = unique_metadata(
+            applicant={"name": "Nguyễn Văn An", "email": recipient}, deliver={"email": True}
+        )
+        status, body = await client.submit(metadata, pdf)
+        assert status == 202, body
+        mailed.to[body["id"]] = recipient
+    return mailed
+
+
+async def stop(service: Service) -> None:
+    """SIGTERM, waited for in a thread: this loop serves the SMTP server the service talks to."""
+    if service.process is not None and service.process.poll() is None:
+        await asyncio.to_thread(service.stop)
+
+
+async def until(check: Any, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, f"{what}: not within {within} s"
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
+        yield s
+
+
+async def test_every_applicant_gets_one_message_and_a_refused_address_fails_alone(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    bad = "khong-ton-tai@example.vn"
+    mailbox = Mailbox(refuse={bad: f"550 5.1.1 <{bad}>: Recipient address rejected"})
+    async with SmtpServer(mailbox) as server:
+        service = mail_service(tmp_path / "home", server.port).start()
+        try:
+            client = Client(session, service, create_api_key(service.home))
+            good = [f"nguoi-nhan-{n}@example.vn" for n in range(5)]
+            mailed = await submit_for_email(client, [*good[:2], bad, *good[2:]], "batch")
+            [bad_id] = [i for i, to in mailed.to.items() if to == bad]
+            good_ids = mailed.ids - {bad_id}
+            await client.wait_for(good_ids, "delivered", within=60)
+
+            async def bad_settled() -> bool:
+                state: str = (await client.result(bad_id))["deliveries"][0]["state"]
+                return state != "pending"
+
+            await until(bad_settled, 30, "the refused delivery")
+            refused = await client.result(bad_id)
+            async with session.get(f"{service.signer_url}/metrics") as response:
+                metrics = await response.text()
+            log = service.log()
+        finally:
+            await stop(service)
+
+    # on the server: one message per good recipient, the stored signed PDF attached
+    assert sorted(m.rcpt_tos[0] for m in mailbox.messages) == sorted(good)
+    assert all(len(copies) == 1 for copies in mailbox.by_message_id().values())
+    for received in mailbox.messages:
+        [result_id] = [i for i, to in mailed.to.items() if to == received.rcpt_tos[0]]
+        [attachment] = list(received.parsed().iter_attachments())
+        assert attachment.get_content() == stored_document(service, result_id)
+
+    # the refused one: failed at once, with the server's reply (address masked), result stands
+    assert refused["state"] == "published"
+    [delivery] = refused["deliveries"]
+    assert delivery["state"] == "failed"
+    assert delivery["recipient"] == "k***i@example.vn"
+    assert [a["outcome"] for a in delivery["attempts"]] == ["permanent"]
+    assert delivery["attempts"][0]["reply"] == (
+        "550 5.1.1 <k***i@example.vn>: Recipient address rejected"
+    )
+    assert 'ketqua_email_attempts_total{outcome="permanent"} 1.0' in metrics
+    assert 'ketqua_email_deliveries{state="sent"} 5.0' in metrics
+    assert 'ketqua_results{state="delivered"} 5.0' in metrics
+    for address in [bad, *good]:
+        assert address not in log
+
+
+def stored_document(service: Service, result_id: str) -> bytes:
+    """The signed PDF in the service's blob store, under the digest its registry recorded."""
+    with sqlite3.connect(service.home / "ketqua.db") as db:
+        (digest,) = db.execute(
+            "SELECT signed_sha256 FROM results WHERE id = ?", (result_id,)
+        ).fetchone()
+    return (service.home / "blobs" / str(digest)[:2] / str(digest)[2:4] / str(digest)).read_bytes()
+
+
+async def test_an_outage_delays_the_messages_and_loses_none(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    port = free_port()
+    service = mail_service(tmp_path / "home", port).start()
+    mailbox = Mailbox()
+    try:
+        client = Client(session, service, create_api_key(service.home))
+        started = time.monotonic()
+        mailed = await submit_for_email(client, [f"r{n}@example.vn" for n in range(4)], "outage")
+        await client.wait_for(mailed.ids, "published", within=60)
+
+        async def all_tried() -> bool:
+            details = [await client.result(i) for i in mailed.ids]
+            return all(d["deliveries"] and d["deliveries"][0]["attempts"] for d in details)
+
+        await until(all_tried, 30, "a first attempt of every delivery")
+        await asyncio.sleep(max(0.0, 30 - (time.monotonic() - started)))  # down for 30 s
+        async with SmtpServer(mailbox, port=port):
+            await client.wait_for(mailed.ids, "delivered", within=60)
+        details = [await client.result(i) for i in mailed.ids]
+    finally:
+        service.stop()
+    copies = mailbox.by_message_id()
+    assert len(copies) == 4
+    assert all(len(c) == 1 for c in copies.values()), "a message arrived twice"
+    for detail in details:
+        [delivery] = detail["deliveries"]
+        outcomes = [a["outcome"] for a in delivery["attempts"]]
+        assert outcomes[-1] == "sent"
+        assert outcomes[:-1], outcomes
+        assert set(outcomes[:-1]) == {"temporary"}, outcomes
+        assert delivery["message_id"] in copies
+
+
+async def test_a_silent_server_holds_no_worker_and_no_shutdown(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    async with SilentServer() as silent:
+        service = mail_service(
+            tmp_path / "home", silent.port, smtp_timeout="0.5", shutdown_timeout="5"
+        ).start()
+        try:
+            client = Client(session, service, create_api_key(service.home))
+            mailed = await submit_for_email(client, ["a@example.vn", "b@example.vn"], "silent")
+
+            async def retried() -> bool:
+                for result_id in mailed.ids:
+                    deliveries = (await client.result(result_id))["deliveries"]
+                    if not deliveries or len(deliveries[0]["attempts"]) < 2:
+                        return False
+                return True
+
+            # the timeout fires and the next attempt comes: the workers are not stuck
+            await until(retried, 60, "two timed-out attempts per delivery")
+            detail = await client.result(next(iter(mailed.ids)))
+            started = time.monotonic()
+            code = service.stop(timeout=30)
+            took = time.monotonic() - started
+        finally:
+            if service.process is not None and service.process.poll() is None:
+                service.kill()
+    attempts = detail["deliveries"][0]["attempts"]
+    assert all(a["outcome"] == "temporary" for a in attempts)
+    assert all("timed out" in a["reply"] for a in attempts), attempts
+    assert code == 0
+    assert took < 5 + 5, took
+
+
+async def test_a_kill_during_a_batch_loses_no_message(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    count = 30
+    mailbox = Mailbox(delay=0.1)  # a slow server: the kill lands in the middle of the batch
+    async with SmtpServer(mailbox) as server:
+        service = mail_service(tmp_path / "home", server.port, smtp_connections="2").start()
+        try:
+            client = Client(session, service, create_api_key(service.home))
+            mailed = await submit_for_email(
+                client, [f"r{n:02d}@example.vn" for n in range(count)], "crash"
+            )
+            deadline = time.monotonic() + 60
+            while len(mailbox.messages) < 5:
+                assert time.monotonic() < deadline, "no message arrived"
+                await asyncio.sleep(0.01)
+            service.kill()
+            at_kill = len(mailbox.messages)
+            assert at_kill < count, "every message was sent before the kill: proves nothing"
+            service.start()
+            await client.wait_for(mailed.ids, "delivered", within=90)
+            details = [await client.result(i) for i in mailed.ids]
+        finally:
+            await stop(service)
+    copies = mailbox.by_message_id()
+    recorded = {d["deliveries"][0]["message_id"] for d in details}
+    assert set(copies) == recorded, "a message is missing, or one nobody recorded arrived"
+    assert all(len(d["deliveries"]) == 1 for d in details)
+    # the one way to send twice: killed between the server's 250 and the commit; at most
+    # one message per connection, and the copy is the same message (same Message-ID, bytes)
+    twice = {mid: c for mid, c in copies.items() if len(c) > 1}
+    assert len(twice) <= 2, {mid: len(c) for mid, c in twice.items()}
+    for same in twice.values():
+        assert len({c.data for c in same}) == 1
+    print(f"\nkill during delivery: {at_kill}/{count} arrived before it, sent twice {len(twice)}")
