@@ -193,7 +193,7 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
 
 
 def _deliverer(settings: Settings, db: Database, blobs: Any, attempts: Any) -> tuple[Any, str]:
-    from signer.delivery.message import MessageBuilder, Sender
+    from signer.delivery.message import DkimKey, MessageBuilder, Sender
     from signer.delivery.transport import PickupFolder, SmtpTransport, Transport
     from signer.delivery.worker import Deliverer, DeliveryConfig
 
@@ -204,6 +204,9 @@ def _deliverer(settings: Settings, db: Database, blobs: Any, attempts: Any) -> t
         max_bytes=int(settings.mail_max_mb * 1024 * 1024),
         public_url=settings.public_url,
     )
+    dkim_key = None
+    if settings.dkim_selector is not None and settings.dkim_key_file is not None:
+        dkim_key = DkimKey.load(settings.dkim_selector, sender.domain, settings.dkim_key_file)
     smtp = settings.smtp
     transport: Transport
     if smtp is None:
@@ -220,7 +223,7 @@ def _deliverer(settings: Settings, db: Database, blobs: Any, attempts: Any) -> t
         db,
         blobs,
         transport,
-        MessageBuilder(sender, settings.mail_templates),
+        MessageBuilder(sender, settings.mail_templates, dkim_key),
         DeliveryConfig(
             max_age=settings.mail_max_age_hours * 3600,
             retry_base=settings.mail_retry_base,

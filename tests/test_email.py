@@ -10,19 +10,24 @@ delivery worker acts on.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import dkim
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ketqua.errors import InputError
 from ketqua.settings import SmtpUrl
 from registry.ids import new_id
 from registry.outbox import message_id
 from registry.results import ResultRecord
 from registry.states import AttemptOutcome, ResultState
-from signer.delivery.message import ATTACHMENT, LINK, MessageBuilder, Sender
+from signer.delivery.message import ATTACHMENT, LINK, DkimKey, MessageBuilder, Sender
 from signer.delivery.transport import PickupFolder, SmtpTransport
 from signer.document import SignedResult
 from signer.metadata import ResultMetadata, parse_metadata
@@ -290,3 +295,57 @@ async def test_without_a_server_messages_go_to_the_pickup_folder(
     [written] = list((tmp_path / "pickup").iterdir())
     assert written.read_bytes() == data
     assert "@" not in outcome.reply
+
+
+async def test_a_dkim_signature_verifies_on_arrival_and_breaks_with_a_change(
+    signed: SignedResult, tmp_path: Path
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "dkim.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = base64.b64encode(
+        key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    asked: list[bytes] = []
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        asked.append(name)
+        return b"v=DKIM1; k=rsa; p=" + public
+
+    metadata = parse_metadata(json.dumps(example_metadata()))
+    builder = MessageBuilder(SENDER, dkim_key=DkimKey.load("ketqua2026", SENDER.domain, key_file))
+    built = builder.build(
+        record_of(signed, metadata),
+        metadata,
+        signed.pdf,
+        recipient="a@example.vn",
+        message_id="<1@x>",
+    )
+    async with SmtpServer() as server:
+        outcome = await plain(server.port).send(
+            SENDER.address, "a@example.vn", built.data, "<1@x>"
+        )
+    assert outcome.kind is AttemptOutcome.SENT
+    arrived = server.mailbox.messages[0].data
+    assert dkim.verify(arrived, dnsfunc=dns)
+    assert asked == [b"ketqua2026._domainkey.vandon.example.vn."]
+    tampered = arrived.replace(b"Subject: [UBND", b"Subject: [UBNX", 1)
+    assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_an_operators_templates_replace_ours_and_a_broken_one_is_named(tmp_path: Path) -> None:
+    (tmp_path / "subject.txt.j2").write_text("KẾT QUẢ {{ dossier_code }}", encoding="utf-8")
+    builder = MessageBuilder(SENDER, tmp_path)
+    assert builder._subject.render(dossier_code="X-1") == "KẾT QUẢ X-1"
+    (tmp_path / "body.html.j2").write_text("{% if %}", encoding="utf-8")
+    with pytest.raises(InputError, match=r"body\.html\.j2") as caught:
+        MessageBuilder(SENDER, tmp_path)
+    assert caught.value.field == "mail_templates"

@@ -7,13 +7,14 @@ SMTP policy: non-ASCII words are RFC 2047-encoded, the attachment's name
 RFC 2231-encoded, and every value taken from metadata has its line breaks
 folded to spaces first, so no field can add a header. The attachment is
 the stored signed PDF, byte for byte; when the whole message would exceed
-the size limit, the message carries the links instead and says so.
+the size limit, the message carries the links instead and says so. With a
+DKIM key configured, the finished message is signed (dkimpy).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -21,15 +22,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import dkim
+from cryptography.hazmat.primitives import serialization
 from jinja2 import (
     ChoiceLoader,
     Environment,
     FileSystemLoader,
     PackageLoader,
     StrictUndefined,
+    TemplateError,
     select_autoescape,
 )
 
+from ketqua.errors import InputError
 from registry.results import ResultRecord
 from signer.document import VIETNAM_TIME
 from signer.metadata import ResultMetadata
@@ -55,6 +60,49 @@ class Sender:
 
 
 @dataclass(frozen=True, slots=True)
+class DkimKey:
+    """DKIM signing (RFC 6376) for the sender's domain: ``<selector>._domainkey.<domain>``."""
+
+    selector: str
+    domain: str
+    private_key: bytes = field(repr=False)  # PEM
+
+    @classmethod
+    def load(cls, selector: str, domain: str, key_file: Path) -> DkimKey:
+        try:
+            pem = key_file.read_bytes()
+            serialization.load_pem_private_key(pem, password=None)
+        except (OSError, ValueError, TypeError) as exc:
+            raise InputError(
+                f"cannot use the DKIM key {key_file}: {exc}", field="dkim_key_file"
+            ) from None
+        return cls(selector, domain, pem)
+
+    def sign(self, data: bytes) -> bytes:
+        header = dkim.sign(
+            data,
+            self.selector.encode(),
+            self.domain.encode(),
+            self.private_key,
+            include_headers=list(SIGNED_HEADERS),
+        )
+        return bytes(header) + data
+
+
+# what a forwarder must not change; Subject and the body (l= unset) are covered too
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Built:
     data: bytes  # the message as sent (CRLF line ends)
     mode: str  # ATTACHMENT or LINK
@@ -72,8 +120,11 @@ def attachment_name(result: ResultRecord) -> str:
 class MessageBuilder:
     """Templates loaded and compiled once; ``build`` per message (pure CPU, no I/O)."""
 
-    def __init__(self, sender: Sender, templates: Path | None = None) -> None:
+    def __init__(
+        self, sender: Sender, templates: Path | None = None, dkim_key: DkimKey | None = None
+    ) -> None:
         self.sender = sender
+        self.dkim_key = dkim_key
         loaders: list[Any] = [PackageLoader("signer.delivery", "templates")]
         if templates is not None:
             loaders.insert(0, FileSystemLoader(str(templates)))
@@ -83,9 +134,16 @@ class MessageBuilder:
             undefined=StrictUndefined,
             keep_trailing_newline=True,
         )
-        self._subject = self._env.get_template("subject.txt.j2")
-        self._text = self._env.get_template("body.txt.j2")
-        self._html = self._env.get_template("body.html.j2")
+        try:  # an operator's template that does not parse stops the start, naming it
+            self._subject = self._env.get_template("subject.txt.j2")
+            self._text = self._env.get_template("body.txt.j2")
+            self._html = self._env.get_template("body.html.j2")
+        except TemplateError as exc:
+            where = getattr(exc, "filename", None) or getattr(exc, "name", None) or ""
+            raise InputError(
+                f"email template {where}: {exc.message}".replace("  ", " "),
+                field="mail_templates",
+            ) from None
 
     def build(
         self,
@@ -96,11 +154,14 @@ class MessageBuilder:
         recipient: str,
         message_id: str,
     ) -> Built:
-        attached = self._message(result, metadata, pdf, recipient, message_id, attach=True)
-        if len(attached) <= self.sender.max_bytes:
-            return Built(attached, ATTACHMENT)
-        linked = self._message(result, metadata, pdf, recipient, message_id, attach=False)
-        return Built(linked, LINK)
+        data = self._message(result, metadata, pdf, recipient, message_id, attach=True)
+        mode = ATTACHMENT
+        if len(data) > self.sender.max_bytes:
+            data = self._message(result, metadata, pdf, recipient, message_id, attach=False)
+            mode = LINK
+        if self.dkim_key is not None:
+            data = self.dkim_key.sign(data)
+        return Built(data, mode)
 
     def _message(
         self,
