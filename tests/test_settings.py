@@ -114,3 +114,42 @@ def test_apikey_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> 
     )
     assert again.returncode == 2
     assert again.stderr == "ketqua: error: name: an API key named 'mot-cua' exists already\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example.vn", ("mail.example.vn", 587, "starttls", None)),
+        ("smtps://u:p%40ss@mail.example.vn", ("mail.example.vn", 465, "implicit", "u")),
+        ("smtp://127.0.0.1:2525?tls=none", ("127.0.0.1", 2525, "none", None)),
+    ],
+)
+def test_an_smtp_url_gives_host_port_tls_and_login(
+    url: str, expected: tuple[str, int, str, str | None]
+) -> None:
+    smtp = Settings(smtp_url=url).smtp
+    assert smtp is not None
+    assert (smtp.host, smtp.port, smtp.tls, smtp.username) == expected
+    assert "p@ss" not in repr(smtp)  # the password never reaches a log line by repr
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"smtp_url": "smtp://mail.example.vn?tls=none"}, "loopback only"),
+        ({"smtp_url": "http://mail.example.vn"}, "must be smtp://"),
+        ({"smtp_url": "smtp://mail.example.vn?tls=ssl"}, "tls=ssl"),
+        ({"mail_from": "not an address"}, "email address"),
+        ({"dkim_selector": "s1"}, "go together"),
+    ],
+)
+def test_mail_settings_are_checked_at_start(values: dict[str, str], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_settings(**values)
+
+
+def test_the_smtp_password_setting_wins_over_the_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KETQUA_SMTP_PASSWORD", "tu-bien-moi-truong")
+    smtp = load_settings(smtp_url="smtp://motcua:cu@mail.example.vn").smtp
+    assert smtp is not None
+    assert smtp.password == "tu-bien-moi-truong"
