@@ -8,9 +8,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss3-tools fonts-dejavu-core
+DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss3-tools fonts-dejavu-core postfix
 # the command each Debian package brings, to skip apt-get when all are there
-DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil
+DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil postfix
 
 .PHONY: run test lint typecheck pytest bench debian-tools venv clean
 
@@ -29,6 +29,8 @@ debian-tools:
 	@missing=0; for c in $(DEBIAN_CMDS); do command -v $$c >/dev/null || missing=1; done; \
 	if [ $$missing = 1 ]; then \
 	  echo "installing Debian tools: $(DEBIAN_TOOLS)"; \
+	  echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections; \
+	  echo "postfix postfix/mailname string localhost" | debconf-set-selections; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends $(DEBIAN_TOOLS) >/dev/null; \
 	fi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,7 +128,7 @@ def test_apikey_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> 
 def test_an_smtp_url_gives_host_port_tls_and_login(
     url: str, expected: tuple[str, int, str, str | None]
 ) -> None:
-    smtp = Settings(smtp_url=url).smtp
+    smtp = load_settings(smtp_url=url).smtp
     assert smtp is not None
     assert (smtp.host, smtp.port, smtp.tls, smtp.username) == expected
     assert "p@ss" not in repr(smtp)  # the password never reaches a log line by repr
@@ -143,7 +144,7 @@ def test_an_smtp_url_gives_host_port_tls_and_login(
         ({"dkim_selector": "s1"}, "go together"),
     ],
 )
-def test_mail_settings_are_checked_at_start(values: dict[str, str], message: str) -> None:
+def test_mail_settings_are_checked_at_start(values: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
         load_settings(**values)
 
