@@ -16,8 +16,8 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.policy import default
 from pathlib import Path
 
@@ -73,7 +73,7 @@ def maildir() -> Iterator[Path]:
 
 def delivered(maildir: Path, message_id: str) -> EmailMessage | None:
     for path in (maildir / "new").glob("*") if (maildir / "new").exists() else []:
-        message = message_from_bytes(path.read_bytes(), policy=default)
+        message = BytesParser(policy=default).parsebytes(path.read_bytes())
         if message["Message-ID"] == message_id:
             assert isinstance(message, EmailMessage)
             return message
