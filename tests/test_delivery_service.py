@@ -252,3 +252,33 @@ async def test_a_kill_during_a_batch_loses_no_message(
     for same in twice.values():
         assert len({c.data for c in same}) == 1
     print(f"\nkill during delivery: {at_kill}/{count} arrived before it, sent twice {len(twice)}")
+
+
+async def test_a_delivery_that_cannot_be_sent_in_time_fails_with_the_last_reply(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    service = mail_service(
+        tmp_path / "home",
+        free_port(),
+        mail_max_age_hours="0.001",  # 3.6 s, for the test
+    ).start()
+    try:
+        client = Client(session, service, create_api_key(service.home))
+        mailed = await submit_for_email(client, ["a@example.vn"], "too-old")
+        [result_id] = mailed.ids
+
+        async def settled() -> bool:
+            deliveries = (await client.result(result_id))["deliveries"]
+            return bool(deliveries) and deliveries[0]["state"] != "pending"
+
+        await until(settled, 60, "the delivery giving up")
+        detail = await client.result(result_id)
+        log = service.log()
+    finally:
+        service.stop()
+    [delivery] = detail["deliveries"]
+    assert delivery["state"] == "failed"
+    assert len(delivery["attempts"]) >= 2  # retried before giving up
+    assert all(a["outcome"] == "temporary" for a in delivery["attempts"])
+    assert detail["state"] == "published"  # the result stands; only the email failed
+    assert "too old to retry" in log

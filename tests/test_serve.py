@@ -25,6 +25,7 @@ def test_first_start_creates_a_development_pki_and_says_so(tmp_path: Path) -> No
     try:
         log = service.log()
         assert "created a DEVELOPMENT PKI" in log
+        assert "emails go to the pickup folder" in log  # no SMTP server set: says where
         assert (tmp_path / "home" / "keys" / "signing.p12").exists()
         status, body = get(f"{service.verifier_url}/api/v1/trust-list")
         assert status == 200
