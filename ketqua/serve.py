@@ -245,10 +245,19 @@ async def _shutdown_pool(pool: Any, grace: float) -> None:
 async def _start_verifier(
     settings: Settings, db: Database, metrics: Metrics, *, alone: bool
 ) -> web.AppRunner:
+    from ketqua.web.security import RateLimit
     from keys.keydir import KeyDir
-    from verifier.app import create_app
+    from verifier.app import RATE_LIMITED, create_app
 
-    app = create_app(db, KeyDir(settings.keys_dir).trust_list, metrics, with_metrics=alone)
+    keydir = KeyDir(settings.keys_dir)
+    app = create_app(
+        db,
+        keydir.trust_list,
+        metrics,
+        with_metrics=alone,
+        signer_certificates=[keydir.signing_cert],
+        rate_limit=RateLimit(settings.verify_rate, settings.verify_burst, RATE_LIMITED),
+    )
     return await _start_site(app, settings.verifier_address, "verifier", settings)
 
 

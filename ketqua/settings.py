@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     mail_templates: Path | None = Field(None, description="folder of templates overriding ours")
     dkim_selector: str | None = Field(None, description="DKIM selector; with dkim_key_file")
     dkim_key_file: Path | None = Field(None, description="DKIM private key (PEM)")
+    verify_rate: float = Field(
+        5.0, gt=0, le=10000, description="QR pages and uploads a second, per client address"
+    )
+    verify_burst: int = Field(30, ge=1, le=100000, description="burst allowed above the rate")
     shutdown_timeout: float = Field(20.0, gt=0, le=600, description="seconds to finish on SIGTERM")
     log_format: Literal["text", "json"] = Field("text", description="text or JSON lines")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")

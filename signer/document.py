@@ -13,11 +13,12 @@ import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ketqua.errors import InputError
+from ketqua.vietnam import VIETNAM_TIME
 from keys.agency import AgencyKeys
 from signer.errors import MetadataError, RevocationUnavailable
 from signer.metadata import ResultMetadata
@@ -37,7 +38,6 @@ from verifier.seal.claims import DOC_DIGEST_LENGTH
 
 log = logging.getLogger(__name__)
 
-VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 
 

@@ -78,7 +78,10 @@ def pdf_file(tmp_path: Path, example_pdf: bytes) -> Path:
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One real ``ketqua serve`` (both roles, 2 signing workers) shared by a test session."""
     home = tmp_path_factory.mktemp("serve") / "home"
-    svc = Service(home, env={"KETQUA_WORKERS": "2", "KETQUA_PUBLIC_URL": PUBLIC_URL}).start()
+    env = {"KETQUA_WORKERS": "2", "KETQUA_PUBLIC_URL": PUBLIC_URL}
+    # many tests share 127.0.0.1: the rate limit has its own test (test_verify_page.py)
+    env |= {"KETQUA_VERIFY_RATE": "10000", "KETQUA_VERIFY_BURST": "10000"}
+    svc = Service(home, env=env).start()
     yield svc
     if svc.process is not None and svc.process.poll() is None:
         svc.stop()

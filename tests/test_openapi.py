@@ -193,12 +193,14 @@ class Api:
         *,
         key: str | None = None,
         result_id: str | None = None,
+        seal: str | None = None,
         **kwargs: Any,
     ) -> Answer:
         headers: dict[str, str] = dict(kwargs.pop("headers", {}))
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
         target = path.replace("{id}", result_id) if result_id is not None else path
+        target = target.replace("{seal}", seal) if seal is not None else target
         async with self.session.request(
             method, self.url + target, headers=headers, **kwargs
         ) as response:
@@ -517,6 +519,27 @@ async def _trust_list(c: Clients) -> None:
     assert alone["type"] == "urn:ketqua:problem:unavailable"
 
 
+async def _seal_page(c: Clients, path: str = "/v/{seal}") -> None:
+    result = await c.published()
+    seal = result["verification_url"].rsplit("/", 1)[1]
+    json_ = {"Accept": "application/json"}
+    valid = await c.verifier.call("GET", path, 200, seal=seal, headers=json_)
+    assert valid.json()["verdict"] == "valid"
+    page = await c.verifier.call("GET", path, 200, seal=seal)
+    assert page.content_type == "text/html"
+    forged = await c.verifier.call("GET", path, 200, seal="AAAA" + seal[4:], headers=json_)
+    assert forged.json()["verdict"] == "invalid"
+
+
+async def _seal_page_upper(c: Clients) -> None:
+    await _seal_page(c, "/V/{seal}")
+
+
+async def _stylesheet(c: Clients) -> None:
+    css = await c.verifier.call("GET", "/static/ketqua.css", 200)
+    assert b"max-width" in css.body
+
+
 async def _verifier_openapi(c: Clients) -> None:
     await c.verifier.call("GET", "/api/v1/openapi.json", 200)
     await c.verifier_alone.call("GET", "/api/v1/openapi.json", 200)
@@ -548,6 +571,9 @@ DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
     ("signer", "getHealth"): _signer_health,
     ("signer", "getMetrics"): _signer_metrics,
     ("verifier", "getTrustList"): _trust_list,
+    ("verifier", "getSealPage"): _seal_page,
+    ("verifier", "getSealPageUpper"): _seal_page_upper,
+    ("verifier", "getStylesheet"): _stylesheet,
     ("verifier", "getOpenApi"): _verifier_openapi,
     ("verifier", "getHealth"): _verifier_health,
     ("verifier", "getMetrics"): _verifier_metrics,

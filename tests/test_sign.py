@@ -19,11 +19,12 @@ from pyhanko.sign import signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from ketqua.vietnam import VIETNAM_TIME
 from keys.devpki import generate
 from keys.keydir import KeyDir
 from keys.local import KeyPair, PreparedSigner
 from keys.trust import TrustList
-from signer.document import VIETNAM_TIME, SignedResult
+from signer.document import SignedResult
 from signer.metadata import ResultMetadata
 from signer.runtime import SigningRuntime
 from tests.conftest import PUBLIC_URL

@@ -1,7 +1,8 @@
 """The public verifier application (no private key, no login).
 
-This first version serves its health, its OpenAPI document and the trust
-list; the verification pages, lookup and listings build on it.
+Serves what a QR scan opens (``/v/{seal}``, ``verifier.pages``), the trust
+list, its health and its OpenAPI document; security headers on every
+response and a per-address rate limit on the verification routes.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ from aiohttp import web
 from ketqua.web.metrics import Metrics
 from ketqua.web.openapi import openapi_handler
 from ketqua.web.problems import Problem, problems_middleware
+from ketqua.web.security import RateLimit, security_headers
 from registry.database import Database
+from verifier.pages import Pages, TrustStore, stylesheet
+from verifier.pages import signer_certificates as pages_signers
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
+
+# what the per-address rate limit covers: the QR pages and (with the upload) verification
+RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify")
 
 DB = web.AppKey("db", Database)
 TRUST_LIST = web.AppKey("trust_list", Path)
@@ -43,11 +50,29 @@ async def trust_list(request: web.Request) -> web.Response:
 
 
 def create_app(
-    db: Database, trust_list_path: Path, metrics: Metrics, *, with_metrics: bool
+    db: Database,
+    trust_list_path: Path,
+    metrics: Metrics,
+    *,
+    with_metrics: bool,
+    signer_certificates: list[Path] | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> web.Application:
-    app = web.Application(middlewares=[metrics.middleware("verifier"), problems_middleware])
+    limit = rate_limit or RateLimit(rate=5.0, burst=30, prefixes=RATE_LIMITED)
+    app = web.Application(
+        middlewares=[
+            metrics.middleware("verifier"),
+            security_headers,
+            problems_middleware,
+            limit.middleware(),
+        ]
+    )
     app[DB] = db
     app[TRUST_LIST] = trust_list_path
+    pages = Pages.create(db, TrustStore(trust_list_path), pages_signers(signer_certificates or []))
+    app.router.add_get("/v/{seal}", pages.seal_page)
+    app.router.add_get("/V/{seal}", pages.seal_page)
+    app.router.add_get("/static/ketqua.css", stylesheet)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/trust-list", trust_list)
     app.router.add_get("/api/v1/openapi.json", openapi_handler(OPENAPI))

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from ketqua.masking import mask_email, mask_emails
+from ketqua.vietnam import VIETNAM_TIME
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
-from signer.document import VIETNAM_TIME
 
 API = "/api/v1/results"
 

@@ -35,8 +35,8 @@ from jinja2 import (
 )
 
 from ketqua.errors import InputError
+from ketqua.vietnam import VIETNAM_TIME
 from registry.results import ResultRecord
-from signer.document import VIETNAM_TIME
 from signer.metadata import ResultMetadata
 
 ATTACHMENT = "attachment"

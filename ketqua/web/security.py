@@ -1,0 +1,107 @@
+"""Security headers on every response, and a per-address rate limit for the public routes.
+
+Headers: a strict Content-Security-Policy (our own styles only, no script,
+no frames, no third-party anything), ``nosniff``, no referrer, no framing.
+The rate limit is a token bucket per client address (``rate`` requests a
+second, bursts of ``burst``) on the paths it is given; over it, 429 with
+``Retry-After`` as a problem document. Buckets live in memory: one process,
+one count; an idle bucket is dropped once it has refilled.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from ketqua.web.problems import Problem
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # redirects and aiohttp's own errors get them too
+        exc.headers.update(HEADERS)
+        raise
+    response.headers.update(HEADERS)
+    return response
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class RateLimit:
+    """Token buckets per client address for the paths starting with ``prefixes``."""
+
+    def __init__(self, rate: float, burst: int, prefixes: tuple[str, ...]) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a rate limit needs rate > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self.prefixes = prefixes
+        self._buckets: dict[str, _Bucket] = {}
+        self._swept = time.monotonic()
+
+    def wait_for(self, address: str, now: float | None = None) -> float:
+        """Take a token for ``address``: 0.0 if one was there, else seconds until one is."""
+        now = time.monotonic() if now is None else now
+        self._sweep(now)
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            bucket = self._buckets[address] = _Bucket(float(self.burst), now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+        bucket.at = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / self.rate
+
+    def _sweep(self, now: float) -> None:
+        full_after = self.burst / self.rate
+        if now - self._swept < max(full_after, 10.0):
+            return
+        self._swept = now
+        for address in [a for a, b in self._buckets.items() if now - b.at >= full_after]:
+            del self._buckets[address]
+
+    def middleware(self) -> Middleware:
+        @web.middleware
+        async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.path.startswith(self.prefixes):
+                wait = self.wait_for(request.remote or "?")
+                if wait > 0:
+                    seconds = max(1, math.ceil(wait))
+                    raise Problem(
+                        429,
+                        "too-many-requests",
+                        "Too many requests",
+                        f"more than {self.rate:g} requests a second from one address; "
+                        f"try again in {seconds} s",
+                        headers={"Retry-After": str(seconds)},
+                    )
+            return await handler(request)
+
+        return limit

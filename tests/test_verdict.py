@@ -1,0 +1,101 @@
+"""One verdict per seal, failing closed: the seal's key decides before the registry does."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from keys.trust import SealKeyStatus, TrustList
+from signer.document import SignedResult
+from signer.metadata import parse_metadata
+from signer.runtime import SigningRuntime
+from tests.pdfs import example_metadata
+from verifier.report import GenuineSeal, Registered, SealReport, Verdict, check_seal, decide
+
+
+@pytest.fixture(scope="module")
+def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
+    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
+
+
+def with_status(trust: TrustList, status: SealKeyStatus, agency: str | None = None) -> TrustList:
+    keys = tuple(
+        dataclasses.replace(k, status=status, agency_code=agency or k.agency_code)
+        for k in trust.seal_keys
+    )
+    return dataclasses.replace(trust, seal_keys=keys)
+
+
+def registered(signed: SignedResult, state: str, **changes: object) -> Registered:
+    values: dict[str, object] = {
+        "id": "01M8V082PG93QHFE509GQFXMYZ",
+        "state": state,
+        "verification_code": signed.verification_code,
+        "agency_name": "UBND huyện Vân Đồn",
+        "procedure_name": "Cấp giấy phép xây dựng",
+        "result_code": "000.18.27.H47-220301-0012-KQ1",
+        "applicant_masked": "Nguyễn V** A*",
+        "signed_at": signed.signed_at,
+        "pades_level": "B-B",
+        "document_sha256": signed.sha256,
+        "signer_fingerprint": signed.signer_fingerprint,
+        "revoked_reason": None,
+        "revoked_at": None,
+        "current_url": None,
+    }
+    return Registered(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def genuine(signed: SignedResult, trust: TrustList) -> GenuineSeal:
+    checked = check_seal(signed.seal_url, trust)
+    assert isinstance(checked, GenuineSeal), checked
+    return checked
+
+
+def test_an_active_or_retired_key_verifies_and_the_registry_decides(
+    signed: SignedResult, trust_list: TrustList
+) -> None:
+    for status in ("active", "retired"):
+        seal = genuine(signed, with_status(trust_list, status))
+        assert seal.key_status == status
+        assert seal.code == signed.verification_code
+    seal = genuine(signed, trust_list)
+    assert decide(seal, registered(signed, "published")).verdict is Verdict.VALID
+    assert decide(seal, registered(signed, "delivered")).verdict is Verdict.VALID
+    assert decide(seal, registered(signed, "revoked")).verdict is Verdict.REVOKED
+    assert decide(seal, registered(signed, "superseded")).verdict is Verdict.SUPERSEDED
+    assert decide(seal, None).verdict is Verdict.UNKNOWN
+    assert decide(seal, registered(signed, "signing")).verdict is Verdict.UNKNOWN
+    other = registered(signed, "published", verification_code="AAAAA-BBBBB")
+    assert decide(seal, other).verdict is Verdict.UNKNOWN
+
+
+def test_a_compromised_key_or_another_agencys_key_is_refused(
+    signed: SignedResult, trust_list: TrustList
+) -> None:
+    refused = check_seal(signed.seal_url, with_status(trust_list, "compromised"))
+    assert isinstance(refused, SealReport)
+    assert refused.verdict is Verdict.INVALID
+    assert "compromised" in refused.reason
+    foreign = check_seal(signed.seal_url, with_status(trust_list, "active", "000.00.00.X99"))
+    assert isinstance(foreign, SealReport)
+    assert foreign.verdict is Verdict.INVALID
+    assert foreign.to_json() == {"verdict": "invalid", "reason": foreign.reason}
+
+
+def test_a_key_missing_from_the_trust_list_makes_nothing_genuine(
+    signed: SignedResult, trust_list: TrustList
+) -> None:
+    empty = dataclasses.replace(trust_list, seal_keys=())
+    report = check_seal(signed.seal_url, empty)
+    assert isinstance(report, SealReport)
+    assert report.verdict is Verdict.INVALID
+
+
+def test_a_report_cannot_claim_what_it_has_not_checked(signed: SignedResult) -> None:
+    with pytest.raises(ValueError, match="exactly when it is genuine"):
+        SealReport(Verdict.VALID, "no seal")
+    with pytest.raises(ValueError, match="needs the registry"):
+        SealReport(Verdict.VALID, "no result", seal=GenuineSeal.__new__(GenuineSeal))

@@ -1,0 +1,203 @@
+"""What a QR scan opens, end to end with a real ``ketqua serve``.
+
+Sign a result through the signer API, render its page with ``pdftoppm``,
+read the QR with ``zbarimg``, open the decoded URL on the verifier: valid.
+Then revoke it, supersede it, forge it: each verdict as a checker sees it,
+in JSON and on the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+
+from signer.document import SignedResult, SignOptions
+from signer.metadata import parse_metadata
+from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
+from tests.conftest import PUBLIC_URL
+from tests.pdfs import result_pdf
+from tests.service import Client, Service, ketqua_command, unique_metadata
+from tests.validators import read_qr
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield Client(session, service, api_key)
+
+
+async def issue(client: Client, tag: str, **changes: object) -> dict[str, Any]:
+    status, body = await client.submit(unique_metadata(**changes), result_pdf(trailing_text=tag))
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "published", within=60)
+    return await client.result(body["id"])
+
+
+def scanned_path(pdf: bytes, workdir: Path) -> str:
+    """The QR of the last page, read as a phone would (rendered, then decoded): its path."""
+    path = workdir / "signed.pdf"
+    path.write_bytes(pdf)
+    url = read_qr(path, workdir)
+    assert url.upper().startswith(PUBLIC_URL.upper() + "/V/"), url
+    return urlsplit(url).path
+
+
+async def verify(client: Client, path: str, **headers: str) -> tuple[int, Any, dict[str, str]]:
+    async with client.session.get(client.service.verifier_url + path, headers=headers) as r:
+        body = await (r.json() if r.content_type == "application/json" else r.text())
+        return r.status, body, dict(r.headers)
+
+
+async def test_a_scanned_qr_opens_a_valid_verdict_with_the_facts(
+    client: Client, tmp_path: Path
+) -> None:
+    result = await issue(client, "scan")
+    pdf = await client.document(result["id"])
+    path = scanned_path(pdf, tmp_path)
+
+    status, report, headers = await verify(client, path, **JSON)
+    assert status == 200
+    assert report["verdict"] == "valid", report
+    assert report["seal"]["dossier_code"] == result["dossier_code"]
+    assert report["seal"]["verification_code"] == result["signature"]["verification_code"]
+    facts = report["result"]
+    assert facts["result_code"] == result["result_code"]
+    assert facts["applicant"] == "Nguyễn V** A*"  # masked: Decree 13/2023
+    assert facts["agency"] == "UBND huyện Vân Đồn"
+    assert facts["document_sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert facts["signed_at"].endswith("+07:00")
+    assert headers["Cache-Control"] == "no-store"
+
+    status, page, headers = await verify(client, path)
+    assert status == 200
+    assert "Văn bản hợp lệ" in page
+    assert result["result_code"] in page
+    assert "Nguyễn V** A*" in page
+    assert "Nguyễn Văn An" not in page
+    assert "<script" not in page
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    # the signer's certificate, described from the verifier's public material
+    assert "CN=" in page
+
+    _, english, _ = await verify(client, path + "?lang=en")
+    assert "Genuine and valid" in english
+    _, by_header, _ = await verify(client, path, **{"Accept-Language": "en-US,en;q=0.9"})
+    assert "Genuine and valid" in by_header
+    # /v/ and /V/ are the same page
+    _, lower, _ = await verify(client, "/v/" + path.split("/")[-1], **JSON)
+    assert lower["verdict"] == "valid"
+
+
+async def test_a_revoked_result_says_so_with_the_reason(client: Client) -> None:
+    result = await issue(client, "revoke")
+    path = urlsplit(result["verification_url"]).path
+    async with client.session.post(
+        client.url(f"/api/v1/results/{result['id']}/revoke"),
+        json={"reason": "cấp nhầm đối tượng"},
+        headers=client.headers,
+    ) as response:
+        assert response.status == 200, await response.text()
+    _, report, _ = await verify(client, path, **JSON)
+    assert report["verdict"] == "revoked"
+    assert report["result"]["revoked_reason"] == "cấp nhầm đối tượng"
+    assert report["result"]["revoked_at"].endswith("+07:00")
+    _, page, _ = await verify(client, path)
+    assert "Văn bản đã bị thu hồi" in page
+    assert "cấp nhầm đối tượng" in page
+
+
+async def test_a_superseded_result_links_to_the_current_one(client: Client) -> None:
+    old = await issue(client, "old")
+    metadata = unique_metadata(supersedes=old["id"])
+    metadata["dossier_code"] = old["dossier_code"]
+    status, body = await client.submit(metadata, result_pdf(trailing_text="corrected"))
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "published", within=60)
+    new = await client.result(body["id"])
+    _, report, _ = await verify(client, urlsplit(old["verification_url"]).path, **JSON)
+    assert report["verdict"] == "superseded"
+    assert report["result"]["current"] == new["verification_url"]
+    _, page, _ = await verify(client, urlsplit(old["verification_url"]).path)
+    assert "Văn bản đã được thay thế" in page
+    assert new["verification_url"] in page
+    _, current, _ = await verify(client, urlsplit(new["verification_url"]).path, **JSON)
+    assert current["verdict"] == "valid"
+
+
+async def test_a_forged_seal_is_not_genuine_and_shows_none_of_its_claims(
+    client: Client,
+) -> None:
+    result = await issue(client, "forged")
+    token = urlsplit(result["verification_url"]).path.split("/")[-1]
+    middle = len(token) // 2
+    forged = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+    for path in (f"/V/{forged}", "/V/NOT-A-SEAL", f"/V/{token[:-8]}"):
+        status, report, _ = await verify(client, path, **JSON)
+        assert status == 200
+        assert report["verdict"] == "invalid", (path, report)
+        assert set(report) == {"verdict", "reason"}
+    _, page, _ = await verify(client, f"/V/{forged}")
+    assert "KHÔNG hợp lệ" in page
+    assert result["dossier_code"] not in page
+
+
+@pytest.fixture
+def signed_elsewhere(service: Service) -> SignedResult:
+    """The agency's own keys, a result signed outside the service: genuine, not registered."""
+    config = RuntimeConfig(KeySource(service.home / "keys"), SignOptions(public_url=PUBLIC_URL))
+    with SigningRuntime(config) as runtime:
+        return runtime.sign(result_pdf(), parse_metadata(json.dumps(unique_metadata())))
+
+
+async def test_a_genuine_seal_this_registry_never_issued_is_unknown(
+    client: Client, signed_elsewhere: SignedResult
+) -> None:
+    signed = signed_elsewhere
+    _, report, _ = await verify(client, urlsplit(signed.seal_url).path, **JSON)
+    assert report["verdict"] == "unknown", report
+    assert report["result"] is None
+    assert report["seal"]["verification_code"] == signed.verification_code
+
+
+@pytest.fixture
+def strict_verifier(tmp_path: Path) -> Iterator[Service]:
+    """A verifier alone that allows 1 scan a second per address, bursts of 3."""
+    home = tmp_path / "home"
+    subprocess.run(
+        ketqua_command("keys", "init", "--dir", str(home / "keys")),
+        check=True,
+        capture_output=True,
+    )
+    env = {"KETQUA_VERIFY_RATE": "1", "KETQUA_VERIFY_BURST": "3"}
+    verifier = Service(home, role="verifier", env=env).start()
+    yield verifier
+    verifier.stop()
+
+
+async def test_too_many_scans_from_one_address_get_429(strict_verifier: Service) -> None:
+    base = strict_verifier.verifier_url
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(6):
+            async with session.get(f"{base}/V/AAAA") as response:
+                statuses.append(response.status)
+                if response.status == 429:
+                    refused = await response.json(content_type=None)
+                    retry_after = response.headers["Retry-After"]
+        async with session.get(f"{base}/healthz") as response:
+            assert response.status == 200  # the limit covers the verification routes only
+    assert statuses[:3] == [200, 200, 200]
+    assert 429 in statuses[3:]
+    assert refused["type"] == "urn:ketqua:problem:too-many-requests"
+    assert int(retry_after) >= 1

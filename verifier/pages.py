@@ -1,0 +1,177 @@
+"""``GET /v/{seal}`` (and ``/V/{seal}``): what a QR scan opens.
+
+The seal is checked against the trust list first; only a genuine seal is
+looked up in the registry. One verdict, as an HTML page (Vietnamese, or
+English by ``?lang=en`` or ``Accept-Language``; no script, our own
+stylesheet only) or as JSON for ``Accept: application/json``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from ketqua.vietnam import VIETNAM_TIME
+from keys.trust import TrustList
+from registry.database import Database
+from verifier.lookup import registered
+from verifier.report import GenuineSeal, SealReport, Verdict, decide
+from verifier.report import check_seal as check_seal_text
+from verifier.texts import TEXTS, pick_language
+
+MARKS = {
+    Verdict.VALID: "✓",
+    Verdict.REVOKED: "✗",
+    Verdict.INVALID: "✗",
+    Verdict.SUPERSEDED: "!",
+    Verdict.UNKNOWN: "?",
+}
+TRUST_LIST_RECHECK = 5.0  # seconds between looks at the trust list file's modification time
+
+
+class TrustStore:
+    """The trust list file, read again when it changes (a key retired or revoked)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._list: TrustList | None = None
+        self._mtime: float | None = None
+        self._checked = 0.0
+
+    def current(self) -> TrustList | None:
+        now = time.monotonic()
+        if self._list is not None and now - self._checked < TRUST_LIST_RECHECK:
+            return self._list
+        self._checked = now
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            self._list, self._mtime = None, None
+            return None
+        if mtime != self._mtime:
+            self._list, self._mtime = TrustList.load(self.path), mtime
+        return self._list
+
+
+@dataclass(frozen=True, slots=True)
+class SignerFacts:
+    subject: str
+    issuer: str
+    valid_from: str
+    valid_to: str
+
+
+def signer_certificates(paths: list[Path]) -> dict[str, SignerFacts]:
+    """The signing certificates the verifier may describe, by SHA-256 fingerprint."""
+    known: dict[str, SignerFacts] = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        for cert in x509.load_pem_x509_certificates(path.read_bytes()):
+            known[cert.fingerprint(hashes.SHA256()).hex()] = SignerFacts(
+                subject=cert.subject.rfc4514_string(),
+                issuer=cert.issuer.rfc4514_string(),
+                valid_from=_day(cert.not_valid_before_utc),
+                valid_to=_day(cert.not_valid_after_utc),
+            )
+    return known
+
+
+def _day(value: datetime) -> str:
+    return value.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y")
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M:%S (UTC+7)") if value else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pages:
+    db: Database
+    trust: TrustStore
+    signers: dict[str, SignerFacts]
+    env: Environment
+
+    @classmethod
+    def create(cls, db: Database, trust: TrustStore, signers: dict[str, SignerFacts]) -> Pages:
+        env = Environment(
+            loader=PackageLoader("verifier", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+            undefined=StrictUndefined,
+        )
+        env.get_template("seal.html.j2")  # parsed once, at start
+        return cls(db, trust, signers, env)
+
+    async def report(self, text: str) -> SealReport:
+        trust = self.trust.current()
+        if trust is None:
+            return SealReport(Verdict.INVALID, "this verifier has no trust list: nothing verifies")
+        checked = check_seal_text(text, trust)
+        if not isinstance(checked, GenuineSeal):
+            return checked
+        return decide(checked, await self.db.read(registered, checked.claims))
+
+    async def seal_page(self, request: web.Request) -> web.Response:
+        report = await self.report(request.match_info["seal"])
+        headers = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Language"}
+        if _wants_json(request.headers.get("Accept", "")):
+            return web.json_response(report.to_json(), headers=headers)
+        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+        html = self.env.get_template("seal.html.j2").render(self._values(report, lang))
+        return web.Response(text=html, content_type="text/html", headers=headers)
+
+    def _values(self, report: SealReport, lang: str) -> dict[str, Any]:
+        body = report.to_json()
+        result = report.result
+        signer = self.signers.get(result.signer_fingerprint or "") if result else None
+        return {
+            "lang": lang,
+            "other": "en" if lang == "vi" else "vi",
+            "t": TEXTS[lang],
+            "verdict": report.verdict.value,
+            "mark": MARKS[report.verdict],
+            "reason": report.reason,
+            "seal": body.get("seal"),
+            "result": body.get("result"),
+            "signer": signer,
+            "signed_at": _moment(
+                result.signed_at
+                if result
+                else report.seal.claims.signed_at
+                if report.seal
+                else None
+            ),
+            "revoked_at": _moment(result.revoked_at if result else None),
+        }
+
+
+def _signed_at(report: SealReport) -> datetime | None:
+    if report.result is not None:
+        return report.result.signed_at
+    return report.seal.claims.signed_at if report.seal is not None else None
+
+
+def _wants_json(accept: str) -> bool:
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return "application/json" in kinds and (
+        "text/html" not in kinds or kinds.index("application/json") < kinds.index("text/html")
+    )
+
+
+STYLESHEET = (Path(__file__).resolve().parent / "static" / "ketqua.css").read_bytes()
+
+
+async def stylesheet(request: web.Request) -> web.Response:
+    return web.Response(
+        body=STYLESHEET,
+        content_type="text/css",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
