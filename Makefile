@@ -9,9 +9,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss3-tools fonts-dejavu-core postfix
+DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss3-tools fonts-dejavu-core postfix chromium
 # the command each Debian package brings, to skip apt-get when all are there
-DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil postfix
+DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil postfix chromium
 
 .PHONY: run test lint typecheck pytest bench debian-tools venv clean
 

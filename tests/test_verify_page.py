@@ -22,6 +22,7 @@ import pytest
 from signer.document import SignedResult, SignOptions
 from signer.metadata import parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
+from tests.browser import Chromium
 from tests.conftest import PUBLIC_URL
 from tests.pdfs import result_pdf
 from tests.service import Client, Service, ketqua_command, unique_metadata
@@ -201,3 +202,39 @@ async def test_too_many_scans_from_one_address_get_429(strict_verifier: Service)
     assert 429 in statuses[3:]
     assert refused["type"] == "urn:ketqua:problem:too-many-requests"
     assert int(retry_after) >= 1
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.mark.parametrize("forged", [False, True], ids=["valid", "forged"])
+async def test_on_a_phone_the_verdict_is_in_the_first_screen_and_nothing_scrolls_sideways(
+    client: Client, forged: bool
+) -> None:
+    result = await issue(client, f"phone-{forged}")
+    token = urlsplit(result["verification_url"]).path.split("/")[-1]
+    if forged:
+        token = "AAAA" + token[4:]
+    # Vietnamese, as most phones here ask (this Chromium asks for en-US: the switch decides)
+    url = f"{client.service.verifier_url}/V/{token}?lang=vi"
+    async with Chromium(390, 844) as phone:
+        await phone.open(url)
+        heading = await phone.evaluate("document.querySelector('#verdict h1').textContent")
+        verdict_bottom = await phone.evaluate(
+            "document.getElementById('verdict').getBoundingClientRect().bottom"
+        )
+        viewport = await phone.evaluate("[window.innerWidth, window.innerHeight]")
+        widest = await phone.evaluate("document.documentElement.scrollWidth")
+        styled = await phone.evaluate(
+            "getComputedStyle(document.getElementById('verdict')).backgroundColor"
+        )
+        shot = await phone.screenshot(
+            ARTIFACTS / f"verify-page-390x844-{'forged' if forged else 'valid'}.png"
+        )
+    assert heading == ("Văn bản KHÔNG hợp lệ" if forged else "Văn bản hợp lệ")
+    assert viewport == [390, 844]
+    assert verdict_bottom <= 844, "the verdict does not fit the first screen"
+    assert widest <= 390, f"the page is {widest} px wide: it scrolls sideways"
+    # our stylesheet loaded under the CSP: the banner is red or green, not unstyled
+    assert styled == ("rgb(179, 38, 30)" if forged else "rgb(29, 122, 56)")
+    assert shot.stat().st_size > 5000
