@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ketqua.workers import WorkerPool
 from registry.apikeys import ApiKey
 from registry.audit import AuditTrail
 from registry.blobs import FolderBlobStore
 from registry.database import Database
 from signer.delivery.worker import Deliverer
-from signer.pipeline.pool import WorkerPool
 from signer.pipeline.worker import Pipeline
 
 

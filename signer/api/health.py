@@ -10,11 +10,12 @@ from aiohttp import web
 from prometheus_client import Counter, Gauge, Histogram
 
 from ketqua.web.metrics import Metrics
+from ketqua.workers import WorkerPool
 from registry import jobs, outbox, results
 from registry.database import Database
 from registry.states import DeliveryState, ResultState
 from signer.api.context import SIGNER
-from signer.pipeline.pool import Failure, WorkerPool, probe_in_worker
+from signer.pipeline.pool import Failure, probe_in_worker
 
 KEY_CHECK_EVERY = 30.0  # seconds; a probe is a real signature with the (token's) key
 KEY_CHECK_TIMEOUT = 10.0

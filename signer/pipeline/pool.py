@@ -1,29 +1,21 @@
-"""Process pools for the CPU-bound work, so the event loop never waits on it.
+"""The signer's two process pools and what runs inside them (``ketqua.workers.WorkerPool``).
 
-Two pools: the signing pool (one ``SigningRuntime`` per process, keys
-parsed and fonts subset once) and the intake pool that vets uploads, kept
-apart so a request never queues behind signatures. Workers are spawned,
-not forked: the service process has threads (the database driver) and a
-PKCS#11 module must not be inherited. Work crosses the process boundary as
-plain values; failures come back as ``Failure`` values, since exceptions
-with keyword arguments do not survive pickling.
+The signing pool (one ``SigningRuntime`` per process, keys parsed and fonts
+subset once) and the intake pool that vets uploads, kept apart so a request
+never queues behind signatures. Work crosses the process boundary as plain
+values; failures come back as ``Failure`` values, since exceptions with
+keyword arguments do not survive pickling.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ctypes
-import multiprocessing
 import os
-import signal
-import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ketqua.errors import InputError, KetquaError
+from ketqua.workers import WorkerPool, worker_process
 from registry.blobs import FolderBlobStore
 from signer.metadata import parse_metadata
 from signer.pdfinput import vet_pdf
@@ -54,21 +46,6 @@ class Failure:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
-class PoolBroken(KetquaError):
-    """A worker process died (killed, out of memory); the pool has been restarted."""
-
-
-def _worker_process(name: bytes) -> None:
-    # a worker must not outlive a service killed with -9 (Linux: PR_SET_PDEATHSIG), and
-    # carries a name that top and ps show (PR_SET_NAME: "ketqua-sign", "ketqua-intake")
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)
-        libc.prctl(15, ctypes.c_char_p(name[:15]))
-    # SIGINT goes to the whole process group on Ctrl-C: the service decides, not the workers
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 # Signing processes yield the CPU to the service process (HTTP, database) and to
 # vetting: those are short and on a request's path; signing is long and queued.
 # With every core signing, the event loop would otherwise wait for a time slice
@@ -78,7 +55,7 @@ SIGNING_NICENESS = 5
 
 def _init_signing(config: RuntimeConfig, blobs_root: Path, staging_root: Path) -> None:
     global _runtime, _startup_failure, _storage
-    _worker_process(b"ketqua-sign")
+    worker_process(b"ketqua-sign")
     os.nice(SIGNING_NICENESS)
     _storage = (FolderBlobStore(blobs_root), Staging(staging_root))
     try:
@@ -97,7 +74,7 @@ _intake_blobs: FolderBlobStore | None = None
 
 def _init_intake(blobs_root: Path) -> None:
     global _intake_blobs
-    _worker_process(b"ketqua-intake")
+    worker_process(b"ketqua-intake")
     _intake_blobs = FolderBlobStore(blobs_root)
 
 
@@ -170,51 +147,6 @@ def vet_and_store(data: bytes, max_bytes: int) -> Failure | None:
         return Failure.of(exc)
     _intake_blobs.put_sync(data)
     return None
-
-
-class WorkerPool:
-    """A process pool that restarts itself when a worker dies."""
-
-    def __init__(self, size: int, initializer: Any, initargs: tuple[Any, ...] = ()) -> None:
-        self.size = size
-        self._initializer = initializer
-        self._initargs = initargs
-        self._pool = self._new()
-
-    def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.size,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=self._initializer,
-            initargs=self._initargs,
-        )
-
-    async def run(self, fn: Any, *args: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        pool = self._pool
-        try:
-            return await loop.run_in_executor(pool, fn, *args)
-        except BrokenProcessPool:
-            if pool is self._pool:  # the first to notice restarts it
-                pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new()
-            raise PoolBroken("a worker process died; the work will be retried") from None
-
-    async def start(self, probe: Any) -> list[Any]:
-        """Start every worker now (keys load, fonts subset) and run ``probe`` in each."""
-        return list(await asyncio.gather(*(self.run(probe) for _ in range(self.size))))
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def kill(self) -> None:
-        """Stop the processes now (a call stuck past the shutdown deadline).
-
-        ``ProcessPoolExecutor`` gains ``kill_workers`` only in Python 3.14.
-        """
-        for process in list(getattr(self._pool, "_processes", {}).values()):
-            process.kill()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def signing_pool(

@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from ketqua.errors import KetquaError
 from ketqua.files import remove_temp_files
+from ketqua.workers import WorkerPool
 from registry import jobs, results
 from registry.blobs import FolderBlobStore
 from registry.database import Database
@@ -30,7 +31,7 @@ from registry.jobs import Job
 from registry.results import ResultRecord
 from registry.states import JobKind, ResultState
 from signer.pipeline.leased import LeasedWorkers, LeaseLost, backoff
-from signer.pipeline.pool import Failure, WorkerPool, sign_and_stage
+from signer.pipeline.pool import Failure, sign_and_stage
 from signer.pipeline.staging import StagedSignature, Staging
 
 log = logging.getLogger(__name__)
