@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from aiohttp import BodyPartReader, hdrs, web
+from aiohttp import web
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from ketqua.web.multipart import read_parts, too_large
 from ketqua.web.problems import Problem
 from registry import jobs, results
 from registry.ids import looks_like_id, new_id
@@ -37,8 +38,13 @@ async def create_result(request: web.Request) -> web.Response:
     key = request[API_KEY]
     limit = ctx.max_document_bytes
     if request.content_length is not None and request.content_length > limit + ENVELOPE_BYTES:
-        raise _too_large(limit)
-    metadata_raw, document = await _read_parts(request, limit)
+        raise too_large("document", limit)
+    parts = await read_parts(
+        request,
+        {"metadata": MAX_METADATA_BYTES, "document": limit},
+        expected="multipart/form-data with the parts 'metadata' (JSON) and 'document' (PDF)",
+    )
+    metadata_raw, document = parts["metadata"], parts["document"]
     metadata = parse_metadata(metadata_raw)
     if metadata.agency.code != ctx.agency_code:
         raise MetadataError(
@@ -179,84 +185,3 @@ def _row(
         "supersedes": metadata.supersedes,
         "api_key_id": api_key_id,
     }
-
-
-def _media_type(request: web.Request) -> str:
-    # aiohttp's ``request.content_type`` runs the stdlib email header parser, ~1 ms a
-    # request; the media type before the first ';' is all that is decided here (the
-    # boundary is read by aiohttp's multipart reader)
-    return request.headers.get(hdrs.CONTENT_TYPE, "").partition(";")[0].strip().lower()
-
-
-async def _read_parts(request: web.Request, limit: int) -> tuple[bytes, bytes]:
-    if _media_type(request) != "multipart/form-data":
-        raise Problem(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "send multipart/form-data with the parts 'metadata' (JSON) and 'document' (PDF)",
-        )
-    parts: dict[str, bytes] = {}
-    try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise Problem(
-                    400, "bad-request", "Bad request", "nested multipart is not accepted"
-                )
-            name = part.name or ""
-            if name not in ("metadata", "document"):
-                raise Problem(
-                    400,
-                    "bad-request",
-                    "Bad request",
-                    f"unknown part {name!r}: only 'metadata' and 'document'",
-                    field=name or None,
-                )
-            if name in parts:
-                raise Problem(
-                    400, "bad-request", "Bad request", f"part {name!r} given twice", field=name
-                )
-            cap = limit if name == "document" else MAX_METADATA_BYTES
-            parts[name] = await _read_part(part, cap, name)
-    except (ValueError, AssertionError) as exc:  # aiohttp's complaints about the framing
-        raise Problem(
-            400, "bad-request", "Bad request", f"malformed multipart body: {exc}"
-        ) from None
-    for name in ("metadata", "document"):
-        if name not in parts:
-            raise Problem(
-                400, "bad-request", "Bad request", f"the part {name!r} is missing", field=name
-            )
-    return parts["metadata"], parts["document"]
-
-
-async def _read_part(part: BodyPartReader, cap: int, name: str) -> bytes:
-    """Read one part, refusing (413) as soon as it grows past ``cap``: never the whole body."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk(256 * 1024):
-        size += len(chunk)
-        if size > cap:
-            if name == "document":
-                raise _too_large(cap)
-            raise Problem(
-                413,
-                "too-large",
-                "Payload too large",
-                f"the metadata is over {cap // 1024} KB",
-                field=name,
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> Problem:
-    return Problem(
-        413,
-        "too-large",
-        "Payload too large",
-        f"the document is over the limit of {limit / 1024 / 1024:.0f} MB",
-        field="document",
-        limit=limit,
-    )
