@@ -248,6 +248,7 @@ async def _start_verifier(
     from ketqua.web.security import RateLimit
     from keys.keydir import KeyDir
     from verifier.app import RATE_LIMITED, create_app
+    from verifier.upload import UploadLimits
 
     keydir = KeyDir(settings.keys_dir)
     app = create_app(
@@ -257,6 +258,12 @@ async def _start_verifier(
         with_metrics=alone,
         signer_certificates=[keydir.signing_cert],
         rate_limit=RateLimit(settings.verify_rate, settings.verify_burst, RATE_LIMITED),
+        upload_limits=UploadLimits(
+            max_bytes=int(settings.verify_max_mb * 1024 * 1024),
+            max_pages=settings.verify_max_pages,
+            timeout=settings.verify_timeout,
+            workers=settings.verify_workers,
+        ),
     )
     return await _start_site(app, settings.verifier_address, "verifier", settings)
 

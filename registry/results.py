@@ -94,6 +94,12 @@ def find(conn: Connection, dossier_code: str, result_no: int) -> ResultRecord | 
     return ResultRecord.from_row(row) if row is not None else None
 
 
+def find_signed(conn: Connection, signed_sha256: str) -> ResultRecord | None:
+    """The result whose signed document has this SHA-256 (an uploaded file, checked)."""
+    row = conn.execute(select(results).where(results.c.signed_sha256 == signed_sha256)).first()
+    return ResultRecord.from_row(row) if row is not None else None
+
+
 def successor(conn: Connection, result_id: str) -> ResultRecord | None:
     """The result accepted as the correction of ``result_id``, if any."""
     row = (conn.execute(select(results).where(results.c.supersedes == result_id))).first()

@@ -98,7 +98,7 @@ results = Table(
     Column("resolved_at", UtcDateTime, nullable=False),
     Column("original_sha256", String(64), nullable=False),
     Column("original_size", BigInteger, nullable=False),
-    Column("signed_sha256", String(64)),
+    Column("signed_sha256", String(64), index=True),  # an upload is looked up by it
     Column("signed_size", BigInteger),
     Column("signer_fingerprint", String(64)),
     Column("seal_kid", String(16)),

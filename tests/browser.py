@@ -37,7 +37,10 @@ class Chromium:
         binary = shutil.which("chromium")
         assert binary is not None, "chromium is not installed (make test installs it)"
         port = free_port()
-        self._profile = tempfile.TemporaryDirectory(prefix="ketqua-chromium-")
+        # chromium's helpers may still write to the profile as it exits
+        self._profile = tempfile.TemporaryDirectory(
+            prefix="ketqua-chromium-", ignore_cleanup_errors=True
+        )
         self._process = subprocess.Popen(  # noqa: ASYNC220 - returns at once
             [
                 binary,

@@ -349,3 +349,19 @@ def test_an_operators_templates_replace_ours_and_a_broken_one_is_named(tmp_path:
     with pytest.raises(InputError, match=r"body\.html\.j2") as caught:
         MessageBuilder(SENDER, tmp_path)
     assert caught.value.field == "mail_templates"
+
+
+def test_the_same_delivery_builds_the_same_bytes(signed: SignedResult) -> None:
+    """A retry after a crash sends what the first attempt sent: duplicates are recognisable."""
+    metadata = parse_metadata(json.dumps(example_metadata()))
+    record = record_of(signed, metadata)
+    builder = MessageBuilder(SENDER)
+    first, again = (
+        builder.build(record, metadata, signed.pdf, recipient="a@example.vn", message_id="<1@x>")
+        for _ in range(2)
+    )
+    assert first.data == again.data
+    other = builder.build(
+        record, metadata, signed.pdf, recipient="a@example.vn", message_id="<2@x>"
+    )
+    assert other.data != first.data

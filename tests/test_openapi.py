@@ -535,6 +535,21 @@ async def _seal_page_upper(c: Clients) -> None:
     await _seal_page(c, "/V/{seal}")
 
 
+async def _verify_upload(c: Clients) -> None:
+    result = await c.published()
+    pdf = await c.signer.call(
+        "GET", "/api/v1/results/{id}/document", 200, key=c.key, result_id=result["id"]
+    )
+    form = aiohttp.FormData()
+    form.add_field("document", pdf.body, filename="kq.pdf", content_type="application/pdf")
+    report = await c.verifier.call("POST", "/api/v1/verify", 200, data=form)
+    assert report.json()["verdict"] == "valid"
+    bad = aiohttp.FormData()
+    bad.add_field("document", b"not a pdf", filename="x.pdf", content_type="application/pdf")
+    await c.verifier.call("POST", "/api/v1/verify", 422, data=bad)
+    await c.verifier.call("POST", "/api/v1/verify", 415, json={})
+
+
 async def _stylesheet(c: Clients) -> None:
     css = await c.verifier.call("GET", "/static/ketqua.css", 200)
     assert b"max-width" in css.body
@@ -574,6 +589,7 @@ DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
     ("verifier", "getSealPage"): _seal_page,
     ("verifier", "getSealPageUpper"): _seal_page_upper,
     ("verifier", "getStylesheet"): _stylesheet,
+    ("verifier", "verifyUpload"): _verify_upload,
     ("verifier", "getOpenApi"): _verifier_openapi,
     ("verifier", "getHealth"): _verifier_health,
     ("verifier", "getMetrics"): _verifier_metrics,

@@ -8,6 +8,7 @@ response and a per-address rate limit on the verification routes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
@@ -19,6 +20,8 @@ from ketqua.web.security import RateLimit, security_headers
 from registry.database import Database
 from verifier.pages import Pages, TrustStore, stylesheet
 from verifier.pages import signer_certificates as pages_signers
+from verifier.upload import Upload, UploadLimits, verification_pool
+from verifier.validation import ready
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
@@ -26,6 +29,7 @@ OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify")
 
 DB = web.AppKey("db", Database)
+UPLOAD = web.AppKey("upload", Upload)
 TRUST_LIST = web.AppKey("trust_list", Path)
 
 
@@ -57,6 +61,7 @@ def create_app(
     with_metrics: bool,
     signer_certificates: list[Path] | None = None,
     rate_limit: RateLimit | None = None,
+    upload_limits: UploadLimits | None = None,
 ) -> web.Application:
     limit = rate_limit or RateLimit(rate=5.0, burst=30, prefixes=RATE_LIMITED)
     app = web.Application(
@@ -69,7 +74,25 @@ def create_app(
     )
     app[DB] = db
     app[TRUST_LIST] = trust_list_path
-    pages = Pages.create(db, TrustStore(trust_list_path), pages_signers(signer_certificates or []))
+    trust = TrustStore(trust_list_path)
+    pages = Pages.create(db, trust, pages_signers(signer_certificates or []))
+    limits = upload_limits or UploadLimits()
+
+    async def verification_workers(app: web.Application) -> AsyncIterator[None]:
+        pool = verification_pool(limits)
+        await pool.start(ready)  # spawned now, not on the first upload
+        app[UPLOAD] = Upload(db, trust, pool, limits)
+        yield
+        try:
+            await asyncio.wait_for(asyncio.to_thread(pool.shutdown), 5)
+        except TimeoutError:
+            pool.kill()
+
+    async def verify_upload(request: web.Request) -> web.Response:
+        return await request.app[UPLOAD].verify(request)
+
+    app.cleanup_ctx.append(verification_workers)
+    app.router.add_post("/api/v1/verify", verify_upload)
     app.router.add_get("/v/{seal}", pages.seal_page)
     app.router.add_get("/V/{seal}", pages.seal_page)
     app.router.add_get("/static/ketqua.css", stylesheet)

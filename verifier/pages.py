@@ -43,22 +43,32 @@ class TrustStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._list: TrustList | None = None
+        self._json: bytes | None = None
         self._mtime: float | None = None
         self._checked = 0.0
 
     def current(self) -> TrustList | None:
+        self._refresh()
+        return self._list
+
+    def current_json(self) -> bytes | None:
+        """The file as it is (for worker processes, which parse it themselves)."""
+        self._refresh()
+        return self._json
+
+    def _refresh(self) -> None:
         now = time.monotonic()
         if self._list is not None and now - self._checked < TRUST_LIST_RECHECK:
-            return self._list
+            return
         self._checked = now
         try:
             mtime = self.path.stat().st_mtime
         except FileNotFoundError:
-            self._list, self._mtime = None, None
-            return None
+            self._list, self._json, self._mtime = None, None, None
+            return
         if mtime != self._mtime:
-            self._list, self._mtime = TrustList.load(self.path), mtime
-        return self._list
+            data = self.path.read_bytes()
+            self._list, self._json, self._mtime = TrustList.from_json(data), data, mtime
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ DKIM key configured, the finished message is signed (dkimpy).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -192,6 +193,11 @@ class MessageBuilder:
             msg.add_attachment(
                 pdf, maintype="application", subtype="pdf", filename=attachment_name(result)
             )
+        # boundaries from the Message-ID, not random: a message built again (a retry after
+        # a crash) is the same bytes, so a duplicate is recognisable as one
+        seed = hashlib.sha256(message_id.encode()).hexdigest()[:24]
+        for n, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+            part.set_boundary(f"=_ketqua_{seed}_{n}")
         return msg.as_bytes()
 
     def _values(

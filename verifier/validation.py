@@ -1,0 +1,216 @@
+"""Validating an uploaded PDF, in a worker process: every signature, then the QR seal.
+
+Per signature, in the ETSI EN 319 102-1 vocabulary (as EU DSS and SiVa
+report it): pyHanko's AdES basic signature validation (§ 5.3) gives the
+indication (``TOTAL_PASSED``, ``TOTAL_FAILED``, ``INDETERMINATE``) and the
+sub-indication (``HASH_FAILURE``, ``SIG_CRYPTO_FAILURE``,
+``NO_CERTIFICATE_CHAIN_FOUND``, ``REVOKED_NO_POE``, ``TRY_LATER``, ...);
+pyHanko's PDF validation adds what only a PDF has: whether the signature
+covers the whole file and what changed after it. A signed revision that
+was changed later in a way signing does not allow (a page's content, say)
+is ``INDETERMINATE`` / ``SIG_CONSTRAINTS_FAILURE``: the signature itself is
+intact, the document is not what was signed.
+
+The seal: the last page is rendered (PDFium) and its QR read (zxing-cpp);
+the seal is verified against the trust list and checked to bind this
+file's signed original. The registry's word is added by the caller.
+Everything returned is plain data (it crosses back to the service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESStatus
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.ades import ades_basic_validation
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.policy_decl import SignatureValidationSpec
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+from pyhanko_certvalidator.registry import SimpleTrustManager
+
+from ketqua.vietnam import VIETNAM_TIME
+from keys.trust import TrustList
+from verifier.report import GenuineSeal, check_seal
+
+INDICATIONS = {
+    AdESStatus.PASSED: "TOTAL_PASSED",
+    AdESStatus.FAILED: "TOTAL_FAILED",
+    AdESStatus.INDETERMINATE: "INDETERMINATE",
+}
+# changes after a signature that signing itself allows (more signatures, LTA material)
+ALLOWED_AFTER = (
+    ModificationLevel.NONE,
+    ModificationLevel.LTA_UPDATES,
+    ModificationLevel.FORM_FILLING,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The upload is not a PDF this service can read: the 422's reason."""
+
+    reason: str
+
+
+def ready() -> None:
+    """Run in each worker at start: the process is up and its imports are done."""
+
+
+def validate_upload(data: bytes, trust_json: bytes, max_pages: int) -> dict[str, Any] | Refused:
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)  # its warnings name people
+    if not data.lstrip()[:5].startswith(b"%PDF-"):
+        return Refused("not a PDF (no %PDF- header)")
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        if reader.encrypted:
+            return Refused("the PDF is encrypted")
+        pages = int(reader.root["/Pages"]["/Count"])
+        signatures = list(reader.embedded_regular_signatures)
+        timestamps = list(reader.embedded_timestamp_signatures)
+    except Exception as exc:  # pyHanko raises many types for a damaged file
+        return Refused(f"the PDF cannot be read: {_one_line(exc)}")
+    if pages > max_pages:
+        return Refused(f"the PDF has {pages} pages, more than {max_pages}")
+    trust = TrustList.from_json(trust_json)
+    has_dss = "/DSS" in reader.root
+    return {
+        "pages": pages,
+        "signatures": [_signature(sig, trust, has_dss, bool(timestamps)) for sig in signatures],
+        "seal": _seal(data, trust),
+    }
+
+
+def _signature(
+    sig: EmbeddedPdfSignature, trust: TrustList, has_dss: bool, doc_timestamped: bool
+) -> dict[str, Any]:
+    roots = [
+        asn1_x509.Certificate.load(r.public_bytes(Encoding.DER)) for r in trust.document_roots
+    ]
+    report: dict[str, Any] = {"field": sig.field_name}
+    try:
+        cert = sig.signer_cert
+        report["signer"] = cert.subject.human_friendly
+        report["signer_fingerprint"] = cert.sha256.hex()
+    except Exception:
+        report["signer"] = None
+        report["signer_fingerprint"] = None
+    try:
+        basic = asyncio.run(
+            ades_basic_validation(sig.signed_data, _spec(roots), raw_digest=sig.compute_digest())
+        )
+        context = ValidationContext(
+            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
+        )
+        status = validate_pdf_signature(sig, context, diff_policy=DEFAULT_DIFF_POLICY)
+    except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+        report.update(
+            indication="TOTAL_FAILED",
+            sub_indication="FORMAT_FAILURE",
+            detail=_one_line(exc),
+        )
+        return report
+    subindic = basic.ades_subindic
+    indication = INDICATIONS[subindic.status]
+    sub = None if subindic.status is AdESStatus.PASSED else _name(subindic)
+    modified = status.modification_level
+    if indication == "TOTAL_PASSED" and modified is not None and modified not in ALLOWED_AFTER:
+        indication, sub = "INDETERMINATE", "SIG_CONSTRAINTS_FAILURE"
+    signed_at = status.signer_reported_dt or sig.self_reported_timestamp
+    stamp = status.timestamp_validity
+    report.update(
+        indication=indication,
+        sub_indication=sub,
+        detail=basic.failure_msg,
+        signing_time=signed_at.astimezone(VIETNAM_TIME).isoformat() if signed_at else None,
+        timestamp_time=(
+            stamp.timestamp.astimezone(VIETNAM_TIME).isoformat() if stamp is not None else None
+        ),
+        level=_level(stamp is not None, has_dss, doc_timestamped),
+        covers_whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        modifications_after=modified.name.lower() if modified is not None else "unknown",
+    )
+    return report
+
+
+def _spec(roots: list[asn1_x509.Certificate]) -> SignatureValidationSpec:
+    # revocation checked where the certificate declares where to look, from what the
+    # file carries (no fetching from here): the answer is TRY_LATER when that is not enough
+    rule = RevocationCheckingRule.CHECK_IF_DECLARED_SOFT
+    return SignatureValidationSpec(
+        cert_validation_policy=CertValidationPolicySpec(
+            trust_manager=SimpleTrustManager.build(trust_roots=roots),
+            revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy(rule, rule)),
+        )
+    )
+
+
+def _level(timestamped: bool, has_dss: bool, doc_timestamped: bool) -> str:
+    if timestamped and has_dss and doc_timestamped:
+        return "B-LTA"
+    if timestamped and has_dss:
+        return "B-LT"
+    return "B-T" if timestamped else "B-B"
+
+
+def _seal(data: bytes, trust: TrustList) -> dict[str, Any] | None:
+    """The QR seal on the last page, verified, and whether it binds this file; None: no QR."""
+    text = _read_qr(data)
+    if text is None:
+        return None
+    checked = check_seal(text, trust)
+    if not isinstance(checked, GenuineSeal):
+        return {"genuine": False, "reason": checked.reason}
+    return {
+        "genuine": True,
+        "text": text,
+        "verification_code": checked.code,
+        "kid": checked.kid,
+        "agency_code": checked.claims.agency_code,
+        "dossier_code": checked.claims.dossier_code,
+        "result_no": checked.claims.result_no,
+        "binds_this_file": checked.claims.binds(data),
+    }
+
+
+def _read_qr(data: bytes) -> str | None:
+    import pypdfium2
+    import zxingcpp
+
+    try:
+        document = pypdfium2.PdfDocument(data)
+        document.init_forms()  # the stamp is a widget's appearance
+        page = document[len(document) - 1]
+        image = page.render(scale=100 / 72, may_draw_forms=True).to_pil()
+    except Exception:
+        return None
+    for code in zxingcpp.read_barcodes(image, formats=zxingcpp.barcode_formats_from_str("QRCode")):
+        if "/V/" in code.text.upper():
+            return str(code.text)
+    return None
+
+
+def _name(subindication: object) -> str:
+    # AdESFailure / AdESIndeterminate are enums; their common base is not
+    return str(getattr(subindication, "name", subindication))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:300]
+    return text or type(exc).__name__
