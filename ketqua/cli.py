@@ -139,6 +139,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", choices=["both", "signer", "verifier"], default="both", help="default both"
     )
 
+    verify = sub.add_parser(
+        "verify",
+        help="check a signed PDF, a QR text or a photo of a printout (offline, trust list only)",
+        description="Exit 0: valid; 1: not valid; 2: usage or input error.",
+    )
+    what = verify.add_mutually_exclusive_group(required=True)
+    what.add_argument("pdf", nargs="?", type=Path, help="a signed result PDF")
+    what.add_argument("--qr", metavar="TEXT", help="the text of a scanned QR (the seal URL)")
+    what.add_argument("--image", type=Path, help="a photo or scan of a printed result")
+    verify.add_argument(
+        "--trust-list",
+        default=None,
+        help="FILE or URL (a verifier's /api/v1/trust-list); "
+        "default $KETQUA_HOME/keys/public/trust-list.json",
+    )
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+
     apikey = sub.add_parser("apikey", help="API keys of the signer's intake")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
     for name, text in (
@@ -168,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "apikey":
             return _apikey(args)
+        if args.command == "verify":
+            return _verify(args)
         return _sign(args, parser)
     except InputError as exc:
         return _fail(str(exc))
@@ -227,6 +246,26 @@ def _serve(args: argparse.Namespace) -> int:
         return run(settings, Role(args.role))
     except KetquaError as exc:
         return _fail(str(exc), EXIT_USAGE if isinstance(exc, InputError) else EXIT_FAILED)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from keys.keydir import KeyDir
+    from verifier import offline
+
+    source = args.trust_list or str(KeyDir(_default_keys()).trust_list)
+    trust = offline.load_trust_list(source)
+    lang = offline.language()
+    if args.pdf is not None:
+        try:
+            data = args.pdf.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {args.pdf}: {exc.strerror}") from None
+        outcome = offline.verify_pdf(data, trust, lang)
+    else:
+        text = args.qr if args.qr is not None else offline.qr_in_image(args.image)
+        outcome = offline.verify_qr(text, trust, lang)
+    print(offline.as_json(outcome) if args.json else "\n".join(outcome.lines))
+    return EXIT_OK if outcome.valid else EXIT_FAILED
 
 
 def _apikey(args: argparse.Namespace) -> int:

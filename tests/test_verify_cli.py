@@ -1,0 +1,131 @@
+"""``ketqua verify`` offline: a PDF, a QR text, a photo of a printout; exit 0, 1 or 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFilter
+
+from keys.keydir import KeyDir
+from signer.document import SignedResult
+from signer.runtime import SigningRuntime
+from tests.pdfs import example_metadata
+from tests.service import ketqua_command
+from tests.validators import render_page
+
+
+@pytest.fixture(scope="module")
+def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
+    from signer.metadata import parse_metadata
+
+    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
+
+
+def verify(keydir: KeyDir, *args: str, lang: str = "C.UTF-8") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LANG": lang, "LC_ALL": ""}
+    return subprocess.run(
+        ketqua_command("verify", *args, "--trust-list", str(keydir.trust_list)),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_a_signed_pdf_verifies_offline(
+    keydir: KeyDir, signed: SignedResult, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "ket-qua.pdf"
+    pdf.write_bytes(signed.pdf)
+    done = verify(keydir, str(pdf), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["verdict"] == "valid"
+    assert report["signatures"][0]["indication"] == "TOTAL_PASSED"
+    assert report["seal"]["binds_this_file"] is True
+    human = verify(keydir, str(pdf), lang="vi_VN.UTF-8")
+    assert human.returncode == 0
+    assert human.stdout.startswith("HỢP LỆ")
+    assert "TOTAL_PASSED" in human.stdout
+    english = verify(keydir, str(pdf), lang="en_US.UTF-8")
+    assert english.stdout.startswith("VALID")
+
+
+def test_a_changed_pdf_is_not_valid(keydir: KeyDir, signed: SignedResult, tmp_path: Path) -> None:
+    flipped = bytearray(signed.pdf)
+    flipped[len(flipped) // 3] ^= 1
+    pdf = tmp_path / "sua.pdf"
+    pdf.write_bytes(bytes(flipped))
+    done = verify(keydir, str(pdf))
+    assert done.returncode == 1
+    assert "HASH_FAILURE" in done.stdout
+
+
+def test_a_qr_text_verifies_and_a_forged_one_does_not(
+    keydir: KeyDir, signed: SignedResult
+) -> None:
+    good = verify(keydir, "--qr", signed.seal_url, "--json")
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["seal"]["verification_code"] == signed.verification_code
+    token = signed.seal_url.rsplit("/", 1)[1]
+    forged = signed.seal_url.replace(
+        token, "A" + token[1:] if token[0] != "A" else "B" + token[1:]
+    )
+    bad = verify(keydir, "--qr", forged)
+    assert bad.returncode == 1
+    assert "NOT VALID" in bad.stdout
+
+
+def test_a_photo_of_the_printout_is_read_and_verified(
+    keydir: KeyDir, signed: SignedResult, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "in.pdf"
+    pdf.write_bytes(signed.pdf)
+    page = render_page(pdf, tmp_path, dpi=150)
+    with Image.open(page) as image:
+        photo = (
+            image.convert("RGB")
+            .rotate(4, expand=True, fillcolor="white")  # held a little askew
+            .filter(ImageFilter.GaussianBlur(0.8))  # slightly out of focus
+        )
+    shot = tmp_path / "photo.jpg"
+    photo.save(shot, quality=55)  # a phone's compression
+    done = verify(keydir, "--image", str(shot), "--json")
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert json.loads(done.stdout)["seal"]["dossier_code"] == "000.18.27.H47-220301-0012"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--image", "/nonexistent.jpg"], "cannot read the image"),
+        (["--qr", "x", "--image", "y.jpg"], "not allowed with"),
+        ([], "one of the arguments"),
+    ],
+)
+def test_usage_and_input_errors_exit_2_with_one_line(
+    keydir: KeyDir, args: list[str], message: str, tmp_path: Path
+) -> None:
+    done = verify(keydir, *args)
+    assert done.returncode == 2, done
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_file_that_is_no_pdf_or_an_image_without_a_qr_exits_2(
+    keydir: KeyDir, tmp_path: Path
+) -> None:
+    text = tmp_path / "note.pdf"
+    text.write_text("hello", encoding="utf-8")
+    done = verify(keydir, str(text))
+    assert done.returncode == 2
+    assert "not a PDF" in done.stderr
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "white").save(blank)
+    done = verify(keydir, "--image", str(blank))
+    assert done.returncode == 2
+    assert "no ketqua QR code" in done.stderr
