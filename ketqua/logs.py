@@ -8,8 +8,11 @@ code logs ids and codes, not metadata.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import logging.handlers
+import queue
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -52,11 +55,27 @@ class Text(logging.Formatter):
         return f"{line} [{' '.join(fields)}]" if fields else line
 
 
+_listener: logging.handlers.QueueListener | None = None
+
+
 def configure(fmt: str = "text", level: str = "INFO") -> None:
+    """Records are queued by the thread that logs and written by a thread of their own.
+
+    Formatting the line and writing it (a terminal, a pipe, a file) never holds
+    up the event loop: a full pipe to a slow log collector would otherwise stall
+    every request. The queue is drained at exit.
+    """
+    global _listener
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines() if fmt == "json" else Text())
+    if _listener is not None:
+        _listener.stop()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = logging.handlers.QueueListener(records, handler, respect_handler_level=True)
+    _listener.start()
+    atexit.register(_listener.stop)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [logging.handlers.QueueHandler(records)]
     root.setLevel(level)
     # pyHanko warns about lenient parsing of odd PDFs: noise for an operator
     for name in ("pyhanko", "pyhanko_certvalidator", "alembic"):

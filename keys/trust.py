@@ -8,7 +8,7 @@ the roots of the document-signing (PAdES) certificates.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -57,12 +57,14 @@ class TrustList:
 
     seal_keys: tuple[SealKey, ...]
     document_roots: tuple[x509.Certificate, ...]
+    # kid -> key, computed once: every scanned seal looks its key up here
+    _by_kid: dict[bytes, SealKey] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_kid", {key.kid: key for key in self.seal_keys})
 
     def seal_key(self, kid: bytes) -> SealKey | None:
-        for key in self.seal_keys:
-            if key.kid == kid:
-                return key
-        return None
+        return self._by_kid.get(kid)
 
     def to_json(self, *, issued_at: datetime | None = None) -> bytes:
         doc: dict[str, Any] = {

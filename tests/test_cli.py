@@ -487,7 +487,7 @@ def test_metadata_that_is_not_json_exits_2(
         pytest.param(["sign", "in.pdf", "--metadata", "m.json"], "-o/--output", id="missing-o"),
         pytest.param([], "required", id="no-command"),
         pytest.param(["keys"], "required", id="keys-without-subcommand"),
-        pytest.param(["verify", "x.pdf"], "invalid choice", id="unknown-command"),
+        pytest.param(["publish", "x.pdf"], "invalid choice", id="unknown-command"),
         pytest.param(["sign", "in.pdf", "-o", "x.pdf", "--level", "B-X"], "--level", id="level"),
         pytest.param(["sign", "in.pdf", "-o", "x", "--max-size", "lots"], "megabytes", id="mb"),
         pytest.param(["sign", "in.pdf", "-o", "x", "--max-size", "-1"], "positive", id="mb<0"),

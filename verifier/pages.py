@@ -8,7 +8,9 @@ stylesheet only) or as JSON for ``Accept: application/json``.
 
 from __future__ import annotations
 
+import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ MARKS = {
     Verdict.UNKNOWN: "?",
 }
 TRUST_LIST_RECHECK = 5.0  # seconds between looks at the trust list file's modification time
+ANSWER_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Language"}
 
 
 class TrustStore:
@@ -103,40 +106,97 @@ def _moment(value: datetime | None) -> str:
     return value.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M:%S (UTC+7)") if value else ""
 
 
-@dataclass(frozen=True, slots=True)
-class Pages:
-    db: Database
-    trust: TrustStore
-    signers: dict[str, SignerFacts]
-    env: Environment
+class _Bounded(OrderedDict[Any, Any]):
+    """A dict that forgets its oldest entries past ``size`` (a plain LRU)."""
 
-    @classmethod
-    def create(cls, db: Database, trust: TrustStore, signers: dict[str, SignerFacts]) -> Pages:
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class Pages:
+    """The QR page; what repeats is remembered.
+
+    A seal's own check depends only on the seal and the trust list: it is
+    kept (4,096 seals) until the trust list changes. The answer as a whole
+    (the registry's word included) is kept for ``fresh_for`` seconds, so a
+    revocation shows within that long; a document being checked by many at
+    once costs one registry read a second.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        trust: TrustStore,
+        signers: dict[str, SignerFacts],
+        *,
+        fresh_for: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.trust = trust
+        self.signers = signers
+        self.fresh_for = fresh_for
         env = Environment(
             loader=PackageLoader("verifier", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
             undefined=StrictUndefined,
+            auto_reload=False,  # templates are part of the release, not edited live
         )
-        env.get_template("seal.html.j2")  # parsed once, at start
-        return cls(db, trust, signers, env)
+        self._template = env.get_template("seal.html.j2")
+        self._seals = _Bounded(4096)
+        self._seals_of: TrustList | None = None
+        self._answers = _Bounded(4096)
+
+    @classmethod
+    def create(cls, db: Database, trust: TrustStore, signers: dict[str, SignerFacts]) -> Pages:
+        return cls(db, trust, signers)
+
+    def _check(self, text: str, trust: TrustList) -> GenuineSeal | SealReport:
+        if self._seals_of is not trust:  # a new trust list: every seal is checked again
+            self._seals.clear()
+            self._seals_of = trust
+        checked = self._seals.get(text)
+        if checked is None:
+            checked = check_seal_text(text, trust)
+            self._seals.remember(text, checked)
+        return checked
 
     async def report(self, text: str) -> SealReport:
         trust = self.trust.current()
         if trust is None:
             return SealReport(Verdict.INVALID, "this verifier has no trust list: nothing verifies")
-        checked = check_seal_text(text, trust)
+        checked = self._check(text, trust)
         if not isinstance(checked, GenuineSeal):
             return checked
         return decide(checked, await self.db.read(registered, checked.claims))
 
     async def seal_page(self, request: web.Request) -> web.Response:
-        report = await self.report(request.match_info["seal"])
-        headers = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Language"}
-        if _wants_json(request.headers.get("Accept", "")):
-            return web.json_response(report.to_json(), headers=headers)
+        text = request.match_info["seal"]
+        as_json = _wants_json(request.headers.get("Accept", ""))
         lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
-        html = self.env.get_template("seal.html.j2").render(self._values(report, lang))
-        return web.Response(text=html, content_type="text/html", headers=headers)
+        key = (text, "json" if as_json else lang)
+        now = time.monotonic()
+        kept = self._answers.get(key)
+        if kept is None or kept[0] < now:
+            report = await self.report(text)
+            if as_json:
+                body = json.dumps(report.to_json(), ensure_ascii=False).encode()
+            else:
+                body = self._template.render(self._values(report, lang)).encode()
+            kept = (now + self.fresh_for, body)
+            self._answers.remember(key, kept)
+        return web.Response(
+            body=kept[1],
+            content_type="application/json" if as_json else "text/html",
+            charset="utf-8",
+            headers=ANSWER_HEADERS,
+        )
 
     def _values(self, report: SealReport, lang: str) -> dict[str, Any]:
         body = report.to_json()
