@@ -257,7 +257,12 @@ async def _start_verifier(
         metrics,
         with_metrics=alone,
         signer_certificates=[keydir.signing_cert],
-        rate_limit=RateLimit(settings.verify_rate, settings.verify_burst, RATE_LIMITED),
+        rate_limit=RateLimit(
+            settings.verify_rate,
+            settings.verify_burst,
+            RATE_LIMITED,
+            frozenset(settings.trusted_proxies),
+        ),
         upload_limits=UploadLimits(
             max_bytes=int(settings.verify_max_mb * 1024 * 1024),
             max_pages=settings.verify_max_pages,

@@ -143,6 +143,10 @@ class Settings(BaseSettings):
         5.0, gt=0, le=10000, description="QR pages and uploads a second, per client address"
     )
     verify_burst: int = Field(30, ge=1, le=100000, description="burst allowed above the rate")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="reverse proxies whose X-Forwarded-For names the client (rate limit)",
+    )
     verify_max_mb: float = Field(20.0, gt=0, le=1024, description="largest PDF to check")
     verify_max_pages: int = Field(500, ge=1, le=100000, description="most pages to check")
     verify_timeout: float = Field(30.0, gt=0, le=600, description="seconds to check one PDF")

@@ -171,19 +171,51 @@ async def test_a_genuine_seal_this_registry_never_issued_is_unknown(
     assert report["seal"]["verification_code"] == signed.verification_code
 
 
-@pytest.fixture
-def strict_verifier(tmp_path: Path) -> Iterator[Service]:
-    """A verifier alone that allows 1 scan a second per address, bursts of 3."""
-    home = tmp_path / "home"
+def verifier_alone(home: Path, **settings: str) -> Service:
     subprocess.run(
         ketqua_command("keys", "init", "--dir", str(home / "keys")),
         check=True,
         capture_output=True,
     )
-    env = {"KETQUA_VERIFY_RATE": "1", "KETQUA_VERIFY_BURST": "3"}
-    verifier = Service(home, role="verifier", env=env).start()
+    env = {f"KETQUA_{name.upper()}": value for name, value in settings.items()}
+    return Service(home, role="verifier", env=env).start()
+
+
+@pytest.fixture
+def strict_verifier(tmp_path: Path) -> Iterator[Service]:
+    """A verifier alone that allows 1 scan a second per address, bursts of 3."""
+    verifier = verifier_alone(tmp_path / "home", verify_rate="1", verify_burst="3")
     yield verifier
     verifier.stop()
+
+
+@pytest.fixture
+def proxied_verifier(tmp_path: Path) -> Iterator[Service]:
+    """The same behind a reverse proxy on 127.0.0.1 that says who the client is."""
+    verifier = verifier_alone(
+        tmp_path / "home", verify_rate="1", verify_burst="2", trusted_proxies='["127.0.0.1"]'
+    )
+    yield verifier
+    verifier.stop()
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_limit(
+    proxied_verifier: Service,
+) -> None:
+    url = f"{proxied_verifier.verifier_url}/V/AAAA"
+    async with aiohttp.ClientSession() as session:
+
+        async def scan(client: str) -> int:
+            # a client's own claim first, the proxy's word last: only the last counts
+            forwarded = f"203.0.113.99, {client}"
+            async with session.get(url, headers={"X-Forwarded-For": forwarded}) as response:
+                return response.status
+
+        first = [await scan("198.51.100.1") for _ in range(3)]
+        second = [await scan("198.51.100.2") for _ in range(2)]
+    assert first[:2] == [200, 200]
+    assert first[2] == 429  # this client's burst is spent
+    assert second == [200, 200]  # another client behind the same proxy is not
 
 
 async def test_too_many_scans_from_one_address_get_429(strict_verifier: Service) -> None:

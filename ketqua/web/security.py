@@ -56,12 +56,19 @@ class _Bucket:
 class RateLimit:
     """Token buckets per client address for the paths starting with ``prefixes``."""
 
-    def __init__(self, rate: float, burst: int, prefixes: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        prefixes: tuple[str, ...],
+        trusted_proxies: frozenset[str] = frozenset(),
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("a rate limit needs rate > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
         self.prefixes = prefixes
+        self.trusted_proxies = trusted_proxies
         self._buckets: dict[str, _Bucket] = {}
         self._swept = time.monotonic()
 
@@ -79,6 +86,18 @@ class RateLimit:
             return 0.0
         return (1 - bucket.tokens) / self.rate
 
+    def client_of(self, request: web.Request) -> str:
+        """The client's address: the peer, or, when the peer is a trusted reverse proxy,
+        the address it appended last to ``X-Forwarded-For`` (earlier ones are the
+        client's own claims and could be anything)."""
+        peer = request.remote or "?"
+        if peer in self.trusted_proxies:
+            forwarded = request.headers.get("X-Forwarded-For", "")
+            last = forwarded.rsplit(",", 1)[-1].strip()
+            if last:
+                return last
+        return peer
+
     def _sweep(self, now: float) -> None:
         full_after = self.burst / self.rate
         if now - self._swept < max(full_after, 10.0):
@@ -91,7 +110,7 @@ class RateLimit:
         @web.middleware
         async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
             if request.path.startswith(self.prefixes):
-                wait = self.wait_for(request.remote or "?")
+                wait = self.wait_for(self.client_of(request))
                 if wait > 0:
                     seconds = max(1, math.ceil(wait))
                     raise Problem(
