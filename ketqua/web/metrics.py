@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -44,6 +45,8 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self._refreshers: list[Refresh] = []
+        # labels() validates and locks on every call: the children, once made, are kept
+        self._children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
 
     def on_scrape(self, refresh: Refresh) -> None:
         """``refresh`` updates gauges from the database before each scrape."""
@@ -62,9 +65,15 @@ class Metrics:
                 status = exc.status
                 raise
             finally:
-                route = route_name(request)
-                self.http_requests.labels(service, request.method, route, str(status)).inc()
-                self.http_seconds.labels(service, route).observe(time.perf_counter() - started)
+                key = (service, request.method, route_name(request), str(status))
+                children = self._children.get(key)
+                if children is None:
+                    children = self._children[key] = (
+                        self.http_requests.labels(*key),
+                        self.http_seconds.labels(service, key[2]),
+                    )
+                children[0].inc()
+                children[1].observe(time.perf_counter() - started)
 
         return count
 
