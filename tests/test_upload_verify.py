@@ -176,3 +176,38 @@ async def test_an_upload_over_the_limit_is_refused_while_it_streams(
         assert response.status == 413
     assert problem["field"] == "document"
     assert problem["limit"] == int(0.05 * 1024 * 1024)
+
+
+@pytest.fixture(
+    params=[
+        ({"KETQUA_VERIFY_MAX_PAGES": "2"}, "more than 2"),
+        ({"KETQUA_VERIFY_TIMEOUT": "0.001"}, "took longer than"),
+    ],
+    ids=["pages", "time"],
+)
+def limited_verifier(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Service, str]]:
+    env, reason = request.param
+    service = Service(tmp_path / "home", env=env).start()
+    yield service, reason
+    service.stop()
+
+
+async def test_too_many_pages_or_too_long_a_check_is_a_422(
+    limited_verifier: tuple[Service, str],
+) -> None:
+    verifier, reason = limited_verifier
+    form = aiohttp.FormData()
+    form.add_field(
+        "document", result_pdf(pages=3), filename="x.pdf", content_type="application/pdf"
+    )
+    async with aiohttp.ClientSession() as session:
+        async with session.post(verifier.verifier_url + PATH, data=form) as response:
+            problem = await response.json(content_type=None)
+            assert response.status == 422, problem
+        assert reason in problem["detail"], problem
+        assert problem["field"] == "document"
+        # the service goes on (after a timeout, with a fresh pool)
+        async with session.get(verifier.verifier_url + "/healthz") as response:
+            assert response.status == 200

@@ -8,6 +8,7 @@ in JSON and on the page.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
@@ -270,3 +271,16 @@ async def test_on_a_phone_the_verdict_is_in_the_first_screen_and_nothing_scrolls
     # our stylesheet loaded under the CSP: the banner is red or green, not unstyled
     assert styled == ("rgb(179, 38, 30)" if forged else "rgb(29, 122, 56)")
     assert shot.stat().st_size > 5000
+
+
+async def test_ketqua_verify_takes_the_trust_list_from_a_verifier_url(client: Client) -> None:
+    result = await issue(client, "cli-url")
+    trust_url = client.service.verifier_url + "/api/v1/trust-list"
+    done = await asyncio.create_subprocess_exec(
+        *ketqua_command("verify", "--qr", result["verification_url"], "--trust-list", trust_url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await done.communicate()
+    assert done.returncode == 0, err.decode()
+    assert result["dossier_code"] in out.decode()
