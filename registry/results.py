@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from registry.schema import result_events, results
 from registry.states import ResultState
+from registry.timeliness import timeliness
 
 PIPELINE = "pipeline"  # the actor of the service's own moves
 
@@ -62,6 +63,7 @@ class ResultRecord:
     created_at: datetime
     updated_at: datetime
     metadata_json: str
+    timeliness: str | None = None  # registry.timeliness; None only for rows from before it
 
     def __repr__(self) -> str:
         return f"ResultRecord(id={self.id!r}, state={self.state.value!r})"
@@ -143,6 +145,7 @@ def insert_result(conn: Connection, values: dict[str, Any], *, actor: str) -> Re
     now = datetime.now(UTC)
     row: dict[str, Any] = {column.name: None for column in results.columns}
     row.update(values, state=ResultState.QUEUED.value, created_at=now, updated_at=now)
+    row["timeliness"] = timeliness(row["resolved_at"], row["due_at"]).value
     conn.execute(_INSERT_RESULT, row)
     add_event(conn, values["id"], ResultState.QUEUED.value, "accepted", actor, at=now)
     return ResultRecord(**{**row, "state": ResultState.QUEUED})

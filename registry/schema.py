@@ -96,6 +96,8 @@ results = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("due_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime, nullable=False),
+    # ahead / on_time / late / no_due (registry.timeliness), fixed when accepted
+    Column("timeliness", String(8)),
     Column("original_sha256", String(64), nullable=False),
     Column("original_size", BigInteger, nullable=False),
     Column("signed_sha256", String(64), index=True),  # an upload is looked up by it
@@ -114,6 +116,8 @@ results = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("dossier_code", "result_no", name="uq_results_dossier_code_result_no"),
+    # the statistics: one agency's results resolved in a period
+    Index("ix_results_agency_resolved", "agency_code", "resolved_at"),
 )
 
 result_events = Table(

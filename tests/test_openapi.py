@@ -550,6 +550,21 @@ async def _verify_upload(c: Clients) -> None:
     await c.verifier.call("POST", "/api/v1/verify", 415, json={})
 
 
+async def _statistics(c: Clients) -> None:
+    await c.published()
+    day = "2022-03-14"  # the example metadata's resolved_at, in Vietnam
+    path = "/api/v1/statistics"
+    figures = await c.verifier.call("GET", path, 200, params={"from": day, "to": day})
+    assert figures.json()["resolved"] >= 1
+    await c.verifier.call("GET", path, 400, params={"period": "2022-Q9"})
+
+
+async def _statistics_page(c: Clients) -> None:
+    page = await c.verifier.call("GET", "/thong-ke", 200, params={"period": "2022"})
+    assert "2022-01-01" in page.body.decode()
+    await c.verifier.call("GET", "/thong-ke", 400)
+
+
 async def _stylesheet(c: Clients) -> None:
     css = await c.verifier.call("GET", "/static/ketqua.css", 200)
     assert b"max-width" in css.body
@@ -571,6 +586,7 @@ async def _verifier_health(c: Clients) -> None:
 async def _verifier_metrics(c: Clients) -> None:
     # beside the signer (one process): the signer's /metrics carries the verifier's series
     await c.verifier.call("GET", "/metrics", 404)
+    await c.verifier_alone.call("GET", "/healthz", 200)  # a request to count, in any order
     text = (await c.verifier_alone.call("GET", "/metrics", 200)).body.decode()
     assert 'service="verifier"' in text
 
@@ -589,6 +605,8 @@ DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
     ("verifier", "getSealPage"): _seal_page,
     ("verifier", "getSealPageUpper"): _seal_page_upper,
     ("verifier", "getStylesheet"): _stylesheet,
+    ("verifier", "getStatistics"): _statistics,
+    ("verifier", "getStatisticsPage"): _statistics_page,
     ("verifier", "verifyUpload"): _verify_upload,
     ("verifier", "getOpenApi"): _verifier_openapi,
     ("verifier", "getHealth"): _verifier_health,

@@ -20,6 +20,7 @@ from ketqua.web.security import RateLimit, security_headers
 from registry.database import Database
 from verifier.pages import Pages, TrustStore, stylesheet
 from verifier.pages import signer_certificates as pages_signers
+from verifier.statistics import Statistics
 from verifier.upload import Upload, UploadLimits, verification_pool
 from verifier.validation import ready
 
@@ -96,6 +97,9 @@ def create_app(
     app.router.add_get("/v/{seal}", pages.seal_page)
     app.router.add_get("/V/{seal}", pages.seal_page)
     app.router.add_get("/static/ketqua.css", stylesheet)
+    statistics = Statistics(db, pages.env)
+    app.router.add_get("/api/v1/statistics", statistics.json)
+    app.router.add_get("/thong-ke", statistics.page)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/trust-list", trust_list)
     app.router.add_get("/api/v1/openapi.json", openapi_handler(OPENAPI))

@@ -142,7 +142,7 @@ class Pages:
         self.trust = trust
         self.signers = signers
         self.fresh_for = fresh_for
-        env = Environment(
+        self.env = env = Environment(
             loader=PackageLoader("verifier", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
             undefined=StrictUndefined,
