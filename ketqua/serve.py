@@ -269,6 +269,7 @@ async def _start_verifier(
             timeout=settings.verify_timeout,
             workers=settings.verify_workers,
         ),
+        blobs_root=settings.blobs_dir,
     )
     return await _start_site(app, settings.verifier_address, "verifier", settings)
 

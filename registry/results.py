@@ -6,7 +6,7 @@ result's history (``events``) is complete and in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +64,7 @@ class ResultRecord:
     updated_at: datetime
     metadata_json: str
     timeliness: str | None = None  # registry.timeliness; None only for rows from before it
+    access_hash: str | None = field(default=None, repr=False)  # registry.access
 
     def __repr__(self) -> str:
         return f"ResultRecord(id={self.id!r}, state={self.state.value!r})"

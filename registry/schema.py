@@ -98,6 +98,8 @@ results = Table(
     Column("resolved_at", UtcDateTime, nullable=False),
     # ahead / on_time / late / no_due (registry.timeliness), fixed when accepted
     Column("timeliness", String(8)),
+    # scrypt of the applicant's access code (registry.access); never the code itself
+    Column("access_hash", String(200)),
     Column("original_sha256", String(64), nullable=False),
     Column("original_size", BigInteger, nullable=False),
     Column("signed_sha256", String(64), index=True),  # an upload is looked up by it

@@ -194,6 +194,7 @@ class Api:
         key: str | None = None,
         result_id: str | None = None,
         seal: str | None = None,
+        dossier: str | None = None,
         **kwargs: Any,
     ) -> Answer:
         headers: dict[str, str] = dict(kwargs.pop("headers", {}))
@@ -201,6 +202,7 @@ class Api:
             headers["Authorization"] = f"Bearer {key}"
         target = path.replace("{id}", result_id) if result_id is not None else path
         target = target.replace("{seal}", seal) if seal is not None else target
+        target = target.replace("{dossier_code}", dossier) if dossier is not None else target
         async with self.session.request(
             method, self.url + target, headers=headers, **kwargs
         ) as response:
@@ -565,6 +567,20 @@ async def _statistics_page(c: Clients) -> None:
     await c.verifier.call("GET", "/thong-ke", 400)
 
 
+async def _lookup(c: Clients) -> None:
+    result = await c.published()
+    path = "/api/v1/lookup/{dossier_code}"
+    status = await c.verifier.call("GET", path, 200, dossier=result["dossier_code"])
+    assert status.json()["status"] == "resolved"
+    await c.verifier.call("GET", path, 400, dossier="not-a-code")
+
+
+async def _lookup_document(c: Clients) -> None:
+    result = await c.published()
+    path = "/api/v1/lookup/{dossier_code}/document"
+    await c.verifier.call("GET", path, 401, dossier=result["dossier_code"])
+
+
 async def _stylesheet(c: Clients) -> None:
     css = await c.verifier.call("GET", "/static/ketqua.css", 200)
     assert b"max-width" in css.body
@@ -605,6 +621,8 @@ DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
     ("verifier", "getSealPage"): _seal_page,
     ("verifier", "getSealPageUpper"): _seal_page_upper,
     ("verifier", "getStylesheet"): _stylesheet,
+    ("verifier", "lookupDossier"): _lookup,
+    ("verifier", "lookupDocument"): _lookup_document,
     ("verifier", "getStatistics"): _statistics,
     ("verifier", "getStatisticsPage"): _statistics_page,
     ("verifier", "verifyUpload"): _verify_upload,

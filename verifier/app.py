@@ -17,9 +17,11 @@ from ketqua.web.metrics import Metrics
 from ketqua.web.openapi import openapi_handler
 from ketqua.web.problems import Problem, problems_middleware
 from ketqua.web.security import RateLimit, security_headers
+from registry.blobs import FolderBlobStore
 from registry.database import Database
 from verifier.pages import Pages, TrustStore, stylesheet
 from verifier.pages import signer_certificates as pages_signers
+from verifier.portal import Portal
 from verifier.statistics import Statistics
 from verifier.upload import Upload, UploadLimits, verification_pool
 from verifier.validation import ready
@@ -27,7 +29,7 @@ from verifier.validation import ready
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 # what the per-address rate limit covers: the QR pages and (with the upload) verification
-RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify")
+RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify", "/api/v1/lookup/")
 
 DB = web.AppKey("db", Database)
 UPLOAD = web.AppKey("upload", Upload)
@@ -63,6 +65,7 @@ def create_app(
     signer_certificates: list[Path] | None = None,
     rate_limit: RateLimit | None = None,
     upload_limits: UploadLimits | None = None,
+    blobs_root: Path | None = None,
 ) -> web.Application:
     limit = rate_limit or RateLimit(rate=5.0, burst=30, prefixes=RATE_LIMITED)
     app = web.Application(
@@ -100,6 +103,9 @@ def create_app(
     statistics = Statistics(db, pages.env)
     app.router.add_get("/api/v1/statistics", statistics.json)
     app.router.add_get("/thong-ke", statistics.page)
+    portal = Portal(db, FolderBlobStore(blobs_root) if blobs_root is not None else None)
+    app.router.add_get("/api/v1/lookup/{dossier_code}", portal.lookup)
+    app.router.add_get("/api/v1/lookup/{dossier_code}/document", portal.document)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/trust-list", trust_list)
     app.router.add_get("/api/v1/openapi.json", openapi_handler(OPENAPI))

@@ -26,7 +26,7 @@ from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import summary
 from signer.errors import MetadataError
 from signer.metadata import ResultMetadata, parse_metadata
-from signer.pipeline.pool import Failure, vet_and_store
+from signer.pipeline.pool import Accepted, Failure, vet_and_store
 
 MAX_METADATA_BYTES = 64 * 1024
 # multipart framing around the two parts
@@ -56,14 +56,17 @@ async def create_result(request: web.Request) -> web.Response:
     if isinstance(decided, ResultRecord):
         return _existing(decided)
     metadata = decided
-    failure: Failure | None = await ctx.intake_pool.run(vet_and_store, document, limit)
-    if failure is not None:
+    vetted: Failure | Accepted = await ctx.intake_pool.run(
+        vet_and_store, document, limit, metadata.lookup_secret
+    )
+    if isinstance(vetted, Failure):
         raise Problem(
-            422, "bad-document", "The document cannot be signed", failure.message, field="document"
+            422, "bad-document", "The document cannot be signed", vetted.message, field="document"
         )
     result_id = new_id()
     try:
         row = _row(result_id, metadata, digest, document, key.id)
+        row["access_hash"] = vetted.access_hash
         accepted, created = await ctx.db.write(_accept, metadata, digest, row, key.id)
     except IntegrityError:  # PostgreSQL: a concurrent twin committed first
         twin = await ctx.db.read(results.find, metadata.dossier_code, metadata.result_no)
@@ -175,7 +178,8 @@ def _row(
         "result_no": metadata.result_no,
         "agency_code": metadata.agency.code,
         "procedure_code": metadata.procedure.code,
-        "metadata_json": metadata.model_dump_json(),
+        # the access code leaves as a slow hash only (access_hash), never in the metadata
+        "metadata_json": metadata.model_dump_json(exclude={"lookup_secret"}),
         "publish": metadata.publish,
         "received_at": metadata.received_at,
         "due_at": metadata.due_at,

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from ketqua.errors import InputError, KetquaError
 from ketqua.workers import WorkerPool, worker_process
+from registry.access import hash_code
 from registry.blobs import FolderBlobStore
 from signer.metadata import parse_metadata
 from signer.pdfinput import vet_pdf
@@ -134,11 +135,21 @@ def noop_in_worker() -> None:
     return None
 
 
-def vet_and_store(data: bytes, max_bytes: int) -> Failure | None:
-    """Vet an upload; once it passes, store it durably in the blob store (None), or say why not.
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The upload passed and is stored; the access code's hash, if one came with it."""
+
+    access_hash: str | None
+
+
+def vet_and_store(
+    data: bytes, max_bytes: int, access_code: str | None = None
+) -> Failure | Accepted:
+    """Vet an upload; once it passes, store it durably in the blob store, or say why not.
 
     In the intake process rather than the service's: the bytes are already here,
-    and the hashing and fsyncs stay off the event loop's process.
+    and the hashing (the document's, and the access code's deliberately slow one)
+    and fsyncs stay off the event loop's process.
     """
     assert _intake_blobs is not None
     try:
@@ -146,7 +157,7 @@ def vet_and_store(data: bytes, max_bytes: int) -> Failure | None:
     except KetquaError as exc:
         return Failure.of(exc)
     _intake_blobs.put_sync(data)
-    return None
+    return Accepted(hash_code(access_code) if access_code is not None else None)
 
 
 def signing_pool(

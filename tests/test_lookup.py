@@ -1,0 +1,121 @@
+"""The applicant's lookup and download with the access code, through a real ``ketqua serve``."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.pdfs import result_pdf
+from tests.service import Client, Service, unique_metadata
+
+SECRET = "K7-PQ9-ZX42-mat-ma"
+NAME = "Lê Thị Hồng Nhung"
+
+
+@pytest.fixture
+async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield Client(session, service, api_key)
+
+
+async def issue(client: Client, tag: str) -> dict[str, Any]:
+    metadata = unique_metadata(applicant={"name": NAME, "email": "nhung.le@example.vn"})
+    metadata["lookup_secret"] = SECRET
+    status, body = await client.submit(metadata, result_pdf(trailing_text=tag))
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "published", within=60)
+    return await client.result(body["id"])
+
+
+async def lookup(
+    session: aiohttp.ClientSession,
+    service: Service,
+    dossier: str,
+    code: str | None = None,
+    document: bool = False,
+) -> tuple[int, Any]:
+    path = f"/api/v1/lookup/{dossier}" + ("/document" if document else "")
+    headers = {"X-Access-Code": code} if code is not None else {}
+    async with session.get(service.verifier_url + path, headers=headers) as response:
+        if response.content_type == "application/pdf":
+            return response.status, await response.read()
+        return response.status, await response.json(content_type=None)
+
+
+async def test_the_status_for_anyone_the_details_and_document_with_the_code(
+    client: Client,
+) -> None:
+    result = await issue(client, "lookup")
+    dossier = result["dossier_code"]
+    status, public = await lookup(client.session, client.service, dossier)
+    assert status == 200
+    assert public["status"] == "resolved"
+    assert public["resolved_on"] == "2022-03-14"
+    assert public["procedure"] == "Cấp giấy phép xây dựng"
+    assert "applicant" not in public
+    assert NAME not in str(public)
+
+    status, own = await lookup(client.session, client.service, dossier, SECRET)
+    assert status == 200, own
+    assert own["result_code"] == result["result_code"]
+    assert own["applicant"] == "Lê T** H*** N****"
+    status, pdf = await lookup(client.session, client.service, dossier, SECRET, document=True)
+    assert status == 200
+    assert pdf == await client.document(result["id"])  # byte for byte what was issued
+
+    status, unknown = await lookup(client.session, client.service, "000.18.27.H47-220101-9999")
+    assert (status, unknown["status"]) == (200, "no_result")
+
+
+async def test_the_code_is_kept_only_as_a_slow_hash(client: Client, service: Service) -> None:
+    result = await issue(client, "hashed")
+    with sqlite3.connect(service.home / "ketqua.db") as db:
+        metadata, access_hash = db.execute(
+            "SELECT metadata_json, access_hash FROM results WHERE id = ?", (result["id"],)
+        ).fetchone()
+    assert SECRET not in metadata
+    assert access_hash.startswith("scrypt$16384$8$1$")
+    for path in service.home.glob("ketqua.db*"):  # the database and its WAL
+        assert SECRET.encode() not in path.read_bytes(), path
+
+
+async def test_guessing_is_locked_out_and_the_right_code_still_works_elsewhere(
+    client: Client,
+) -> None:
+    result = await issue(client, "guess")
+    dossier = result["dossier_code"]
+    # the guesser and the applicant: two clients, two loopback addresses
+    guesser = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=("127.0.0.3", 0)))
+    applicant = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=("127.0.0.2", 0)))
+    async with guesser, applicant:
+        statuses = [
+            (await lookup(guesser, client.service, dossier, f"wrong-{n:03d}"))[0]
+            for n in range(50)
+        ]
+        status, own = await lookup(applicant, client.service, dossier, SECRET)
+    assert statuses[:5] == [403] * 5
+    assert set(statuses[5:]) == {429}
+    assert status == 200, own
+    assert "wrong-0" not in client.service.log()
+
+
+async def test_a_revoked_result_says_so_and_gives_no_document(client: Client) -> None:
+    result = await issue(client, "revoked-lookup")
+    async with client.session.post(
+        client.url(f"/api/v1/results/{result['id']}/revoke"),
+        json={"reason": "cấp sai"},
+        headers=client.headers,
+    ) as response:
+        assert response.status == 200
+    dossier = result["dossier_code"]
+    _, public = await lookup(client.session, client.service, dossier)
+    assert public["status"] == "revoked"
+    _, own = await lookup(client.session, client.service, dossier, SECRET)
+    assert own["state"] == "revoked"
+    assert own["document"] is None
+    status, problem = await lookup(client.session, client.service, dossier, SECRET, True)
+    assert status == 409, problem

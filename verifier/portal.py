@@ -1,0 +1,206 @@
+"""Lookup by dossier code for the portal, and the applicant's own download with the access code.
+
+``GET /api/v1/lookup/{dossier_code}``: without a code, the status only
+(resolved or not, the day, the procedure, the agency; nothing personal).
+With ``X-Access-Code``: the result's details and its download link;
+``GET /api/v1/lookup/{dossier_code}/document`` with the code gives the
+signed PDF as issued. A revoked result says so and gives no document.
+
+Guessing is slowed per client address and per dossier code: after a few
+wrong codes, each key is locked out for a time that doubles with every
+further failure (429 with ``Retry-After``); the per-dossier allowance is
+wider, so a guesser cannot lock the applicant out from elsewhere. The code
+tried is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Connection, select
+
+from ketqua.masking import mask_name
+from ketqua.vietnam import VIETNAM_TIME
+from ketqua.web.problems import Problem
+from registry.access import check_code
+from registry.blobs import FolderBlobStore
+from registry.database import Database
+from registry.results import ResultRecord
+from registry.schema import results
+
+DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
+ISSUED = ("signed", "published", "delivered")
+HEADER = "X-Access-Code"
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+
+
+@dataclass
+class GuessLimit:
+    """Failures per key; from the ``allowed``-th on, each locks the key out for twice as long
+    as the one before (2 s, 4 s, ...; at most ``longest``)."""
+
+    allowed: int
+    longest: float = 3600.0
+    _keys: dict[str, _Failures] = field(default_factory=dict)
+
+    def wait(self, key: str, now: float) -> float:
+        entry = self._keys.get(key)
+        return max(0.0, entry.locked_until - now) if entry else 0.0
+
+    def failed(self, key: str, now: float) -> None:
+        entry = self._keys.setdefault(key, _Failures())
+        entry.count += 1
+        if entry.count >= self.allowed:
+            lock = 2.0 ** min(entry.count - self.allowed + 1, 12)
+            entry.locked_until = now + min(self.longest, lock)
+
+    def succeeded(self, key: str) -> None:
+        self._keys.pop(key, None)
+
+
+def _dossier_results(conn: Connection, dossier_code: str) -> list[ResultRecord]:
+    query = (
+        select(results)
+        .where(results.c.dossier_code == dossier_code)
+        .order_by(results.c.result_no.desc())
+    )
+    return [ResultRecord.from_row(row) for row in conn.execute(query)]
+
+
+def _status(dossier_code: str, found: list[ResultRecord]) -> dict[str, Any]:
+    standing = next((r for r in found if r.state.value in (*ISSUED, "revoked")), None)
+    if standing is None:
+        return {"dossier_code": dossier_code, "status": "no_result"}
+    metadata = json.loads(standing.metadata_json)
+    return {
+        "dossier_code": dossier_code,
+        "status": "revoked" if standing.state.value == "revoked" else "resolved",
+        "resolved_on": standing.resolved_at.astimezone(VIETNAM_TIME).date().isoformat(),
+        "procedure": metadata["procedure"]["name"],
+        "agency": metadata["agency"]["name"],
+    }
+
+
+def _details(result: ResultRecord, current: ResultRecord | None) -> dict[str, Any]:
+    metadata = json.loads(result.metadata_json)
+    revoked = result.state.value == "revoked"
+    return {
+        "result_code": result.result_code,
+        "state": result.state.value,
+        "applicant": mask_name(str(metadata["applicant"]["name"])),
+        "signed_at": (
+            result.signed_at.astimezone(VIETNAM_TIME).isoformat() if result.signed_at else None
+        ),
+        "verification_url": result.seal_url,
+        "revoked_reason": result.revoked_reason,
+        "current": current.seal_url if current is not None and current is not result else None,
+        "document": None
+        if revoked or result.signed_sha256 is None
+        else f"/api/v1/lookup/{result.dossier_code}/document",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Portal:
+    db: Database
+    blobs: FolderBlobStore | None
+    by_address: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=5))
+    by_dossier: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=20))
+
+    async def lookup(self, request: web.Request) -> web.Response:
+        dossier_code, found = await self._found(request)
+        if HEADER not in request.headers:
+            return web.json_response(_status(dossier_code, found), headers=_PRIVATE)
+        result = await self._unlocked(request, dossier_code, found)
+        current = next((r for r in found if r.state.value in ISSUED), None)
+        body = {**_status(dossier_code, found), **_details(result, current)}
+        return web.json_response(body, headers=_PRIVATE)
+
+    async def document(self, request: web.Request) -> web.Response:
+        dossier_code, found = await self._found(request)
+        if HEADER not in request.headers:
+            raise Problem(
+                401,
+                "access-code-required",
+                "Access code required",
+                f"send the access code in {HEADER}",
+                field=HEADER,
+            )
+        result = await self._unlocked(request, dossier_code, found)
+        if result.state.value not in ISSUED or result.signed_sha256 is None:
+            raise Problem(
+                409,
+                "not-available",
+                "No document",
+                f"the result is {result.state.value}: no document is given out",
+            )
+        if self.blobs is None:
+            raise Problem(503, "unavailable", "Service unavailable", "no document store here")
+        pdf = await self.blobs.get(result.signed_sha256)
+        return web.Response(
+            body=pdf,
+            content_type="application/pdf",
+            headers={
+                **_PRIVATE,
+                "Content-Disposition": f'attachment; filename="{result.result_code}.pdf"',
+            },
+        )
+
+    async def _found(self, request: web.Request) -> tuple[str, list[ResultRecord]]:
+        dossier_code = request.match_info["dossier_code"]
+        if not DOSSIER_CODE.match(dossier_code):
+            raise Problem(
+                400,
+                "bad-request",
+                "Bad request",
+                "not a dossier code (agency-YYMMDD-NNNN)",
+                field="dossier_code",
+            )
+        return dossier_code, await self.db.read(_dossier_results, dossier_code)
+
+    async def _unlocked(
+        self, request: web.Request, dossier_code: str, found: list[ResultRecord]
+    ) -> ResultRecord:
+        """The result the access code opens; 429 while locked out, 403 for a wrong code."""
+        address = request.remote or "?"
+        now = time.monotonic()
+        wait = max(self.by_address.wait(address, now), self.by_dossier.wait(dossier_code, now))
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise Problem(
+                429,
+                "too-many-requests",
+                "Too many requests",
+                f"too many wrong access codes; try again in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
+        code = request.headers[HEADER].strip()
+        candidates = [r for r in found if r.access_hash]
+        for result in candidates:
+            if await asyncio.to_thread(check_code, code, result.access_hash or ""):
+                self.by_address.succeeded(address)
+                return result
+        self.by_address.failed(address, now)
+        self.by_dossier.failed(dossier_code, now)
+        raise Problem(
+            403,
+            "access-denied",
+            "Access denied",
+            "the access code does not open a result of this dossier",
+            field=HEADER,
+        )
+
+
+_PRIVATE = {"Cache-Control": "no-store"}
