@@ -24,6 +24,7 @@ import aiohttp
 
 _LISTENING = re.compile(r"(signer API|verifier) listening on (http://[0-9.]+:[0-9]+)")
 START_TIMEOUT = 60.0
+LOG_SETTLE = 0.3  # the service writes its log lines in batches every 50 ms
 
 
 def ketqua_command(*args: str) -> list[str]:
@@ -60,6 +61,11 @@ class Service:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def settled_log(self) -> str:
+        """The log once what was logged so far is written (lines go out every 50 ms)."""
+        time.sleep(LOG_SETTLE)
+        return self.log()
 
     def start(self) -> Service:
         self.home.mkdir(parents=True, exist_ok=True)

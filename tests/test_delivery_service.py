@@ -111,7 +111,7 @@ async def test_every_applicant_gets_one_message_and_a_refused_address_fails_alon
             refused = await client.result(bad_id)
             async with session.get(f"{service.signer_url}/metrics") as response:
                 metrics = await response.text()
-            log = service.log()
+            log = service.settled_log()
         finally:
             await stop(service)
 
@@ -273,7 +273,7 @@ async def test_a_delivery_that_cannot_be_sent_in_time_fails_with_the_last_reply(
 
         await until(settled, 60, "the delivery giving up")
         detail = await client.result(result_id)
-        log = service.log()
+        log = service.settled_log()
     finally:
         service.stop()
     [delivery] = detail["deliveries"]

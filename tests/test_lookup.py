@@ -100,7 +100,7 @@ async def test_guessing_is_locked_out_and_the_right_code_still_works_elsewhere(
     assert statuses[:5] == [403] * 5
     assert set(statuses[5:]) == {429}
     assert status == 200, own
-    assert "wrong-0" not in client.service.log()
+    assert "wrong-0" not in client.service.settled_log()
 
 
 async def test_a_revoked_result_says_so_and_gives_no_document(client: Client) -> None:

@@ -581,6 +581,21 @@ async def _lookup_document(c: Clients) -> None:
     await c.verifier.call("GET", path, 401, dossier=result["dossier_code"])
 
 
+async def _listing(c: Clients, path: str = "/api/v1/published") -> None:
+    await c.published()
+    first = await c.verifier.call("GET", path, 200)
+    await c.verifier.call("GET", path, 304, headers={"If-None-Match": first.headers["ETag"]})
+    await c.verifier.call("GET", path, 400, params={"from": "soon"})
+
+
+async def _feed(c: Clients) -> None:
+    await _listing(c, "/api/v1/published.atom")
+
+
+async def _listing_page(c: Clients) -> None:
+    await _listing(c, "/ket-qua")
+
+
 async def _stylesheet(c: Clients) -> None:
     css = await c.verifier.call("GET", "/static/ketqua.css", 200)
     assert b"max-width" in css.body
@@ -621,6 +636,9 @@ DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
     ("verifier", "getSealPage"): _seal_page,
     ("verifier", "getSealPageUpper"): _seal_page_upper,
     ("verifier", "getStylesheet"): _stylesheet,
+    ("verifier", "listPublished"): _listing,
+    ("verifier", "publishedFeed"): _feed,
+    ("verifier", "publishedPage"): _listing_page,
     ("verifier", "lookupDossier"): _lookup,
     ("verifier", "lookupDocument"): _lookup_document,
     ("verifier", "getStatistics"): _statistics,

@@ -341,9 +341,10 @@ async def test_kill_9_while_signing_then_restart_signs_each_result_exactly_once(
         client = Client(session, service, key)
         restart_took = await client.wait_for(accepted.ids, "published", within=90)
         details = await check_exactly_once(client, home, accepted)
-        assert "Traceback" not in service.log()[offset:], service.log()[offset:]
+        log = service.settled_log()[offset:]
+        assert "Traceback" not in log, log
         # the dead process's leases were freed at start, not waited out (job_lease)
-        assert "which died" in service.log()[offset:], service.log()[offset:]
+        assert "which died" in log, log
 
         # what the kill interrupted, from each result's history (same clock, same machine)
         published_before = {
@@ -590,7 +591,7 @@ async def test_unreachable_timestamp_server_retries_with_backoff_then_fails(
             assert response.status == 409, await response.text()
     service.stop()
     assert not files_under(home / "staging")
-    assert "failed: PAdES B-T" in service.log()
+    assert "failed: PAdES B-T" in service.settled_log()
 
 
 async def test_unsignable_document_fails_at_once_while_the_others_are_published(

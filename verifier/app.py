@@ -19,6 +19,7 @@ from ketqua.web.problems import Problem, problems_middleware
 from ketqua.web.security import RateLimit, security_headers
 from registry.blobs import FolderBlobStore
 from registry.database import Database
+from verifier.listing import Listing
 from verifier.pages import Pages, TrustStore, stylesheet
 from verifier.pages import signer_certificates as pages_signers
 from verifier.portal import Portal
@@ -103,6 +104,10 @@ def create_app(
     statistics = Statistics(db, pages.env)
     app.router.add_get("/api/v1/statistics", statistics.json)
     app.router.add_get("/thong-ke", statistics.page)
+    listing = Listing(db, pages.env)
+    app.router.add_get("/api/v1/published", listing.json)
+    app.router.add_get("/api/v1/published.atom", listing.atom)
+    app.router.add_get("/ket-qua", listing.page)
     portal = Portal(db, FolderBlobStore(blobs_root) if blobs_root is not None else None)
     app.router.add_get("/api/v1/lookup/{dossier_code}", portal.lookup)
     app.router.add_get("/api/v1/lookup/{dossier_code}/document", portal.document)

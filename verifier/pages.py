@@ -144,7 +144,7 @@ class Pages:
         self.fresh_for = fresh_for
         self.env = env = Environment(
             loader=PackageLoader("verifier", "templates"),
-            autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+            autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "atom.j2")),
             undefined=StrictUndefined,
             auto_reload=False,  # templates are part of the release, not edited live
         )

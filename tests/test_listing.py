@@ -1,0 +1,152 @@
+"""The portal's listing, feed and privacy, through a real ``ketqua serve``."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.pdfs import result_pdf
+from tests.service import Client, Service, unique_metadata
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield Client(session, service, api_key)
+
+
+async def issue(client: Client, tag: str, **changes: object) -> dict[str, Any]:
+    status, body = await client.submit(unique_metadata(**changes), result_pdf(trailing_text=tag))
+    assert status == 202, body
+    deliver = changes.get("deliver")
+    emailed = isinstance(deliver, dict) and bool(deliver.get("email"))
+    state = "delivered" if emailed else "published" if changes.get("publish", True) else "signed"
+    await client.wait_for({body["id"]}, state, within=60)
+    return await client.result(body["id"])
+
+
+async def get(client: Client, path: str, **headers: str) -> tuple[int, bytes, Any]:
+    async with client.session.get(client.service.verifier_url + path, headers=headers) as r:
+        return r.status, await r.read(), r.headers
+
+
+async def all_listed(client: Client, query: str = "") -> list[dict[str, Any]]:
+    import json
+
+    items: list[dict[str, Any]] = []
+    path: str | None = f"/api/v1/published?limit=200{query}"
+    while path is not None:
+        status, body, _ = await get(client, path)
+        assert status == 200, body
+        page = json.loads(body)
+        items.extend(page["items"])
+        path = page["next"]
+    return items
+
+
+async def test_published_results_are_listed_newest_first_and_the_rest_are_not(
+    client: Client,
+) -> None:
+    import json
+
+    first = await issue(
+        client, "list-1", applicant={"name": "Phạm Minh Châu", "email": "chau@example.vn"}
+    )
+    second = await issue(
+        client, "list-2", procedure={"code": "2.000001", "name": "Đăng ký kết hôn"}
+    )
+    hidden = await issue(client, "list-hidden", publish=False)
+    revoked = await issue(client, "list-revoked")
+    async with client.session.post(
+        client.url(f"/api/v1/results/{revoked['id']}/revoke"),
+        json={"reason": "nhầm"},
+        headers=client.headers,
+    ) as response:
+        assert response.status == 200
+
+    listed = await all_listed(client)
+    codes = [i["result_code"] for i in listed]
+    assert first["result_code"] in codes
+    assert second["result_code"] in codes
+    assert hidden["result_code"] not in codes  # "publish": false
+    assert revoked["result_code"] not in codes  # revoked leaves the listing
+    assert codes.index(second["result_code"]) < codes.index(first["result_code"])  # newest first
+    mine = next(i for i in listed if i["result_code"] == first["result_code"])
+    assert mine["applicant"] == "Phạm M*** C***"
+    assert mine["timeliness"] == "ahead"
+    assert mine["verification_url"] == first["verification_url"]
+
+    # paging: one by one through the cursor gives the same order
+    _, body, _ = await get(client, "/api/v1/published?limit=1")
+    page = json.loads(body)
+    assert len(page["items"]) == 1
+    assert page["next"] is not None
+    assert "before=" in page["next"]
+    # filters
+    by_procedure = await all_listed(client, "&procedure=2.000001")
+    assert second["result_code"] in [i["result_code"] for i in by_procedure]
+    assert all(i["procedure"]["code"] == "2.000001" for i in by_procedure)
+    assert await all_listed(client, "&from=2030-01-01&to=2030-12-31") == []
+    status, body, _ = await get(client, "/api/v1/published?from=2022-13-01")
+    assert status == 400
+
+
+async def test_the_feed_and_etags_let_the_portal_poll_cheaply(client: Client) -> None:
+    result = await issue(client, "feed")
+    for path in ("/api/v1/published", "/api/v1/published.atom", "/ket-qua"):
+        status, _, headers = await get(client, path)
+        assert status == 200
+        assert headers["Cache-Control"].startswith("public")
+        again, empty, _ = await get(client, path, **{"If-None-Match": headers["ETag"]})
+        assert (again, empty) == (304, b"")
+    _, atom, headers = await get(client, "/api/v1/published.atom")
+    assert headers["Content-Type"].startswith("application/atom+xml")
+    feed = ET.fromstring(atom)  # noqa: S314 - our own service's answer
+    titles = [e.findtext(f"{ATOM}title") or "" for e in feed.iter(f"{ATOM}entry")]
+    assert any(result["result_code"] in t for t in titles)
+
+
+async def test_no_public_answer_carries_a_full_name_or_an_email(client: Client) -> None:
+    name, email = "Đỗ Thị Thanh Xuân", "xuan.do@example.vn"
+    result = await issue(
+        client, "privacy", applicant={"name": name, "email": email}, deliver={"email": True}
+    )
+    dossier = result["dossier_code"]
+    seal = result["verification_url"].rsplit("/", 1)[1]
+    paths = [
+        "/api/v1/published",
+        "/api/v1/published.atom",
+        "/ket-qua",
+        f"/api/v1/lookup/{dossier}",
+        f"/V/{seal}",
+        f"/V/{seal}?lang=en",
+        "/api/v1/statistics?period=2022",
+        "/thong-ke?period=2022",
+    ]
+    for path in paths:
+        status, body, _ = await get(client, path)
+        assert status == 200, (path, body[:200])
+        text = body.decode()
+        assert name not in text, path
+        assert email not in text, path
+        assert "xuan.do" not in text, path
+    _, body, _ = await get(client, f"/V/{seal}", Accept="application/json")
+    assert name not in body.decode()
+
+
+async def test_pages_escape_every_field(client: Client) -> None:
+    await issue(
+        client,
+        "escape",
+        applicant={"name": "<script>alert(1)</script> Văn", "email": "x@example.vn"},
+    )
+    _, body, _ = await get(client, "/ket-qua")
+    page = body.decode()
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page

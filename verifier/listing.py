@@ -1,0 +1,134 @@
+"""``GET /api/v1/published`` (JSON), ``/api/v1/published.atom`` (Atom) and the ``/ket-qua`` page.
+
+Newest first, paged with a cursor (``before=<id>``, the ``next`` link),
+filtered by ``agency``, ``procedure`` and a resolution period (``from`` /
+``to``, days in Vietnam time). Every answer carries an ``ETag`` (a hash of
+its bytes) and ``Cache-Control``, and ``If-None-Match`` gets a 304: the
+portal can poll cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from jinja2 import Environment
+
+from ketqua.vietnam import VIETNAM_TIME
+from ketqua.web.problems import Problem
+from registry.database import Database
+from registry.ids import looks_like_id
+from registry.listing import Filters, Listed, published
+from verifier.texts import pick_language
+
+MAX_LIMIT = 200
+FEED_SIZE = 50
+CACHE = "public, max-age=30"
+_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}$")
+
+
+def _bad(name: str, detail: str) -> Problem:
+    return Problem(400, "bad-request", "Bad request", f"{name}: {detail}", field=name)
+
+
+def _day(query: dict[str, str], name: str) -> date | None:
+    if name not in query:
+        return None
+    try:
+        return date.fromisoformat(query[name])
+    except ValueError:
+        raise _bad(name, "must be a date, YYYY-MM-DD") from None
+
+
+def parse_filters(query: dict[str, str]) -> Filters:
+    for name in ("agency", "procedure"):
+        if name in query and not _CODE.match(query[name]):
+            raise _bad(name, "must be a code, e.g. 000.18.27.H47 or 1.004227")
+    first, last = _day(query, "from"), _day(query, "to")
+    return Filters(
+        agency=query.get("agency"),
+        procedure=query.get("procedure"),
+        start=datetime.combine(first, time(), VIETNAM_TIME) if first else None,
+        end=datetime.combine(last + timedelta(days=1), time(), VIETNAM_TIME) if last else None,
+    )
+
+
+def item(listed: Listed) -> dict[str, Any]:
+    return {
+        "id": listed.id,
+        "result_code": listed.result_code,
+        "procedure": {"code": listed.procedure_code, "name": listed.procedure},
+        "agency": {"code": listed.agency_code, "name": listed.agency},
+        "applicant": listed.applicant,
+        "resolved_on": listed.resolved_at.astimezone(VIETNAM_TIME).date().isoformat(),
+        "timeliness": listed.timeliness,
+        "published_at": (
+            listed.signed_at.astimezone(VIETNAM_TIME).isoformat() if listed.signed_at else None
+        ),
+        "verification_url": listed.verification_url,
+    }
+
+
+def _cached(request: web.Request, body: bytes, content_type: str) -> web.Response:
+    tag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": tag, "Cache-Control": CACHE, "Vary": "Accept-Language"}
+    wanted = request.headers.get("If-None-Match", "")
+    if tag in [t.strip().removeprefix("W/") for t in wanted.split(",")]:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    db: Database
+    env: Environment
+    public_url: str = ""
+
+    async def _page(self, request: web.Request) -> tuple[list[Listed], str | None]:
+        query = dict(request.query)
+        filters = parse_filters(query)
+        try:
+            limit = min(MAX_LIMIT, max(1, int(query.get("limit", "50"))))
+        except ValueError:
+            raise _bad("limit", "must be a number") from None
+        before = query.get("before")
+        if before is not None and not looks_like_id(before):
+            raise _bad("before", "must be a result id (the next link gives it)")
+        rows = await self.db.read(published, filters, before=before, limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_link = None
+        if more and rows:
+            kept = {k: v for k, v in query.items() if k != "before"}
+            next_link = f"{request.path}?{urlencode({**kept, 'before': rows[-1].id})}"
+        return rows, next_link
+
+    async def json(self, request: web.Request) -> web.Response:
+        rows, next_link = await self._page(request)
+        body = web.json_response({"items": [item(r) for r in rows], "next": next_link}).body
+        assert isinstance(body, bytes)
+        return _cached(request, body, "application/json")
+
+    async def page(self, request: web.Request) -> web.Response:
+        rows, next_link = await self._page(request)
+        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+        html = self.env.get_template("listing.html.j2").render(
+            items=[item(r) for r in rows], next=next_link, lang=lang
+        )
+        return _cached(request, html.encode(), "text/html")
+
+    async def atom(self, request: web.Request) -> web.Response:
+        filters = parse_filters(dict(request.query))
+        rows = await self.db.read(published, filters, before=None, limit=FEED_SIZE)
+        updated = max((r.signed_at for r in rows if r.signed_at), default=None)
+        xml = self.env.get_template("published.atom.j2").render(
+            items=[item(r) for r in rows],
+            updated=(updated or datetime.now(UTC)).astimezone(UTC).isoformat(),
+            feed_id=f"{self.public_url}/api/v1/published.atom",
+        )
+        return _cached(request, xml.encode(), "application/atom+xml")
