@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from cryptography import x509
 
@@ -16,7 +17,7 @@ from signer.document import SignOptions
 from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.pdfs import example_metadata, result_pdf
-from tests.service import Service, create_api_key
+from tests.service import Client, Service, create_api_key
 from tests.validators import make_nssdb
 
 PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
@@ -90,3 +91,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 @pytest.fixture(scope="session")
 def api_key(service: Service) -> str:
     return create_api_key(service.home)
+
+
+@pytest.fixture
+async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
+    """The back office's client of the session's service (signer API and verifier)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield Client(session, service, api_key)

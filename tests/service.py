@@ -221,3 +221,16 @@ def distinct_pdfs(count: int, tag: str) -> list[bytes]:
     pdfs = [result_pdf(trailing_text=f"{tag}-{n:04d}") for n in range(count)]
     assert len({hashlib.sha256(pdf).digest() for pdf in pdfs}) == count
     return pdfs
+
+
+async def issue(client: Client, tag: str, **changes: object) -> dict[str, Any]:
+    """Submit the example result (``changes`` to its metadata), wait until it is issued."""
+    from tests.pdfs import result_pdf
+
+    status, body = await client.submit(unique_metadata(**changes), result_pdf(trailing_text=tag))
+    assert status == 202, body
+    deliver = changes.get("deliver")
+    emailed = isinstance(deliver, dict) and bool(deliver.get("email"))
+    state = "delivered" if emailed else "published" if changes.get("publish", True) else "signed"
+    await client.wait_for({body["id"]}, state, within=60)
+    return await client.result(body["id"])

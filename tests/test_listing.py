@@ -3,32 +3,11 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-import pytest
-
-from tests.pdfs import result_pdf
-from tests.service import Client, Service, unique_metadata
+from tests.service import Client, issue
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture
-async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield Client(session, service, api_key)
-
-
-async def issue(client: Client, tag: str, **changes: object) -> dict[str, Any]:
-    status, body = await client.submit(unique_metadata(**changes), result_pdf(trailing_text=tag))
-    assert status == 202, body
-    deliver = changes.get("deliver")
-    emailed = isinstance(deliver, dict) and bool(deliver.get("email"))
-    state = "delivered" if emailed else "published" if changes.get("publish", True) else "signed"
-    await client.wait_for({body["id"]}, state, within=60)
-    return await client.result(body["id"])
 
 
 async def get(client: Client, path: str, **headers: str) -> tuple[int, bytes, Any]:

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.pdfs import result_pdf
 from tests.service import Client, Service, unique_metadata
 
 SECRET = "K7-PQ9-ZX42-mat-ma"
 NAME = "Lê Thị Hồng Nhung"
-
-
-@pytest.fixture
-async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield Client(session, service, api_key)
 
 
 async def issue(client: Client, tag: str) -> dict[str, Any]:

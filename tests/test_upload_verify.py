@@ -8,7 +8,7 @@ indication in the ETSI EN 319 102-1 vocabulary and one verdict; none a 500.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -19,22 +19,14 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from tests.pdfs import result_pdf
-from tests.service import Client, Service, create_api_key, unique_metadata
+from tests.service import Client, Service, create_api_key, issue
 
 PATH = "/api/v1/verify"
 
 
-@pytest.fixture
-async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield Client(session, service, api_key)
-
-
 async def issued(client: Client, tag: str) -> tuple[dict[str, Any], bytes]:
-    status, body = await client.submit(unique_metadata(), result_pdf(trailing_text=tag))
-    assert status == 202, body
-    await client.wait_for({body["id"]}, "published", within=60)
-    return await client.result(body["id"]), await client.document(body["id"])
+    result = await issue(client, tag)
+    return result, await client.document(result["id"])
 
 
 async def check(client: Client, data: bytes, expect: int = 200) -> Any:

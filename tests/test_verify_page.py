@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,23 +26,10 @@ from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.browser import Chromium
 from tests.conftest import PUBLIC_URL
 from tests.pdfs import result_pdf
-from tests.service import Client, Service, ketqua_command, unique_metadata
+from tests.service import Client, Service, issue, ketqua_command, unique_metadata
 from tests.validators import read_qr
 
 JSON = {"Accept": "application/json"}
-
-
-@pytest.fixture
-async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield Client(session, service, api_key)
-
-
-async def issue(client: Client, tag: str, **changes: object) -> dict[str, Any]:
-    status, body = await client.submit(unique_metadata(**changes), result_pdf(trailing_text=tag))
-    assert status == 202, body
-    await client.wait_for({body["id"]}, "published", within=60)
-    return await client.result(body["id"])
 
 
 def scanned_path(pdf: bytes, workdir: Path) -> str:
