@@ -193,6 +193,7 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
 
 
 def _deliverer(settings: Settings, db: Database, blobs: Any, attempts: Any) -> tuple[Any, str]:
+    from keys.keydir import KeyDir
     from signer.delivery.message import DkimKey, MessageBuilder, Sender
     from signer.delivery.transport import PickupFolder, SmtpTransport, Transport
     from signer.delivery.worker import Deliverer, DeliveryConfig
@@ -230,6 +231,7 @@ def _deliverer(settings: Settings, db: Database, blobs: Any, attempts: Any) -> t
             retry_max=settings.mail_retry_max,
         ),
         on_attempt=lambda outcome: attempts.labels(outcome.value).inc(),
+        access_secret=KeyDir(settings.keys_dir).load_access_key(),
     )
     return deliverer, sender.domain
 

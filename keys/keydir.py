@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ketqua.files import write_atomic
-from keys.errors import PassphraseError
+from keys.errors import KeyMaterialError, PassphraseError
 
 PASSPHRASE_ENV = "KETQUA_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
 
@@ -67,6 +67,21 @@ class KeyDir:
     @property
     def trust_list(self) -> Path:
         return self.public / "trust-list.json"
+
+    @property
+    def access_key(self) -> Path:
+        """The secret that derives applicants' access codes (``registry.access``); private."""
+        return self.root / "access-code.key"
+
+    def load_access_key(self) -> bytes:
+        """The access-code secret, made (32 random bytes, 0600) the first time it is asked for."""
+        if not self.access_key.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            write_private(self.access_key, secrets.token_bytes(32))
+        data = self.access_key.read_bytes()
+        if len(data) < 32:
+            raise KeyMaterialError(f"{self.access_key} is shorter than 32 bytes")
+        return data
 
 
 def read_passphrase(keydir: KeyDir | None, passphrase_file: Path | None = None) -> bytes:

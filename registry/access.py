@@ -15,6 +15,27 @@ import secrets
 
 N, R, P = 2**14, 8, 1
 _SCHEME = "scrypt"
+_GENERATED = "scrypt+code"  # a generated code: compared after normalising what is typed
+# Crockford's base32: no I, L, O, U; what a person may type for them is read as meant
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+CODE_LENGTH = 10  # 50 bits
+
+
+def derive_code(secret: bytes, result_id: str) -> str:
+    """The access code the service generates for a result: the same every time it is asked."""
+    value = int.from_bytes(hmac.new(secret, result_id.encode(), hashlib.sha256).digest()[:8])
+    chars = [ALPHABET[(value >> (5 * i)) & 31] for i in range(CODE_LENGTH)]
+    return f"{''.join(chars[:5])}-{''.join(chars[5:])}"
+
+
+def normalise(code: str) -> str:
+    """A generated code as typed ("k7pq9-zx42m", "K7PQ9 ZX42M") to its canonical form."""
+    return "".join(code.upper().split()).replace("-", "").translate(_READ_AS)
+
+
+def is_generated(stored: str) -> bool:
+    return stored.startswith(_GENERATED + "$")
 
 
 def _scrypt(code: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -23,17 +44,21 @@ def _scrypt(code: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     )
 
 
-def hash_code(code: str) -> str:
+def hash_code(code: str, *, generated: bool = False) -> str:
+    """The stored form of an access code; ``generated``: one of ``derive_code``'s."""
     salt = secrets.token_bytes(16)
-    digest = _scrypt(code, salt, N, R, P)
+    digest = _scrypt(normalise(code) if generated else code, salt, N, R, P)
     b64 = base64.b64encode
-    return f"{_SCHEME}${N}${R}${P}${b64(salt).decode()}${b64(digest).decode()}"
+    scheme = _GENERATED if generated else _SCHEME
+    return f"{scheme}${N}${R}${P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
 def check_code(code: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != _SCHEME:
+        if scheme == _GENERATED:
+            code = normalise(code)
+        elif scheme != _SCHEME:
             return False
         expected = base64.b64decode(digest)
         actual = _scrypt(code, base64.b64decode(salt), int(n), int(r), int(p))

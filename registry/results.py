@@ -224,6 +224,16 @@ def move(
     return True
 
 
+def set_access_hash(conn: Connection, result_id: str, access_hash: str) -> bool:
+    """Set the access code's hash if none is set yet; False if one was (it stays)."""
+    done = conn.execute(
+        update(results)
+        .where(results.c.id == result_id, results.c.access_hash.is_(None))
+        .values(access_hash=access_hash)
+    )
+    return done.rowcount == 1
+
+
 def set_values(conn: Connection, result_id: str, **values: Any) -> None:
     conn.execute(
         update(results)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import sqlite3
 from typing import Any
 
@@ -111,3 +113,66 @@ async def test_a_revoked_result_says_so_and_gives_no_document(client: Client) ->
     assert own["document"] is None
     status, problem = await lookup(client.session, client.service, dossier, SECRET, True)
     assert status == 409, problem
+
+
+def mailed_text(service: Service, delivery: dict[str, Any]) -> str:
+    """The plain-text body of the message the service wrote to its pickup folder."""
+    from email import message_from_bytes
+    from email.message import EmailMessage
+    from email.policy import default
+
+    name = delivery["message_id"].strip("<>").partition("@")[0] + ".eml"
+    message = message_from_bytes((service.home / "pickup" / name).read_bytes(), policy=default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+async def test_without_a_code_of_their_own_the_applicant_gets_one_by_email(
+    client: Client,
+) -> None:
+    metadata = unique_metadata(
+        applicant={"name": NAME, "email": "nhung.le@example.vn"}, deliver={"email": True}
+    )
+    status, body = await client.submit(metadata, result_pdf(trailing_text="mailed-code"))
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "delivered", within=60)
+    result = await client.result(body["id"])
+    text = mailed_text(client.service, result["deliveries"][0])
+    match = re.search(r"Mã tra cứu \(.*\): ([0-9A-Z]{5}-[0-9A-Z]{5})", text)
+    assert match, text
+    code = match.group(1)
+    typed = code.lower().replace("-", " ")  # as someone may type it
+    status, own = await lookup(client.session, client.service, result["dossier_code"], typed)
+    assert status == 200, own
+    assert own["result_code"] == result["result_code"]
+    status, pdf = await lookup(client.session, client.service, result["dossier_code"], code, True)
+    assert status == 200
+    assert pdf == await client.document(result["id"])
+    # a resend carries the same code (derived, not stored)
+    async with client.session.post(
+        client.url(f"/api/v1/results/{result['id']}/resend"), headers=client.headers
+    ) as response:
+        assert response.status == 202
+    for _ in range(100):
+        again = await client.result(result["id"])
+        if all(d["state"] == "sent" for d in again["deliveries"]):
+            break
+        await asyncio.sleep(0.1)
+    assert code in mailed_text(client.service, again["deliveries"][1])
+
+
+async def test_a_code_of_their_own_is_not_replaced_in_the_email(client: Client) -> None:
+    metadata = unique_metadata(
+        applicant={"name": NAME, "email": "nhung.le@example.vn"}, deliver={"email": True}
+    )
+    metadata["lookup_secret"] = SECRET
+    status, body = await client.submit(metadata, result_pdf(trailing_text="own-code"))
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "delivered", within=60)
+    result = await client.result(body["id"])
+    text = mailed_text(client.service, result["deliveries"][0])
+    assert "giấy tiếp nhận" in text
+    assert SECRET not in text
+    assert not re.search(r"[0-9A-Z]{5}-[0-9A-Z]{5}\b", text.split("Mã xác minh")[0])

@@ -154,11 +154,13 @@ class MessageBuilder:
         *,
         recipient: str,
         message_id: str,
+        access_code: str | None = None,
     ) -> Built:
-        data = self._message(result, metadata, pdf, recipient, message_id, attach=True)
+        parts = (result, metadata, pdf, recipient, message_id, access_code)
+        data = self._message(*parts, attach=True)
         mode = ATTACHMENT
         if len(data) > self.sender.max_bytes:
-            data = self._message(result, metadata, pdf, recipient, message_id, attach=False)
+            data = self._message(*parts, attach=False)
             mode = LINK
         if self.dkim_key is not None:
             data = self.dkim_key.sign(data)
@@ -171,10 +173,12 @@ class MessageBuilder:
         pdf: bytes,
         recipient: str,
         message_id: str,
+        access_code: str | None,
         *,
         attach: bool,
     ) -> bytes:
         values = self._values(result, metadata, pdf, attached=attach)
+        values["access_code"] = access_code
         msg = EmailMessage(policy=SMTP)
         msg["Subject"] = one_line(self._subject.render(values))
         msg["From"] = formataddr(

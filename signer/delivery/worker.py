@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from ketqua.errors import KetquaError
 from registry import jobs, outbox, results
+from registry.access import derive_code, hash_code, is_generated
 from registry.blobs import FolderBlobStore
 from registry.database import Database
 from registry.jobs import Job
@@ -70,8 +71,10 @@ class Deliverer(LeasedWorkers[Claimed]):
         config: DeliveryConfig,
         *,
         on_attempt: Callable[[AttemptOutcome], None] | None = None,
+        access_secret: bytes | None = None,
     ) -> None:
         super().__init__(db, lease=config.lease, poll_interval=config.poll_interval)
+        self.access_secret = access_secret
         self.blobs = blobs
         self.transport = transport
         self.builder = builder
@@ -108,7 +111,8 @@ class Deliverer(LeasedWorkers[Claimed]):
             reason = f"not sent: the result is {result.state.value}"
             await self._record(job, delivery, Outcome(AttemptOutcome.PERMANENT, reason), None)
             return
-        built = await asyncio.to_thread(self._build, result, delivery)
+        code = await self._access_code(result)
+        built = await asyncio.to_thread(self._build, result, delivery, code)
         outcome = await self.transport.send(
             self.builder.sender.address, delivery.recipient, built.data, delivery.message_id
         )
@@ -122,7 +126,25 @@ class Deliverer(LeasedWorkers[Claimed]):
             return
         await self._record(job, delivery, Outcome(AttemptOutcome.TEMPORARY, reason), None)
 
-    def _build(self, result: ResultRecord, delivery: Delivery) -> Built:
+    async def _access_code(self, result: ResultRecord) -> str | None:
+        """The code the e-mail gives for the portal download, set up the first time.
+
+        None when the applicant holds a code of their own (the metadata's
+        ``lookup_secret``, hashed at intake): the e-mail points to the receipt.
+        The generated code is derived from the service's secret, so every
+        attempt and every resend carries the same one; only its hash is stored.
+        """
+        if self.access_secret is None:
+            return None
+        if result.access_hash is not None and not is_generated(result.access_hash):
+            return None
+        code = derive_code(self.access_secret, result.id)
+        if result.access_hash is None:
+            hashed = await asyncio.to_thread(hash_code, code, generated=True)
+            await self.db.write(results.set_access_hash, result.id, hashed)
+        return code
+
+    def _build(self, result: ResultRecord, delivery: Delivery, code: str | None) -> Built:
         assert result.signed_sha256 is not None
         pdf = self.blobs.get_sync(result.signed_sha256)
         return self.builder.build(
@@ -131,6 +153,7 @@ class Deliverer(LeasedWorkers[Claimed]):
             pdf,
             recipient=delivery.recipient,
             message_id=delivery.message_id,
+            access_code=code,
         )
 
     async def _record(
