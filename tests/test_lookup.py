@@ -176,3 +176,24 @@ async def test_a_code_of_their_own_is_not_replaced_in_the_email(client: Client) 
     assert "giấy tiếp nhận" in text
     assert SECRET not in text
     assert not re.search(r"[0-9A-Z]{5}-[0-9A-Z]{5}\b", text.split("Mã xác minh")[0])
+
+
+async def test_the_lookup_page_the_email_links_to(client: Client) -> None:
+    result = await issue(client, "page")
+    base = f"{client.service.verifier_url}/tra-cuu/{result['dossier_code']}?lang=vi"
+    async with client.session.get(base) as response:
+        page = await response.text()
+    assert response.status == 200
+    assert "Đã có kết quả" in page
+    assert NAME not in page
+    async with client.session.post(base, data={"ma": "sai-ma-123"}) as response:
+        assert "Mã tra cứu không đúng" in await response.text()
+    async with client.session.post(base, data={"ma": SECRET}) as response:
+        opened = await response.text()
+    assert result["result_code"] in opened
+    assert "Lê T** H*** N****" in opened
+    document = base.replace("?lang=vi", "/van-ban")
+    async with client.session.post(document, data={"ma": SECRET}) as response:
+        assert response.content_type == "application/pdf"
+        pdf = await response.read()
+    assert pdf == await client.document(result["id"])

@@ -596,6 +596,30 @@ async def _listing_page(c: Clients) -> None:
     await _listing(c, "/ket-qua")
 
 
+async def _lookup_page(c: Clients) -> None:
+    result = await c.published()
+    page = await c.verifier.call(
+        "GET", "/tra-cuu/{dossier_code}", 200, dossier=result["dossier_code"]
+    )
+    assert result["dossier_code"] in page.body.decode()
+    await c.verifier.call("GET", "/tra-cuu/{dossier_code}", 400, dossier="x")
+
+
+async def _lookup_page_with_code(c: Clients) -> None:
+    result = await c.published()
+    path = "/tra-cuu/{dossier_code}"
+    wrong = await c.verifier.call(
+        "POST", path, 200, dossier=result["dossier_code"], data={"ma": "khong-dung"}
+    )
+    assert "ma" in wrong.body.decode()
+
+
+async def _lookup_page_document(c: Clients) -> None:
+    result = await c.published()
+    path = "/tra-cuu/{dossier_code}/van-ban"
+    await c.verifier.call("POST", path, 403, dossier=result["dossier_code"], data={"ma": "sai"})
+
+
 async def _stylesheet(c: Clients) -> None:
     css = await c.verifier.call("GET", "/static/ketqua.css", 200)
     assert b"max-width" in css.body
@@ -636,6 +660,9 @@ DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
     ("verifier", "getSealPage"): _seal_page,
     ("verifier", "getSealPageUpper"): _seal_page_upper,
     ("verifier", "getStylesheet"): _stylesheet,
+    ("verifier", "lookupPage"): _lookup_page,
+    ("verifier", "lookupPageWithCode"): _lookup_page_with_code,
+    ("verifier", "lookupPageDocument"): _lookup_page_document,
     ("verifier", "listPublished"): _listing,
     ("verifier", "publishedFeed"): _feed,
     ("verifier", "publishedPage"): _listing_page,

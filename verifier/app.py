@@ -30,7 +30,7 @@ from verifier.validation import ready
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 # what the per-address rate limit covers: the QR pages and (with the upload) verification
-RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify", "/api/v1/lookup/")
+RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify", "/api/v1/lookup/", "/tra-cuu/")
 
 DB = web.AppKey("db", Database)
 UPLOAD = web.AppKey("upload", Upload)
@@ -108,7 +108,10 @@ def create_app(
     app.router.add_get("/api/v1/published", listing.json)
     app.router.add_get("/api/v1/published.atom", listing.atom)
     app.router.add_get("/ket-qua", listing.page)
-    portal = Portal(db, FolderBlobStore(blobs_root) if blobs_root is not None else None)
+    portal = Portal(db, FolderBlobStore(blobs_root) if blobs_root is not None else None, pages.env)
+    app.router.add_get("/tra-cuu/{dossier_code}", portal.page)
+    app.router.add_post("/tra-cuu/{dossier_code}", portal.page)
+    app.router.add_post("/tra-cuu/{dossier_code}/van-ban", portal.page_document)
     app.router.add_get("/api/v1/lookup/{dossier_code}", portal.lookup)
     app.router.add_get("/api/v1/lookup/{dossier_code}/document", portal.document)
     app.router.add_get("/healthz", healthz)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from jinja2 import Environment
 from sqlalchemy import Connection, select
 
 from ketqua.masking import mask_name
@@ -34,6 +35,7 @@ from registry.blobs import FolderBlobStore
 from registry.database import Database
 from registry.results import ResultRecord
 from registry.schema import results
+from verifier.texts import pick_language
 
 DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
 ISSUED = ("signed", "published", "delivered")
@@ -116,6 +118,7 @@ def _details(result: ResultRecord, current: ResultRecord | None) -> dict[str, An
 class Portal:
     db: Database
     blobs: FolderBlobStore | None
+    env: Environment | None = None
     by_address: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=5))
     by_dossier: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=20))
 
@@ -123,7 +126,7 @@ class Portal:
         dossier_code, found = await self._found(request)
         if HEADER not in request.headers:
             return web.json_response(_status(dossier_code, found), headers=_PRIVATE)
-        result = await self._unlocked(request, dossier_code, found)
+        result = await self._unlocked(request, dossier_code, found, request.headers[HEADER])
         current = next((r for r in found if r.state.value in ISSUED), None)
         body = {**_status(dossier_code, found), **_details(result, current)}
         return web.json_response(body, headers=_PRIVATE)
@@ -138,7 +141,10 @@ class Portal:
                 f"send the access code in {HEADER}",
                 field=HEADER,
             )
-        result = await self._unlocked(request, dossier_code, found)
+        result = await self._unlocked(request, dossier_code, found, request.headers[HEADER])
+        return await self._pdf(result)
+
+    async def _pdf(self, result: ResultRecord) -> web.Response:
         if result.state.value not in ISSUED or result.signed_sha256 is None:
             raise Problem(
                 409,
@@ -170,8 +176,46 @@ class Portal:
             )
         return dossier_code, await self.db.read(_dossier_results, dossier_code)
 
+    # -- the page: what the e-mail links to; a form, no script -------------------------------
+
+    async def page(self, request: web.Request) -> web.Response:
+        dossier_code, found = await self._found(request)
+        details, code, wrong = None, "", False
+        if request.method == "POST":
+            code = str((await request.post()).get("ma", "")).strip()
+            try:
+                result = await self._unlocked(request, dossier_code, found, code)
+            except Problem as problem:
+                if problem.status != 403:
+                    raise
+                wrong = True
+            else:
+                current = next((r for r in found if r.state.value in ISSUED), None)
+                details = _details(result, current)
+        return self._render(request, _status(dossier_code, found), details, code, wrong)
+
+    async def page_document(self, request: web.Request) -> web.Response:
+        dossier_code, found = await self._found(request)
+        code = str((await request.post()).get("ma", "")).strip()
+        return await self._pdf(await self._unlocked(request, dossier_code, found, code))
+
+    def _render(
+        self,
+        request: web.Request,
+        status: dict[str, Any],
+        details: dict[str, Any] | None,
+        code: str,
+        wrong: bool,
+    ) -> web.Response:
+        assert self.env is not None
+        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+        html = self.env.get_template("lookup.html.j2").render(
+            status=status, details=details, code=code if details else "", wrong=wrong, lang=lang
+        )
+        return web.Response(text=html, content_type="text/html", headers=_PRIVATE)
+
     async def _unlocked(
-        self, request: web.Request, dossier_code: str, found: list[ResultRecord]
+        self, request: web.Request, dossier_code: str, found: list[ResultRecord], code: str
     ) -> ResultRecord:
         """The result the access code opens; 429 while locked out, 403 for a wrong code."""
         address = request.remote or "?"
@@ -186,7 +230,7 @@ class Portal:
                 f"too many wrong access codes; try again in {seconds} s",
                 headers={"Retry-After": str(seconds)},
             )
-        code = request.headers[HEADER].strip()
+        code = code.strip()
         candidates = [r for r in found if r.access_hash]
         for result in candidates:
             if await asyncio.to_thread(check_code, code, result.access_hash or ""):
