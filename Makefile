@@ -3,7 +3,8 @@
 #   make test   install everything the suite needs, then ruff, mypy --strict, pytest
 #   make bench  signing throughput against stock pyHanko and the QR mask against the
 #               full search, as ratios; where one signature's time goes; the service end to end;
-#               emails per second with connection reuse on and off; the verifier under wrk
+#               emails per second with connection reuse on and off; the verifier and the portal
+#               routes under wrk
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -67,6 +68,7 @@ bench: venv
 	$(PY) bench/mail.py
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(PY) bench/verify.py
+	$(PY) bench/portal.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -20,7 +20,6 @@ Run: ``make bench`` (or ``.venv/bin/python bench/verify.py``).
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.load import wrk
 from tests.pdfs import result_pdf
 from tests.service import Client, Service, create_api_key, unique_metadata
 from tests.smtp import free_port
@@ -46,23 +46,6 @@ app = web.Application()
 app.router.add_get("/V/{seal}", page)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
-
-
-def wrk(url: str) -> tuple[float, float]:
-    """Requests per second and p99 latency (ms) from ``wrk --latency``."""
-    out = subprocess.run(
-        ["wrk", "-t2", "-c64", "-d10s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
-    p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise SystemExit(f"{url}: {errors.group(1)} non-2xx answers:\n{out}")
-    return rate, p99
 
 
 async def published_seal(service: Service, key: str) -> tuple[str, bytes]:

@@ -120,6 +120,8 @@ results = Table(
     UniqueConstraint("dossier_code", "result_no", name="uq_results_dossier_code_result_no"),
     # the statistics: one agency's results resolved in a period
     Index("ix_results_agency_resolved", "agency_code", "resolved_at"),
+    # the public listing: published results, newest (highest id) first, read in index order
+    Index("ix_results_listing", "publish", "id"),
 )
 
 result_events = Table(

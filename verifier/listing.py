@@ -10,8 +10,9 @@ portal can poll cheaply.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from ketqua.web.problems import Problem
 from registry.database import Database
 from registry.ids import looks_like_id
 from registry.listing import Filters, Listed, published
+from verifier.fresh import Fresh
 from verifier.texts import pick_language
 
 MAX_LIMIT = 200
@@ -88,6 +90,24 @@ class Listing:
     db: Database
     env: Environment
     public_url: str = ""
+    answers: Fresh[tuple[bytes, str]] = field(default_factory=Fresh)
+
+    async def _answer(self, request: web.Request, kind: str) -> web.Response:
+        """The answer for this query, computed at most once a second (the portal polls)."""
+        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+        key = (kind, request.path_qs, lang if kind == "page" else "")
+        makers = {"json": self._json, "page": self._html, "atom": self._atom}
+        body, content_type = await self.answers.get(key, lambda: makers[kind](request, lang))
+        return _cached(request, body, content_type)
+
+    async def json(self, request: web.Request) -> web.Response:
+        return await self._answer(request, "json")
+
+    async def page(self, request: web.Request) -> web.Response:
+        return await self._answer(request, "page")
+
+    async def atom(self, request: web.Request) -> web.Response:
+        return await self._answer(request, "atom")
 
     async def _page(self, request: web.Request) -> tuple[list[Listed], str | None]:
         query = dict(request.query)
@@ -108,21 +128,19 @@ class Listing:
             next_link = f"{request.path}?{urlencode({**kept, 'before': rows[-1].id})}"
         return rows, next_link
 
-    async def json(self, request: web.Request) -> web.Response:
+    async def _json(self, request: web.Request, lang: str) -> tuple[bytes, str]:
         rows, next_link = await self._page(request)
-        body = web.json_response({"items": [item(r) for r in rows], "next": next_link}).body
-        assert isinstance(body, bytes)
-        return _cached(request, body, "application/json")
+        body = {"items": [item(r) for r in rows], "next": next_link}
+        return json.dumps(body, ensure_ascii=False).encode(), "application/json"
 
-    async def page(self, request: web.Request) -> web.Response:
+    async def _html(self, request: web.Request, lang: str) -> tuple[bytes, str]:
         rows, next_link = await self._page(request)
-        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
         html = self.env.get_template("listing.html.j2").render(
             items=[item(r) for r in rows], next=next_link, lang=lang
         )
-        return _cached(request, html.encode(), "text/html")
+        return html.encode(), "text/html"
 
-    async def atom(self, request: web.Request) -> web.Response:
+    async def _atom(self, request: web.Request, lang: str) -> tuple[bytes, str]:
         filters = parse_filters(dict(request.query))
         rows = await self.db.read(published, filters, before=None, limit=FEED_SIZE)
         updated = max((r.signed_at for r in rows if r.signed_at), default=None)
@@ -131,4 +149,4 @@ class Listing:
             updated=(updated or datetime.now(UTC)).astimezone(UTC).isoformat(),
             feed_id=f"{self.public_url}/api/v1/published.atom",
         )
-        return _cached(request, xml.encode(), "application/atom+xml")
+        return xml.encode(), "application/atom+xml"

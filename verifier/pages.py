@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ketqua.vietnam import VIETNAM_TIME
 from keys.trust import TrustList
 from registry.database import Database
+from verifier.fresh import Bounded
 from verifier.lookup import registered
 from verifier.report import GenuineSeal, SealReport, Verdict, decide
 from verifier.report import check_seal as check_seal_text
@@ -106,20 +106,6 @@ def _moment(value: datetime | None) -> str:
     return value.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M:%S (UTC+7)") if value else ""
 
 
-class _Bounded(OrderedDict[Any, Any]):
-    """A dict that forgets its oldest entries past ``size`` (a plain LRU)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def remember(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
-
-
 class Pages:
     """The QR page; what repeats is remembered.
 
@@ -149,9 +135,9 @@ class Pages:
             auto_reload=False,  # templates are part of the release, not edited live
         )
         self._template = env.get_template("seal.html.j2")
-        self._seals = _Bounded(4096)
+        self._seals = Bounded(4096)
         self._seals_of: TrustList | None = None
-        self._answers = _Bounded(4096)
+        self._answers = Bounded(4096)
 
     @classmethod
     def create(cls, db: Database, trust: TrustStore, signers: dict[str, SignerFacts]) -> Pages:

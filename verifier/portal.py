@@ -35,6 +35,7 @@ from registry.blobs import FolderBlobStore
 from registry.database import Database
 from registry.results import ResultRecord
 from registry.schema import results
+from verifier.fresh import Fresh
 from verifier.texts import pick_language
 
 DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
@@ -119,13 +120,16 @@ class Portal:
     db: Database
     blobs: FolderBlobStore | None
     env: Environment | None = None
+    statuses: Fresh[dict[str, Any]] = field(default_factory=Fresh)
     by_address: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=5))
     by_dossier: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=20))
 
     async def lookup(self, request: web.Request) -> web.Response:
+        if HEADER not in request.headers:  # the status alone: the same for everyone, a second
+            dossier_code = self._dossier_code(request)
+            status = await self.statuses.get(dossier_code, lambda: self._status(dossier_code))
+            return web.json_response(status, headers=_PRIVATE)
         dossier_code, found = await self._found(request)
-        if HEADER not in request.headers:
-            return web.json_response(_status(dossier_code, found), headers=_PRIVATE)
         result = await self._unlocked(request, dossier_code, found, request.headers[HEADER])
         current = next((r for r in found if r.state.value in ISSUED), None)
         body = {**_status(dossier_code, found), **_details(result, current)}
@@ -164,7 +168,8 @@ class Portal:
             },
         )
 
-    async def _found(self, request: web.Request) -> tuple[str, list[ResultRecord]]:
+    @staticmethod
+    def _dossier_code(request: web.Request) -> str:
         dossier_code = request.match_info["dossier_code"]
         if not DOSSIER_CODE.match(dossier_code):
             raise Problem(
@@ -174,6 +179,13 @@ class Portal:
                 "not a dossier code (agency-YYMMDD-NNNN)",
                 field="dossier_code",
             )
+        return dossier_code
+
+    async def _status(self, dossier_code: str) -> dict[str, Any]:
+        return _status(dossier_code, await self.db.read(_dossier_results, dossier_code))
+
+    async def _found(self, request: web.Request) -> tuple[str, list[ResultRecord]]:
+        dossier_code = self._dossier_code(request)
         return dossier_code, await self.db.read(_dossier_results, dossier_code)
 
     # -- the page: what the e-mail links to; a form, no script -------------------------------

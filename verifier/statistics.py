@@ -10,7 +10,7 @@ fraction, four decimals), the page the same with the rate as a percentage.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from ketqua.vietnam import VIETNAM_TIME
 from ketqua.web.problems import Problem
 from registry.database import Database
 from registry.statistics import OnTime, on_time
+from verifier.fresh import Fresh
 from verifier.texts import pick_language
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
@@ -100,9 +101,14 @@ def report(agency: str | None, period: Period, counts: OnTime) -> dict[str, Any]
 class Statistics:
     db: Database
     env: Environment
+    answers: Fresh[dict[str, Any]] = field(default_factory=lambda: Fresh(seconds=10.0))
 
     async def _figures(self, request: web.Request) -> dict[str, Any]:
-        query = dict(request.query)
+        query = {k: v for k, v in request.query.items() if k != "lang"}
+        key = tuple(sorted(query.items()))
+        return await self.answers.get(key, lambda: self._count(query))
+
+    async def _count(self, query: dict[str, str]) -> dict[str, Any]:
         agency = query.get("agency") or None
         if agency is not None and not _AGENCY.match(agency):
             raise _bad("agency", "an agency code, e.g. 000.18.27.H47")
