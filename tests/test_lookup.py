@@ -94,7 +94,9 @@ async def test_guessing_is_locked_out_and_the_right_code_still_works_elsewhere(
     assert statuses[:5] == [403] * 5
     assert set(statuses[5:]) == {429}
     assert status == 200, own
-    assert "wrong-0" not in client.service.settled_log()
+    log = client.service.settled_log()
+    assert "wrong-0" not in log  # the codes tried are never logged
+    assert f"wrong access code for dossier {dossier} from 127.0.0.3" in log
 
 
 async def test_a_revoked_result_says_so_and_gives_no_document(client: Client) -> None:
@@ -197,3 +199,17 @@ async def test_the_lookup_page_the_email_links_to(client: Client) -> None:
         assert response.content_type == "application/pdf"
         pdf = await response.read()
     assert pdf == await client.document(result["id"])
+
+
+async def test_a_corrected_result_points_to_the_current_one(client: Client) -> None:
+    old = await issue(client, "superseded-lookup")
+    metadata = unique_metadata(supersedes=old["id"])
+    metadata["dossier_code"] = old["dossier_code"]
+    status, body = await client.submit(metadata, result_pdf(trailing_text="correction"))
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "published", within=60)
+    new = await client.result(body["id"])
+    # the code opens the result it came with (the first); it says which one stands now
+    _, own = await lookup(client.session, client.service, old["dossier_code"], SECRET)
+    assert own["state"] == "superseded"
+    assert own["current"] == new["verification_url"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import re
 import time
@@ -38,6 +39,7 @@ from registry.schema import results
 from verifier.fresh import Fresh
 from verifier.texts import pick_language
 
+log = logging.getLogger(__name__)
 DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
 ISSUED = ("signed", "published", "delivered")
 HEADER = "X-Access-Code"
@@ -250,6 +252,8 @@ class Portal:
                 return result
         self.by_address.failed(address, now)
         self.by_dossier.failed(dossier_code, now)
+        # what was tried stays out of the log; who tried, and for which dossier, goes in
+        log.warning("wrong access code for dossier %s from %s", dossier_code, address)
         raise Problem(
             403,
             "access-denied",
