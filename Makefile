@@ -10,7 +10,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss3-tools fonts-dejavu-core postfix chromium
+DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss3-tools fonts-dejavu-core postfix chromium postgresql
 # the command each Debian package brings, to skip apt-get when all are there
 DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil postfix chromium
 
@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 
 debian-tools:
 	@missing=0; for c in $(DEBIAN_CMDS); do command -v $$c >/dev/null || missing=1; done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing=1; \
 	if [ $$missing = 1 ]; then \
 	  echo "installing Debian tools: $(DEBIAN_TOOLS)"; \
 	  echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections; \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from signer.document import SignOptions
 from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.pdfs import example_metadata, result_pdf
+from tests.postgres import Cluster, start_cluster
 from tests.service import Client, Service, create_api_key
 from tests.validators import make_nssdb
 
@@ -98,3 +100,23 @@ async def client(service: Service, api_key: str) -> AsyncIterator[Client]:
     """The back office's client of the session's service (signer API and verifier)."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         yield Client(session, service, api_key)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster per test process (tests/postgres.py)."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty registry database on each backend the registry supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.db'}"
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.createdb(f"t{os.getpid()}_{next(_databases)}")

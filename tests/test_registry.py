@@ -33,7 +33,17 @@ async def claim(db: Database, owner: str, lease: timedelta) -> jobs.Job | None:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The registry, migrated, on SQLite and on PostgreSQL (the same tests on both)."""
+    database = open_database(database_url)
+    await upgrade(database)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """The embedded default only: what is SQLite's own (WAL, the file itself)."""
     database = open_database(f"sqlite:///{tmp_path / 'registry.db'}")
     await upgrade(database)
     yield database
@@ -98,7 +108,9 @@ def test_every_migration_goes_down_and_up_again(tmp_path: Path) -> None:
         engine.dispose()
 
 
-async def test_the_database_is_in_wal_mode_with_durable_commits(db: Database) -> None:
+async def test_the_database_is_in_wal_mode_with_durable_commits(sqlite_db: Database) -> None:
+    db = sqlite_db
+
     def pragmas(conn: Connection) -> tuple[object, object]:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
         return mode, conn.exec_driver_sql("PRAGMA synchronous").scalar()
@@ -213,7 +225,10 @@ async def test_blobs_are_stored_once_by_content_and_checked_on_read(tmp_path: Pa
         store.path("../../etc/passwd")
 
 
-async def test_api_keys_are_stored_as_hashes_and_revocable(db: Database, tmp_path: Path) -> None:
+async def test_api_keys_are_stored_as_hashes_and_revocable(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    db = sqlite_db
     key, plain = await apikeys.create_api_key(db, "mot-cua")
     assert plain.startswith(f"kq_{key.prefix}_")
     assert await apikeys.authenticate(db, plain) == key
