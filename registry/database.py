@@ -29,10 +29,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ketqua.errors import InputError
+from registry.errors import Unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # how long a SQLite writer waits for another process's write (e.g. `ketqua apikey create`)
@@ -120,22 +122,49 @@ class _SqliteDatabase(Database):
         self._reader.dispose()
 
 
+# a bounded pool; a connection is checked before use, connecting and every statement
+# have their own time limits: a database that went away is an answer in seconds
+POOL_SIZE, POOL_OVERFLOW, POOL_WAIT = 10, 10, 5.0
+CONNECT_TIMEOUT, STATEMENT_TIMEOUT = 5.0, 30.0
+
+
 class _AsyncDatabase(Database):
     def __init__(self, url: str) -> None:
         async_url = make_url(url).set(drivername="postgresql+asyncpg")
-        self._engine: AsyncEngine = create_async_engine(async_url, pool_pre_ping=True)
+        self._engine: AsyncEngine = create_async_engine(
+            async_url,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_timeout=POOL_WAIT,
+            connect_args={"timeout": CONNECT_TIMEOUT, "command_timeout": STATEMENT_TIMEOUT},
+        )
         self.dialect = self._engine.dialect.name
 
     async def write(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self._engine.begin() as conn:
-            return await conn.run_sync(fn, *args, **kwargs)
+        try:
+            async with self._engine.begin() as conn:
+                return await conn.run_sync(fn, *args, **kwargs)
+        except _LOST as exc:
+            raise _unavailable(exc) from None
 
     async def read(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self._engine.connect() as conn:
-            return await conn.run_sync(fn, *args, **kwargs)
+        try:
+            async with self._engine.connect() as conn:
+                return await conn.run_sync(fn, *args, **kwargs)
+        except _LOST as exc:
+            raise _unavailable(exc) from None
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+
+# what a database that is down or restarting looks like from here
+_LOST = (OperationalError, InterfaceError, SQLTimeoutError, OSError, TimeoutError)
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    return Unavailable(f"the database cannot be reached: {type(exc).__name__}")
 
 
 def open_database(url: str) -> Database:

@@ -19,3 +19,7 @@ class Conflict(InputError):
 
 class BlobMissing(RegistryError):
     """A document the registry names is not in the blob store, or not what its name says."""
+
+
+class Unavailable(RegistryError):
+    """The database cannot be reached now (restarting, network): try again shortly."""

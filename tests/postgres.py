@@ -60,6 +60,35 @@ class Cluster:
         )
         return self.url(name)
 
+    def pause(self) -> None:
+        """Stop the server, keep its data (a restart, an outage)."""
+        subprocess.run(
+            _as_owner(str(_bin() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
+            check=True,
+            capture_output=True,
+        )
+
+    def resume(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+            "-c fsync=off -c max_connections=200"
+        )
+        subprocess.run(
+            _as_owner(
+                str(_bin() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.root / "log"),
+                "-w",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+
     def stop(self) -> None:
         subprocess.run(
             _as_owner(str(_bin() / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"),
@@ -93,23 +122,5 @@ def start_cluster() -> Cluster:
         check=True,
         capture_output=True,
     )
-    options = (
-        f"-p {cluster.port} -c listen_addresses=127.0.0.1 -k {root} "
-        "-c fsync=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_owner(
-            str(_bin() / "pg_ctl"),
-            "-D",
-            str(cluster.data),
-            "-o",
-            options,
-            "-l",
-            str(root / "log"),
-            "-w",
-            "start",
-        ),
-        check=True,
-        capture_output=True,
-    )
+    cluster.resume()
     return cluster

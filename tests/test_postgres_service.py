@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.postgres import Cluster
+from tests.postgres import Cluster, start_cluster
 from tests.service import Client, Service, create_api_key, issue
 
 
@@ -47,3 +48,43 @@ async def test_a_result_goes_the_whole_way_on_postgresql(pg_service: Service) ->
             f"{pg_service.verifier_url}/api/v1/statistics?period=2022"
         ) as response:
             assert (await response.json())["resolved"] == 1
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[Cluster]:
+    cluster = start_cluster()  # its own: this test stops and starts it
+    yield cluster
+    cluster.stop()
+
+
+async def test_a_database_restart_is_a_503_then_nothing_to_restart(
+    tmp_path: Path, own_cluster: Cluster
+) -> None:
+    url = own_cluster.createdb("restart")
+    service = Service(tmp_path / "home", env={"KETQUA_DATABASE_URL": url, "KETQUA_WORKERS": "1"})
+    service.start()
+    try:
+        key = create_api_key(service.home, env={"KETQUA_DATABASE_URL": url})
+        headers = {"Authorization": f"Bearer {key}"}
+        async with aiohttp.ClientSession(
+            service.signer_url, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+        ) as session:
+            async with session.get("/api/v1/results") as response:
+                assert response.status == 200
+            await asyncio.to_thread(own_cluster.pause)
+            async with session.get("/api/v1/results") as response:
+                problem = await response.json(content_type=None)
+                assert response.status == 503, problem
+                assert response.headers["Retry-After"] == "5"
+            assert problem["type"] == "urn:ketqua:problem:unavailable"
+            await asyncio.to_thread(own_cluster.resume)
+            for _ in range(50):  # the pool reconnects by itself
+                async with session.get("/api/v1/results") as response:
+                    if response.status == 200:
+                        break
+                await asyncio.sleep(0.2)
+            assert response.status == 200
+        assert service.process is not None
+        assert service.process.poll() is None  # the same process all along
+    finally:
+        service.stop()

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from ketqua.errors import InputError, KetquaError
-from registry.errors import Conflict, NotFound
+from registry.errors import Conflict, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,10 @@ def from_error(exc: KetquaError) -> Problem:
         return Problem(409, "conflict", "Conflict", exc.message, field=exc.field)
     if isinstance(exc, InputError):
         return Problem(422, "invalid", "Invalid input", exc.message, field=exc.field)
+    if isinstance(exc, Unavailable):  # comes back by itself: say when to try again
+        return Problem(
+            503, "unavailable", "Service unavailable", exc.message, headers={"Retry-After": "5"}
+        )
     return Problem(503, "unavailable", "Service unavailable", exc.message)
 
 
