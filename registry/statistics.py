@@ -17,7 +17,7 @@ from registry.schema import results
 from registry.states import ResultState
 from registry.timeliness import Timeliness
 
-COUNTED = (ResultState.SIGNED, ResultState.PUBLISHED, ResultState.DELIVERED)
+COUNTED = tuple(state for state in ResultState if state.issued)
 
 
 @dataclass(frozen=True, slots=True)

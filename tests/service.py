@@ -168,6 +168,12 @@ class Client:
         ) as response:
             return response.status, await response.json(content_type=None)
 
+    async def revoke(self, result_id: str, reason: str) -> None:
+        async with self.session.post(
+            self.url(f"{API}/{result_id}/revoke"), json={"reason": reason}, headers=self.headers
+        ) as response:
+            assert response.status == 200, await response.text()
+
     async def result(self, result_id: str) -> dict[str, Any]:
         async with self.session.get(self.url(f"{API}/{result_id}"), headers=self.headers) as r:
             assert r.status == 200, await r.text()

@@ -43,12 +43,7 @@ async def test_published_results_are_listed_newest_first_and_the_rest_are_not(
     )
     hidden = await issue(client, "list-hidden", publish=False)
     revoked = await issue(client, "list-revoked")
-    async with client.session.post(
-        client.url(f"/api/v1/results/{revoked['id']}/revoke"),
-        json={"reason": "nhầm"},
-        headers=client.headers,
-    ) as response:
-        assert response.status == 200
+    await client.revoke(revoked["id"], "nhầm")
 
     listed = await all_listed(client)
     codes = [i["result_code"] for i in listed]

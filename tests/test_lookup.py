@@ -101,12 +101,7 @@ async def test_guessing_is_locked_out_and_the_right_code_still_works_elsewhere(
 
 async def test_a_revoked_result_says_so_and_gives_no_document(client: Client) -> None:
     result = await issue(client, "revoked-lookup")
-    async with client.session.post(
-        client.url(f"/api/v1/results/{result['id']}/revoke"),
-        json={"reason": "cấp sai"},
-        headers=client.headers,
-    ) as response:
-        assert response.status == 200
+    await client.revoke(result["id"], "cấp sai")
     dossier = result["dossier_code"]
     _, public = await lookup(client.session, client.service, dossier)
     assert public["status"] == "revoked"

@@ -121,12 +121,7 @@ async def test_what_cannot_be_read_is_a_422_naming_the_document(client: Client) 
 
 async def test_a_revoked_result_checks_as_revoked(client: Client) -> None:
     result, pdf = await issued(client, "upload-revoked")
-    async with client.session.post(
-        client.url(f"/api/v1/results/{result['id']}/revoke"),
-        json={"reason": "sai thông tin"},
-        headers=client.headers,
-    ) as response:
-        assert response.status == 200
+    await client.revoke(result["id"], "sai thông tin")
     report = await check(client, pdf)
     assert report["verdict"] == "revoked"
     assert report["signatures"][0]["indication"] == "TOTAL_PASSED"  # the signature holds

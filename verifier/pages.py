@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ketqua.vietnam import VIETNAM_TIME
 from keys.trust import TrustList
 from registry.database import Database
-from verifier.fresh import Bounded
+from verifier.fresh import Bounded, Fresh
 from verifier.lookup import registered
 from verifier.report import GenuineSeal, SealReport, Verdict, decide
 from verifier.report import check_seal as check_seal_text
@@ -127,7 +127,6 @@ class Pages:
         self.db = db
         self.trust = trust
         self.signers = signers
-        self.fresh_for = fresh_for
         self.env = env = Environment(
             loader=PackageLoader("verifier", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "atom.j2")),
@@ -137,7 +136,7 @@ class Pages:
         self._template = env.get_template("seal.html.j2")
         self._seals = Bounded(4096)
         self._seals_of: TrustList | None = None
-        self._answers = Bounded(4096)
+        self._answers: Fresh[bytes] = Fresh(fresh_for)
 
     @classmethod
     def create(cls, db: Database, trust: TrustStore, signers: dict[str, SignerFacts]) -> Pages:
@@ -166,19 +165,16 @@ class Pages:
         text = request.match_info["seal"]
         as_json = _wants_json(request.headers.get("Accept", ""))
         lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
-        key = (text, "json" if as_json else lang)
-        now = time.monotonic()
-        kept = self._answers.get(key)
-        if kept is None or kept[0] < now:
+
+        async def answer() -> bytes:
             report = await self.report(text)
             if as_json:
-                body = json.dumps(report.to_json(), ensure_ascii=False).encode()
-            else:
-                body = self._template.render(self._values(report, lang)).encode()
-            kept = (now + self.fresh_for, body)
-            self._answers.remember(key, kept)
+                return json.dumps(report.to_json(), ensure_ascii=False).encode()
+            return self._template.render(self._values(report, lang)).encode()
+
+        body = await self._answers.get((text, "json" if as_json else lang), answer)
         return web.Response(
-            body=kept[1],
+            body=body,
             content_type="application/json" if as_json else "text/html",
             charset="utf-8",
             headers=ANSWER_HEADERS,

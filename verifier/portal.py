@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -31,17 +30,18 @@ from sqlalchemy import Connection, select
 from ketqua.masking import mask_name
 from ketqua.vietnam import VIETNAM_TIME
 from ketqua.web.problems import Problem
+from ketqua.web.security import too_many_requests
 from registry.access import check_code
 from registry.blobs import FolderBlobStore
 from registry.database import Database
 from registry.results import ResultRecord
 from registry.schema import results
+from registry.states import ResultState
 from verifier.fresh import Fresh
 from verifier.texts import pick_language
 
 log = logging.getLogger(__name__)
 DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
-ISSUED = ("signed", "published", "delivered")
 HEADER = "X-Access-Code"
 
 
@@ -85,7 +85,7 @@ def _dossier_results(conn: Connection, dossier_code: str) -> list[ResultRecord]:
 
 
 def _status(dossier_code: str, found: list[ResultRecord]) -> dict[str, Any]:
-    standing = next((r for r in found if r.state.value in (*ISSUED, "revoked")), None)
+    standing = next((r for r in found if r.state.issued or r.state is ResultState.REVOKED), None)
     if standing is None:
         return {"dossier_code": dossier_code, "status": "no_result"}
     metadata = json.loads(standing.metadata_json)
@@ -133,7 +133,7 @@ class Portal:
             return web.json_response(status, headers=_PRIVATE)
         dossier_code, found = await self._found(request)
         result = await self._unlocked(request, dossier_code, found, request.headers[HEADER])
-        current = next((r for r in found if r.state.value in ISSUED), None)
+        current = next((r for r in found if r.state.issued), None)
         body = {**_status(dossier_code, found), **_details(result, current)}
         return web.json_response(body, headers=_PRIVATE)
 
@@ -151,7 +151,7 @@ class Portal:
         return await self._pdf(result)
 
     async def _pdf(self, result: ResultRecord) -> web.Response:
-        if result.state.value not in ISSUED or result.signed_sha256 is None:
+        if not result.state.issued or result.signed_sha256 is None:
             raise Problem(
                 409,
                 "not-available",
@@ -204,7 +204,7 @@ class Portal:
                     raise
                 wrong = True
             else:
-                current = next((r for r in found if r.state.value in ISSUED), None)
+                current = next((r for r in found if r.state.issued), None)
                 details = _details(result, current)
         return self._render(request, _status(dossier_code, found), details, code, wrong)
 
@@ -236,14 +236,7 @@ class Portal:
         now = time.monotonic()
         wait = max(self.by_address.wait(address, now), self.by_dossier.wait(dossier_code, now))
         if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise Problem(
-                429,
-                "too-many-requests",
-                "Too many requests",
-                f"too many wrong access codes; try again in {seconds} s",
-                headers={"Retry-After": str(seconds)},
-            )
+            raise too_many_requests(wait, "too many wrong access codes")
         code = code.strip()
         candidates = [r for r in found if r.access_hash]
         for result in candidates:

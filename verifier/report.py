@@ -17,6 +17,7 @@ from typing import Any
 
 from ketqua.vietnam import VIETNAM_TIME
 from keys.trust import TrustList
+from registry.states import ResultState
 from verifier.seal import SealClaims, SealError, decode_seal, seal_from_text, verify_seal
 from verifier.seal.codec import verification_code
 
@@ -141,7 +142,7 @@ def check_seal(text: str, trust: TrustList) -> GenuineSeal | SealReport:
     return GenuineSeal(claims, verification_code(seal), kid.hex(), key.status)
 
 
-ISSUED = ("signed", "published", "delivered")
+ISSUED = tuple(state.value for state in ResultState if state.issued)
 
 
 def decide(seal: GenuineSeal, result: Registered | None) -> SealReport:

@@ -36,6 +36,18 @@ HEADERS = {
 }
 
 
+def too_many_requests(wait: float, why: str) -> Problem:
+    """429 with ``Retry-After`` in whole seconds (at least 1): ``why``, then when to retry."""
+    seconds = max(1, math.ceil(wait))
+    return Problem(
+        429,
+        "too-many-requests",
+        "Too many requests",
+        f"{why}; try again in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -112,14 +124,8 @@ class RateLimit:
             if request.path.startswith(self.prefixes):
                 wait = self.wait_for(self.client_of(request))
                 if wait > 0:
-                    seconds = max(1, math.ceil(wait))
-                    raise Problem(
-                        429,
-                        "too-many-requests",
-                        "Too many requests",
-                        f"more than {self.rate:g} requests a second from one address; "
-                        f"try again in {seconds} s",
-                        headers={"Retry-After": str(seconds)},
+                    raise too_many_requests(
+                        wait, f"more than {self.rate:g} requests a second from one address"
                     )
             return await handler(request)
 
