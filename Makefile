@@ -1,10 +1,12 @@
 # ketqua — one-command set-up on a fresh Debian machine (as root).
 #   make run    the service on its embedded default (SQLite, folder, development keys)
-#   make test   install everything the suite needs, then ruff, mypy --strict, pytest
+#   make test   install everything the suite needs, then ruff, mypy --strict, and pytest on
+#               SQLite and on PostgreSQL
 #   make bench  signing throughput against stock pyHanko and the QR mask against the
 #               full search, as ratios; where one signature's time goes; the service end to end;
 #               emails per second with connection reuse on and off; the verifier and the portal
-#               routes under wrk
+#               routes under wrk; 1, 2 and 4 signer processes on one PostgreSQL, and SQLite
+#               against PostgreSQL
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -45,8 +47,10 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# the whole suite twice: on the embedded SQLite, then on a throwaway PostgreSQL cluster
 pytest: venv debian-tools
 	$(VENV)/bin/pytest -n 2 -q
+	$(VENV)/bin/pytest -n 2 -q --registry=postgresql
 
 test: debian-tools venv lint typecheck pytest
 
@@ -70,6 +74,7 @@ bench: venv
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(PY) bench/verify.py
 	$(PY) bench/portal.py
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

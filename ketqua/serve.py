@@ -25,7 +25,7 @@ from ketqua.errors import InputError
 from ketqua.settings import Listen, Settings
 from ketqua.web.metrics import Metrics
 from registry.audit import AuditTrail
-from registry.blobs import FolderBlobStore
+from registry.blobs import BlobStore
 from registry.database import Database, open_database, upgrade
 
 log = logging.getLogger("ketqua.serve")
@@ -62,15 +62,18 @@ async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None =
         loop.add_signal_handler(sig, stop.set)
     settings.home.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.database)
+    blobs = settings.blobs.open()
     signer: _Signer | None = None
     verifier: web.AppRunner | None = None
     try:
         await upgrade(db)
         metrics = Metrics()
         if role in (Role.BOTH, Role.SIGNER):
-            signer = await _start_signer(settings, db, metrics)
+            signer = await _start_signer(settings, db, blobs, metrics)
         if role in (Role.BOTH, Role.VERIFIER):
-            verifier = await _start_verifier(settings, db, metrics, alone=role is Role.VERIFIER)
+            verifier = await _start_verifier(
+                settings, db, blobs, metrics, alone=role is Role.VERIFIER
+            )
         # what start-up made (modules, engines, apps) lives as long as the process: out of
         # the cyclic collector's sight, so that full collections stay short (request latency)
         gc.freeze()
@@ -96,12 +99,15 @@ async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None =
             for pool in signer.pools:
                 await _shutdown_pool(pool, left())
         await db.close()
+        await asyncio.to_thread(blobs.close)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("stopped")
 
 
-async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _Signer:
+async def _start_signer(
+    settings: Settings, db: Database, blobs: BlobStore, metrics: Metrics
+) -> _Signer:
     from keys.keydir import KeyDir
     from registry.results import PIPELINE
     from signer.api.app import create_app
@@ -134,7 +140,7 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
         signing = signing_pool(
             settings.workers,
             config,
-            blobs_root=settings.blobs_dir,
+            blobs=settings.blobs,
             staging_root=settings.staging_dir,
         )
         pools.append(signing)
@@ -143,11 +149,10 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
         if failure is not None:
             raise InputError(f"the signing keys are not usable: {failure}")
         agency_code = described[0]
-        intake = intake_pool(settings.intake_workers, blobs_root=settings.blobs_dir)
+        intake = intake_pool(settings.intake_workers, blobs=settings.blobs)
         pools.append(intake)
         await intake.start(noop_in_worker)
         histogram, attempts = register_signer_metrics(metrics, db)
-        blobs = FolderBlobStore(settings.blobs_dir)
         deliverer, mail_domain = _deliverer(settings, db, blobs, attempts)
         pipeline = Pipeline(
             db,
@@ -167,7 +172,7 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
         audit = AuditTrail(db)
         ctx = SignerContext(
             db=db,
-            blobs=pipeline.blobs,
+            blobs=blobs,
             intake_pool=intake,
             pipeline=pipeline,
             deliverer=deliverer,
@@ -192,7 +197,9 @@ async def _start_signer(settings: Settings, db: Database, metrics: Metrics) -> _
     return _Signer(runner, pipeline, deliverer, pools, audit)
 
 
-def _deliverer(settings: Settings, db: Database, blobs: Any, attempts: Any) -> tuple[Any, str]:
+def _deliverer(
+    settings: Settings, db: Database, blobs: BlobStore, attempts: Any
+) -> tuple[Any, str]:
     from keys.keydir import KeyDir
     from signer.delivery.message import DkimKey, MessageBuilder, Sender
     from signer.delivery.transport import PickupFolder, SmtpTransport, Transport
@@ -245,7 +252,7 @@ async def _shutdown_pool(pool: Any, grace: float) -> None:
 
 
 async def _start_verifier(
-    settings: Settings, db: Database, metrics: Metrics, *, alone: bool
+    settings: Settings, db: Database, blobs: BlobStore, metrics: Metrics, *, alone: bool
 ) -> web.AppRunner:
     from ketqua.web.security import RateLimit
     from keys.keydir import KeyDir
@@ -271,7 +278,7 @@ async def _start_verifier(
             timeout=settings.verify_timeout,
             workers=settings.verify_workers,
         ),
-        blobs_root=settings.blobs_dir,
+        blobs=blobs,
     )
     return await _start_site(app, settings.verifier_address, "verifier", settings)
 

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from ketqua.errors import InputError
+from registry.blobs import BlobLocation
 
 PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 
@@ -84,7 +85,12 @@ class Settings(BaseSettings):
     """Every setting, its default and what it is for (``ketqua serve --help`` lists them)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="KETQUA_", extra="forbid", frozen=True, validate_default=True
+        env_prefix="KETQUA_",
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+        # KETQUA_X= (as compose passes an optional variable) means unset, not ""
+        env_ignore_empty=True,
     )
 
     home: Path = Field(Path("var"), description="state folder: database, blobs, keys, pickup")
@@ -95,6 +101,11 @@ class Settings(BaseSettings):
     verifier_listen: str = Field("0.0.0.0:8080", description="verifier address (public)")
     database_url: str | None = Field(
         None, description="default: SQLite in the home folder; or postgresql://..."
+    )
+    blob_store: Literal["folder", "database"] | None = Field(
+        None,
+        description="where documents are kept: folder (HOME/blobs, one machine) or database "
+        "(shared by every machine); default: database on PostgreSQL, else folder",
     )
     keys: Path | None = Field(None, description="key folder (default HOME/keys)")
     key_passphrase_file: Path | None = Field(
@@ -213,6 +224,14 @@ class Settings(BaseSettings):
     @property
     def blobs_dir(self) -> Path:
         return self.home / "blobs"
+
+    @property
+    def blobs(self) -> BlobLocation:
+        on_postgresql = not self.database.startswith("sqlite")
+        kind = self.blob_store or ("database" if on_postgresql else "folder")
+        if kind == "database":
+            return BlobLocation(database_url=self.database)
+        return BlobLocation(folder=self.blobs_dir.absolute())
 
     @property
     def staging_dir(self) -> Path:

@@ -4,7 +4,8 @@ Changes of a result are attributed in its history, in the same transaction
 (``result_events.actor``). Every request, reads included, also lands here;
 rows are written in small batches off the request path, so a crash can
 lose the last fraction of a second of rows (never a change: those are in
-the history).
+the history). While the database is unavailable, rows wait in memory (up
+to ``MAX_WAITING``) and go out with the next batch once it is back.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from registry.database import Database
+from registry.errors import Unavailable
 from registry.schema import audit_log
 
 log = logging.getLogger(__name__)
+
+MAX_WAITING = 100_000  # rows kept through an outage (~10 MB); beyond that, the oldest go
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,9 @@ class AuditTrail:
         try:
             rows = [asdict(e) for e in batch]
             await self.db.write(lambda conn: conn.execute(audit_log.insert(), rows))
+        except Unavailable as exc:
+            self._pending = (batch + self._pending)[-MAX_WAITING:]
+            log.warning("audit trail: %d row(s) wait for the database: %s", len(batch), exc)
         except Exception:
             log.exception("audit trail: %d row(s) not written", len(batch))
 

@@ -29,7 +29,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -122,37 +122,48 @@ class _SqliteDatabase(Database):
         self._reader.dispose()
 
 
-# a bounded pool; a connection is checked before use, connecting and every statement
-# have their own time limits: a database that went away is an answer in seconds
-POOL_SIZE, POOL_OVERFLOW, POOL_WAIT = 10, 10, 5.0
+# A bounded pool of connections kept open: no overflow connections, which would be
+# opened and closed again around each peak (a PostgreSQL backend costs a fork, and a
+# TLS attempt with the default sslmode), and no ping before each use (a round trip
+# per transaction): a connection that died with its server fails its transaction,
+# which is answered as Unavailable, and the pool then replaces every connection it
+# holds. Connecting and every statement have their own time limits: a database that
+# went away is an answer in seconds.
+POOL_SIZE, POOL_WAIT = 20, 5.0
 CONNECT_TIMEOUT, STATEMENT_TIMEOUT = 5.0, 30.0
 
 
 class _AsyncDatabase(Database):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         async_url = make_url(url).set(drivername="postgresql+asyncpg")
         self._engine: AsyncEngine = create_async_engine(
             async_url,
-            pool_pre_ping=True,
-            pool_size=POOL_SIZE,
-            max_overflow=POOL_OVERFLOW,
+            pool_size=pool_size,
+            max_overflow=0,
             pool_timeout=POOL_WAIT,
             connect_args={"timeout": CONNECT_TIMEOUT, "command_timeout": STATEMENT_TIMEOUT},
         )
+        # a read is its statements alone, without BEGIN and ROLLBACK around them (under
+        # READ COMMITTED each statement sees its own snapshot inside a transaction too)
+        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self.dialect = self._engine.dialect.name
 
     async def write(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             async with self._engine.begin() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
-        except _LOST as exc:
+        except (*_LOST, DBAPIError) as exc:
+            if not _lost(exc):
+                raise
             raise _unavailable(exc) from None
 
     async def read(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            async with self._engine.connect() as conn:
+            async with self._reader.connect() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
-        except _LOST as exc:
+        except (*_LOST, DBAPIError) as exc:
+            if not _lost(exc):
+                raise
             raise _unavailable(exc) from None
 
     async def close(self) -> None:
@@ -161,18 +172,33 @@ class _AsyncDatabase(Database):
 
 # what a database that is down or restarting looks like from here
 _LOST = (OperationalError, InterfaceError, SQLTimeoutError, OSError, TimeoutError)
+# SQLSTATEs of a server going away: connection exceptions (class 08), shutting down or
+# starting up (57P01-57P03), too many connections (53300)
+_LOST_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def _lost(exc: BaseException) -> bool:
+    if isinstance(exc, _LOST):
+        return True
+    if isinstance(exc, DBAPIError):
+        state = getattr(exc.orig, "sqlstate", None) or ""
+        return exc.connection_invalidated or state.startswith(_LOST_STATES)
+    return False
 
 
 def _unavailable(exc: BaseException) -> Unavailable:
     return Unavailable(f"the database cannot be reached: {type(exc).__name__}")
 
 
-def open_database(url: str) -> Database:
-    """The database at ``url`` (not yet connected: the first unit of work connects)."""
+def open_database(url: str, *, pool_size: int = POOL_SIZE) -> Database:
+    """The database at ``url`` (not yet connected: the first unit of work connects).
+
+    ``pool_size``: connections this process keeps to a server database at most.
+    """
     parsed = make_url(database_url(url))
     if parsed.get_backend_name() == "sqlite":
         return _SqliteDatabase(str(parsed.set(drivername="sqlite")))
-    return _AsyncDatabase(url)
+    return _AsyncDatabase(url, pool_size)
 
 
 def _sqlite_pragmas(engine: Engine, *, begin: str | None) -> None:
@@ -200,9 +226,24 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
+# held while migrating, so that processes starting together migrate one after another
+MIGRATION_LOCK = 0x6B6574717561  # "ketqua"
+
+
 async def upgrade(db: Database, revision: str = "head") -> None:
-    """Apply the migrations the database lacks (idempotent; run at every start)."""
-    await db.write(lambda conn: command.upgrade(_alembic_config(conn), revision))
+    """Apply the migrations the database lacks (idempotent; run at every start).
+
+    Many processes may start at once against one database: on PostgreSQL a
+    transaction-scoped advisory lock makes them take turns (SQLite's write
+    lock does the same), and each finds the work of those before it done.
+    """
+
+    def migrate(conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        command.upgrade(_alembic_config(conn), revision)
+
+    await db.write(migrate)
 
 
 async def current_revision(db: Database) -> str | None:

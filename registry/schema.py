@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -194,4 +195,15 @@ audit_log = Table(
     Column("route", String(200), nullable=False),
     _id("result_id"),
     Column("status", Integer, nullable=False),
+)
+
+# documents by content when the deployment keeps them in the database (blob_store =
+# "database"): every machine sees them with nothing else shared
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -19,10 +20,43 @@ from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.pdfs import example_metadata, result_pdf
 from tests.postgres import Cluster, start_cluster
-from tests.service import Client, Service, create_api_key
+from tests.service import Client, Service, create_api_key, use_registry
 from tests.validators import make_nssdb
 
 PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
+REGISTRIES = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--registry",
+        choices=REGISTRIES,
+        default="sqlite",
+        help="the registry every test's service runs on (make test runs the suite on both)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "registry(name): the test is about one registry backend only"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test about one backend runs in that backend's run of the suite, and only there."""
+    chosen = config.getoption("--registry")
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("registry")
+        (dropped if marker is not None and marker.args[0] != chosen else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def registry_name(config: pytest.Config) -> str:
+    return str(config.getoption("--registry"))
 
 
 @pytest.fixture(scope="session")
@@ -110,13 +144,42 @@ def postgres() -> Iterator[Cluster]:
     cluster.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def registry_of_services(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In the PostgreSQL run, every service a test starts gets a database of its own."""
+    if registry_name(request.config) != "postgresql":
+        yield
+        return
+    cluster: Cluster = request.getfixturevalue("postgres")
+    made: dict[Path, str] = {}
+
+    def database_of(home: Path) -> str:
+        home = home.resolve()
+        if home not in made:
+            made[home] = cluster.createdb("h" + hashlib.sha256(bytes(home)).hexdigest()[:20])
+        return made[home]
+
+    use_registry(database_of)
+    yield
+    use_registry(None)
+
+
 _databases = iter(range(1, 1_000_000))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty registry database on each backend the registry supports."""
-    if request.param == "sqlite":
+    """A fresh, empty registry database on the backend of this run of the suite."""
+    if registry_name(request.config) == "sqlite":
         return f"sqlite:///{tmp_path / 'registry.db'}"
     cluster: Cluster = request.getfixturevalue("postgres")
     return cluster.createdb(f"t{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture
+def database_files(request: pytest.FixtureRequest, service: Service) -> list[Path]:
+    """Every file the session service's registry keeps its data in (to scan for secrets)."""
+    if registry_name(request.config) == "sqlite":
+        return sorted(service.home.glob("ketqua.db*"))  # the database and its WAL
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return sorted(p for p in cluster.data.rglob("*") if p.is_file())

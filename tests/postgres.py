@@ -35,6 +35,7 @@ def _as_owner(*command: str) -> list[str]:
 class Cluster:
     root: Path
     port: int
+    durable: bool = False  # fsync on (benchmarks); tests need no crash safety of their own
 
     @property
     def data(self) -> Path:
@@ -71,7 +72,7 @@ class Cluster:
     def resume(self) -> None:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-            "-c fsync=off -c max_connections=200"
+            f"-c fsync={'on' if self.durable else 'off'} -c max_connections=300"
         )
         subprocess.run(
             _as_owner(
@@ -98,10 +99,10 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
+def start_cluster(*, durable: bool = False) -> Cluster:
     root = Path(tempfile.mkdtemp(prefix="ketqua-pg-"))
     root.chmod(0o755)  # the owner (nobody) must reach its data folder
-    cluster = Cluster(root, free_port())
+    cluster = Cluster(root, free_port(), durable)
     cluster.data.mkdir()
     if os.geteuid() == 0:
         shutil.chown(cluster.data, USER)

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,17 +31,93 @@ def ketqua_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "ketqua.cli", *args]
 
 
-def create_api_key(
-    home: Path, name: str = "back-office", env: Mapping[str, str] | None = None
-) -> str:
-    out = subprocess.run(
-        ketqua_command("apikey", "create", "--name", name, "--home", str(home)),
+# Which registry a home's service uses. None: the service's own default (SQLite
+# in the home). The suite's PostgreSQL run (``pytest --registry=postgresql``)
+# sets a function that gives each home a database of its own.
+_registry_for: Callable[[Path], str] | None = None
+
+
+def use_registry(provider: Callable[[Path], str] | None) -> None:
+    global _registry_for
+    _registry_for = provider
+
+
+def home_env(home: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``ketqua`` command for ``home``: the registry it shares."""
+    extra = dict(env or {})
+    if _registry_for is not None and "KETQUA_DATABASE_URL" not in extra:
+        extra["KETQUA_DATABASE_URL"] = _registry_for(home)
+    return {**os.environ, **extra}
+
+
+def registry_url(home: Path, env: Mapping[str, str] | None = None) -> str:
+    """The database URL the service of ``home`` uses."""
+    return home_env(home, env).get("KETQUA_DATABASE_URL") or f"sqlite:///{home / 'ketqua.db'}"
+
+
+def run_ketqua(
+    home: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``ketqua ARGS --home HOME`` to the end, checked; its output as text."""
+    return subprocess.run(
+        ketqua_command(*args, "--home", str(home)),
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env=home_env(home, env),
     )
+
+
+def create_api_key(
+    home: Path, name: str = "back-office", env: Mapping[str, str] | None = None
+) -> str:
+    out = run_ketqua(home, "apikey", "create", "--name", name, env=env)
     return out.stdout.strip().splitlines()[-1]
+
+
+async def query(url: str, sql: str, **params: object) -> list[tuple[Any, ...]]:
+    """Rows of one read-only SQL statement on a registry, whichever its backend."""
+    from sqlalchemy import Connection, text
+
+    from registry.database import open_database
+
+    def read(conn: Connection) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in conn.execute(text(sql), params)]
+
+    db = open_database(url)
+    try:
+        return await db.read(read)
+    finally:
+        await db.close()
+
+
+def blobs_in_database(home: Path, env: Mapping[str, str] | None = None) -> bool:
+    """Whether the service of ``home`` keeps its documents in the database (not HOME/blobs)."""
+    chosen = home_env(home, env).get("KETQUA_BLOB_STORE")
+    return chosen == "database" or (
+        chosen is None and not registry_url(home, env).startswith("sqlite")
+    )
+
+
+async def stored_blobs(service: Service) -> list[str]:
+    """The digest of every document in the service's blob store, one per stored copy."""
+    if blobs_in_database(service.home, service.env):
+        return [str(d) for (d,) in await query(service.database_url, "SELECT sha256 FROM blobs")]
+    root = service.home / "blobs"
+    files = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    for path in files:  # the layout: ab/cd/abcd...
+        assert path.relative_to(root).parts == (path.name[:2], path.name[2:4], path.name)
+    return [p.name for p in files]
+
+
+async def stored_blob(service: Service, digest: str) -> bytes:
+    """One document as the service's blob store holds it."""
+    if blobs_in_database(service.home, service.env):
+        rows = await query(
+            service.database_url, "SELECT data FROM blobs WHERE sha256 = :d", d=digest
+        )
+        return bytes(rows[0][0])
+    return (service.home / "blobs" / digest[:2] / digest[2:4] / digest).read_bytes()
 
 
 @dataclass
@@ -59,6 +135,10 @@ class Service:
     def log_path(self) -> Path:
         return self.home / "serve.log"
 
+    @property
+    def database_url(self) -> str:
+        return registry_url(self.home, self.env)
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
@@ -69,13 +149,15 @@ class Service:
 
     def start(self) -> Service:
         self.home.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "KETQUA_HOME": str(self.home),
-            "KETQUA_SIGNER_LISTEN": "127.0.0.1:0",
-            "KETQUA_VERIFIER_LISTEN": "127.0.0.1:0",
-            **self.env,
-        }
+        env = home_env(
+            self.home,
+            {
+                "KETQUA_HOME": str(self.home),
+                "KETQUA_SIGNER_LISTEN": "127.0.0.1:0",
+                "KETQUA_VERIFIER_LISTEN": "127.0.0.1:0",
+                **self.env,
+            },
+        )
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -218,6 +300,17 @@ class Client:
                     f"not all {len(ids)} results are {state} after {within} s: {dict(others)}"
                 )
             await asyncio.sleep(0.25)
+
+
+async def gather_limited(limit: int, *jobs: Any) -> list[Any]:
+    """The results of ``jobs``, at most ``limit`` of them running at a time."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(job: Any) -> Any:
+        async with gate:
+            return await job
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
 def distinct_pdfs(count: int, tag: str) -> list[bytes]:

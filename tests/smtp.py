@@ -54,6 +54,7 @@ class Mailbox:
     refuse: dict[str, str] = field(default_factory=dict)  # address -> "550 ..." reply
     temporary_failures: int = 0  # the next N DATA commands get a 451
     delay: float = 0.0  # seconds before answering DATA
+    headers_only: bool = False  # keep each message's header, not its body (thousands of them)
 
     async def handle_RCPT(
         self,
@@ -75,6 +76,8 @@ class Mailbox:
             self.temporary_failures -= 1
             return "451 4.3.0 Temporary local problem, try again later"
         data = envelope.original_content or b""
+        if self.headers_only:
+            data = data.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
         self.messages.append(
             Received(
                 str(envelope.mail_from),

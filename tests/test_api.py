@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +14,14 @@ import aiohttp
 import pytest
 
 from tests.pdfs import result_pdf
-from tests.service import Service, create_api_key, ketqua_command, submission, unique_metadata
+from tests.service import (
+    Service,
+    create_api_key,
+    query,
+    run_ketqua,
+    submission,
+    unique_metadata,
+)
 from verifier.seal import decode_seal, seal_from_text
 
 TIMEOUT = aiohttp.ClientTimeout(total=60)
@@ -254,21 +260,16 @@ async def test_a_revoked_key_stops_working_at_once_and_requests_are_audited(
         async with s.get("/api/v1/results?limit=1") as response:
             assert response.status == 200
         await asyncio.to_thread(
-            subprocess.run,
-            ketqua_command(
-                "apikey", "revoke", "--name", "short-lived", "--home", str(service.home)
-            ),
-            check=True,
-            capture_output=True,
+            run_ketqua, service.home, "apikey", "revoke", "--name", "short-lived"
         )
         async with s.get("/api/v1/results?limit=1") as response:
             assert response.status == 401
     await asyncio.sleep(0.6)  # the audit trail is written in batches every 0.2 s
-    with sqlite3.connect(service.home / "ketqua.db") as db:
-        rows = db.execute(
-            "SELECT a.method, a.route, a.status FROM audit_log a JOIN api_keys k "
-            "ON a.api_key_id = k.id WHERE k.name = 'short-lived'"
-        ).fetchall()
+    rows = await query(
+        service.database_url,
+        "SELECT a.method, a.route, a.status FROM audit_log a JOIN api_keys k "
+        "ON a.api_key_id = k.id WHERE k.name = 'short-lived'",
+    )
     assert rows == [("GET", "/api/v1/results", 200)]
 
 
@@ -358,8 +359,8 @@ async def test_the_operator_pages_through_results_by_state(client: aiohttp.Clien
         url = page["next"]
     assert set(ids) <= set(seen)
     assert seen == sorted(seen)  # in order of acceptance, no repeats
-    for query, field in (("state=lost", "state"), ("limit=0", "limit"), ("after=x", "after")):
-        async with client.get(f"/api/v1/results?{query}") as response:
+    for wrong, field in (("state=lost", "state"), ("limit=0", "limit"), ("after=x", "after")):
+        async with client.get(f"/api/v1/results?{wrong}") as response:
             assert_problem(response.status, await response.json(), 400, field)
 
 

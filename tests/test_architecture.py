@@ -43,3 +43,28 @@ def test_the_registry_serves_both_services_and_depends_on_neither() -> None:
 def test_the_shared_http_plumbing_belongs_to_no_service() -> None:
     for source, name in _imports("ketqua/web"):
         assert not name.startswith(("signer", "verifier", "keys")), f"{source}: imports {name}"
+
+
+def test_every_file_the_packages_read_is_in_the_distribution() -> None:
+    """A template or stylesheet missing from package-data works from the checkout and
+    breaks in an installed wheel (the container image): every non-Python file of a
+    package must match one of its package-data patterns."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns: dict[str, list[str]] = setuptools["package-data"]
+    missing = []
+    for top in setuptools["packages"]["find"]["include"]:
+        for path in (root / top.rstrip("*")).rglob("*"):
+            if not path.is_file() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+                continue
+            package = path.parent
+            while not (package / "__init__.py").exists():
+                package = package.parent
+            name = ".".join(package.relative_to(root).parts)
+            relative = str(path.relative_to(package))
+            if not any(fnmatch.fnmatch(relative, p) for p in patterns.get(name, [])):
+                missing.append(f"{name}: {relative}")
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +18,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.service import Client, Service, create_api_key, distinct_pdfs, unique_metadata
+from tests.service import (
+    Client,
+    Service,
+    create_api_key,
+    distinct_pdfs,
+    query,
+    stored_blob,
+    unique_metadata,
+)
 from tests.smtp import Mailbox, SilentServer, SmtpServer, free_port
 
 PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
@@ -121,7 +128,7 @@ async def test_every_applicant_gets_one_message_and_a_refused_address_fails_alon
     for received in mailbox.messages:
         [result_id] = [i for i, to in mailed.to.items() if to == received.rcpt_tos[0]]
         [attachment] = list(received.parsed().iter_attachments())
-        assert attachment.get_content() == stored_document(service, result_id)
+        assert attachment.get_content() == await stored_document(service, result_id)
 
     # the refused one: failed at once, with the server's reply (address masked), result stands
     assert refused["state"] == "published"
@@ -139,13 +146,12 @@ async def test_every_applicant_gets_one_message_and_a_refused_address_fails_alon
         assert address not in log
 
 
-def stored_document(service: Service, result_id: str) -> bytes:
+async def stored_document(service: Service, result_id: str) -> bytes:
     """The signed PDF in the service's blob store, under the digest its registry recorded."""
-    with sqlite3.connect(service.home / "ketqua.db") as db:
-        (digest,) = db.execute(
-            "SELECT signed_sha256 FROM results WHERE id = ?", (result_id,)
-        ).fetchone()
-    return (service.home / "blobs" / str(digest)[:2] / str(digest)[2:4] / str(digest)).read_bytes()
+    ((digest,),) = await query(
+        service.database_url, "SELECT signed_sha256 FROM results WHERE id = :id", id=result_id
+    )
+    return await stored_blob(service, str(digest))
 
 
 async def test_an_outage_delays_the_messages_and_loses_none(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from tests.pdfs import result_pdf
-from tests.service import Client, Service, unique_metadata
+from tests.service import Client, Service, query, unique_metadata
 
 SECRET = "K7-PQ9-ZX42-mat-ma"
 NAME = "Lê Thị Hồng Nhung"
@@ -65,15 +65,19 @@ async def test_the_status_for_anyone_the_details_and_document_with_the_code(
     assert (status, unknown["status"]) == (200, "no_result")
 
 
-async def test_the_code_is_kept_only_as_a_slow_hash(client: Client, service: Service) -> None:
+async def test_the_code_is_kept_only_as_a_slow_hash(
+    client: Client, service: Service, database_files: list[Path]
+) -> None:
     result = await issue(client, "hashed")
-    with sqlite3.connect(service.home / "ketqua.db") as db:
-        metadata, access_hash = db.execute(
-            "SELECT metadata_json, access_hash FROM results WHERE id = ?", (result["id"],)
-        ).fetchone()
+    ((metadata, access_hash),) = await query(
+        service.database_url,
+        "SELECT metadata_json, access_hash FROM results WHERE id = :id",
+        id=result["id"],
+    )
     assert SECRET not in metadata
     assert access_hash.startswith("scrypt$16384$8$1$")
-    for path in service.home.glob("ketqua.db*"):  # the database and its WAL
+    assert database_files
+    for path in database_files:  # tables, indexes, the write-ahead log
         assert SECRET.encode() not in path.read_bytes(), path
 
 

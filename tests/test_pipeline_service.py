@@ -42,6 +42,8 @@ from tests.service import (
     Service,
     create_api_key,
     distinct_pdfs,
+    gather_limited,
+    stored_blobs,
     unique_metadata,
 )
 from tests.validators import make_nssdb, pdfsig
@@ -180,16 +182,6 @@ def trust_of(home: Path) -> TrustList:
     return TrustList.load(KeyDir(home / "keys").trust_list)
 
 
-async def gather_limited(limit: int, *jobs: Any) -> list[Any]:
-    gate = asyncio.Semaphore(limit)
-
-    async def one(job: Any) -> Any:
-        async with gate:
-            return await job
-
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
-
-
 async def check_exactly_once(
     client: Client, home: Path, accepted: Accepted
 ) -> dict[str, dict[str, Any]]:
@@ -227,16 +219,13 @@ async def check_exactly_once(
 
     # the blob store: the originals and one signed document per result, nothing more
     # (a result signed into two documents would leave a second signed blob here)
-    everything = files_under(home / "blobs")
-    blobs = [p for p in everything if not p.name.startswith(".")]
-    names = Counter(p.name for p in blobs)
+    stored = await stored_blobs(client.service)
+    names = Counter(stored)
     expected = originals | set(signed.values())
     extra = sorted(set(names) - expected)
     assert not extra, f"{len(extra)} unexpected document(s) in the blob store: {extra[:5]}"
     assert set(names) == expected
-    assert len(blobs) == 2 * len(ids), (len(blobs), 2 * len(ids))
-    for path in blobs:
-        assert path.relative_to(home / "blobs").parts == (path.name[:2], path.name[2:4], path.name)
+    assert len(stored) == 2 * len(ids), (len(stored), 2 * len(ids))
     staged = files_under(home / "staging")
     assert not [p for p in staged if not p.name.startswith(".")], (
         f"documents left in staging: {[p.name for p in staged]}"

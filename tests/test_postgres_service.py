@@ -1,4 +1,7 @@
-"""``ketqua serve`` on PostgreSQL: the whole path (intake, signing, e-mail, verifier, portal)."""
+"""What is PostgreSQL's own: a server that goes away under a running service and comes back.
+
+The rest of the suite runs on PostgreSQL too (``pytest --registry=postgresql``).
+"""
 
 from __future__ import annotations
 
@@ -10,44 +13,9 @@ import aiohttp
 import pytest
 
 from tests.postgres import Cluster, start_cluster
-from tests.service import Client, Service, create_api_key, issue
+from tests.service import Client, Service, create_api_key, distinct_pdfs, unique_metadata
 
-
-@pytest.fixture
-def pg_service(tmp_path: Path, postgres: Cluster) -> Iterator[Service]:
-    url = postgres.createdb(f"serve_{tmp_path.name[-8:].replace('-', '_')}")
-    env = {"KETQUA_DATABASE_URL": url, "KETQUA_WORKERS": "1"}
-    service = Service(tmp_path / "home", env=env).start()
-    yield service
-    service.stop()
-
-
-async def test_a_result_goes_the_whole_way_on_postgresql(pg_service: Service) -> None:
-    key = create_api_key(
-        pg_service.home, env={"KETQUA_DATABASE_URL": pg_service.env["KETQUA_DATABASE_URL"]}
-    )
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        client = Client(session, pg_service, key)
-        result = await issue(
-            client,
-            "postgres",
-            deliver={"email": True},
-            applicant={"name": "Vũ Đức Anh", "email": "anh@example.vn"},
-        )
-        assert result["state"] == "delivered"
-        assert result["deliveries"][0]["state"] == "sent"
-        seal = result["verification_url"].rsplit("/", 1)[1]
-        async with session.get(
-            f"{pg_service.verifier_url}/V/{seal}", headers={"Accept": "application/json"}
-        ) as response:
-            assert (await response.json())["verdict"] == "valid"
-        async with session.get(f"{pg_service.verifier_url}/api/v1/published") as response:
-            listed = await response.json()
-        assert result["result_code"] in [i["result_code"] for i in listed["items"]]
-        async with session.get(
-            f"{pg_service.verifier_url}/api/v1/statistics?period=2022"
-        ) as response:
-            assert (await response.json())["resolved"] == 1
+pytestmark = pytest.mark.registry("postgresql")
 
 
 @pytest.fixture
@@ -86,5 +54,43 @@ async def test_a_database_restart_is_a_503_then_nothing_to_restart(
             assert response.status == 200
         assert service.process is not None
         assert service.process.poll() is None  # the same process all along
+    finally:
+        service.stop()
+
+
+async def test_a_database_restart_during_a_batch_loses_nothing(
+    tmp_path: Path, own_cluster: Cluster
+) -> None:
+    url = own_cluster.createdb("batch")
+    env = {
+        "KETQUA_DATABASE_URL": url,
+        "KETQUA_WORKERS": "2",
+        "KETQUA_JOB_LEASE": "5",  # a job whose outcome could not be written comes back soon
+        "KETQUA_JOB_RETRY_BASE": "1",
+    }
+    service = Service(tmp_path / "home", env=env).start()
+    try:
+        key = create_api_key(service.home, env=env)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            client = Client(session, service, key)
+            ids = set()
+            for pdf in distinct_pdfs(150, "pg-batch"):
+                status, body = await client.submit(unique_metadata(), pdf)
+                assert status == 202, body
+                ids.add(body["id"])
+            before = await client.states()
+            await asyncio.to_thread(own_cluster.pause)
+            assert 0 < before["published"] < len(ids), before  # mid-batch: signing under way
+            status, problem = await client.submit(unique_metadata(), distinct_pdfs(1, "lost")[0])
+            assert status == 503, problem  # refused, not half-accepted
+            await asyncio.sleep(2)
+            await asyncio.to_thread(own_cluster.resume)
+            await client.wait_for(ids, "published", within=120)
+            listed = await client.listing()
+            assert {item["id"] for item in listed} == ids  # all of them, and the 503 left nothing
+            documents = [await client.document(result_id) for result_id in ids]
+            assert len(set(documents)) == len(ids)
+        assert service.process is not None
+        assert service.process.poll() is None  # recovered without a restart of its own
     finally:
         service.stop()

@@ -1,9 +1,8 @@
-"""The registry on its embedded default (SQLite): schema, queue leases, blobs, API keys."""
+"""The registry on the backend of this run (SQLite or PostgreSQL): schema, leases, blobs, keys."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,15 +13,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, select
+from sqlalchemy import Connection, select, update
 
 from registry import apikeys, jobs, results
-from registry.blobs import FolderBlobStore
+from registry.blobs import BlobLocation, DatabaseBlobStore, FolderBlobStore
 from registry.database import MIGRATIONS, Database, current_revision, open_database, upgrade
 from registry.errors import BlobMissing, Conflict, NotFound
 from registry.ids import looks_like_id, new_id
+from registry.schema import api_keys, blobs, metadata
 from registry.schema import jobs as jobs_table
-from registry.schema import metadata
 from registry.states import JobKind, JobState, ResultState
 
 LEASE = timedelta(seconds=30)
@@ -91,23 +90,33 @@ async def test_the_migrations_build_exactly_the_declared_schema(db: Database) ->
     assert await current_revision(db) == head
 
 
-def test_every_migration_goes_down_and_up_again(tmp_path: Path) -> None:
-    """An operator rolling back a release gets the previous schema, then the new one again."""
-    url = f"sqlite:///{tmp_path / 'roundtrip.db'}"
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    engine = create_engine(url)
+async def test_processes_starting_together_migrate_one_after_another(database_url: str) -> None:
+    """Replicas started at once (a compose file, a deployment) all come up on one schema."""
+    databases = [open_database(database_url) for _ in range(4)]
     try:
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-            command.downgrade(config, "base")
-            command.upgrade(config, "head")
-            assert not list(compare_metadata(MigrationContext.configure(conn), metadata))
+        await asyncio.gather(*(upgrade(database) for database in databases))
+        head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        assert [await current_revision(d) for d in databases] == [head] * 4
     finally:
-        engine.dispose()
+        for database in databases:
+            await database.close()
 
 
+async def test_every_migration_goes_down_and_up_again(db: Database) -> None:
+    """An operator rolling back a release gets the previous schema, then the new one again."""
+
+    def roundtrip(conn: Connection) -> list[object]:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+        command.upgrade(config, "head")
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+    assert await db.write(roundtrip) == []
+
+
+@pytest.mark.registry("sqlite")
 async def test_the_database_is_in_wal_mode_with_durable_commits(sqlite_db: Database) -> None:
     db = sqlite_db
 
@@ -225,18 +234,51 @@ async def test_blobs_are_stored_once_by_content_and_checked_on_read(tmp_path: Pa
         store.path("../../etc/passwd")
 
 
-async def test_api_keys_are_stored_as_hashes_and_revocable(
-    sqlite_db: Database, tmp_path: Path
+async def test_the_database_blob_store_keeps_documents_for_every_machine(
+    db: Database, database_url: str
 ) -> None:
-    db = sqlite_db
+    """Two stores on one database (two machines): what one stores, the other reads."""
+    here, there = DatabaseBlobStore(database_url), DatabaseBlobStore(database_url)
+    try:
+        pdf = b"%PDF-1.7 " + bytes(range(256)) * 4000  # ~1 MB, every byte value
+        digest = await here.put(pdf)
+        assert await here.put(pdf) == digest  # stored once
+        assert here.count() == 1
+        assert there.get_sync(digest) == pdf  # the blocking face, as worker processes use it
+        assert await asyncio.to_thread(there.put_sync, pdf) == digest
+        with pytest.raises(BlobMissing, match="not in the blob store"):
+            await there.get("a" * 64)
+        with pytest.raises(ValueError, match="SHA-256"):
+            await there.get("../../etc/passwd")
+
+        def tamper(conn: Connection) -> None:
+            conn.execute(update(blobs).values(data=b"%PDF-1.7 tampered"))
+
+        await db.write(tamper)
+        with pytest.raises(BlobMissing, match="damaged"):
+            await there.get(digest)
+    finally:
+        here.close()
+        there.close()
+
+
+def test_a_blob_location_is_a_folder_or_a_database(tmp_path: Path) -> None:
+    assert BlobLocation(folder=tmp_path).kind == "folder"
+    assert BlobLocation(database_url="postgresql://db/ketqua").kind == "database"
+    for wrong in ({}, {"folder": tmp_path, "database_url": "postgresql://db/ketqua"}):
+        with pytest.raises(ValueError, match="exactly one"):
+            BlobLocation(**wrong)  # type: ignore[arg-type]
+
+
+async def test_api_keys_are_stored_as_hashes_and_revocable(db: Database) -> None:
     key, plain = await apikeys.create_api_key(db, "mot-cua")
     assert plain.startswith(f"kq_{key.prefix}_")
     assert await apikeys.authenticate(db, plain) == key
     assert await apikeys.authenticate(db, plain + "x") is None
     assert await apikeys.authenticate(db, "kq_" + "0" * 12 + "_guess") is None
     assert await apikeys.authenticate(db, "nonsense") is None
-    with sqlite3.connect(tmp_path / "registry.db") as raw:
-        dump = "\n".join(raw.iterdump())
+    dump = "\n".join(map(str, await db.read(lambda c: list(c.execute(select(api_keys))))))
+    assert key.prefix in dump
     assert plain not in dump
     assert plain.split("_", 2)[2] not in dump
     with pytest.raises(Conflict):

@@ -11,7 +11,7 @@ import pytest
 from ketqua.cli import main
 from ketqua.errors import InputError
 from ketqua.settings import Settings, load_settings
-from tests.service import ketqua_command
+from tests.service import ketqua_command, run_ketqua
 
 
 def test_defaults_are_the_embedded_service(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,30 +91,17 @@ def test_serve_help_lists_every_setting() -> None:
 
 
 def test_apikey_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> None:
-    out = subprocess.run(
-        ketqua_command("apikey", "create", "--name", "mot-cua", "--home", str(tmp_path)),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = run_ketqua(tmp_path, "apikey", "create", "--name", "mot-cua").stdout
     last = out.strip().splitlines()[-1]
     assert last.startswith("kq_")
     assert " " not in last
-    listed = subprocess.run(
-        ketqua_command("apikey", "list", "--home", str(tmp_path)),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    listed = run_ketqua(tmp_path, "apikey", "list").stdout
     assert "mot-cua" in listed
     assert last not in listed
-    again = subprocess.run(
-        ketqua_command("apikey", "create", "--name", "mot-cua", "--home", str(tmp_path)),
-        capture_output=True,
-        text=True,
-    )
-    assert again.returncode == 2
-    assert again.stderr == "ketqua: error: name: an API key named 'mot-cua' exists already\n"
+    with pytest.raises(subprocess.CalledProcessError) as again:
+        run_ketqua(tmp_path, "apikey", "create", "--name", "mot-cua")
+    assert again.value.returncode == 2
+    assert again.value.stderr == "ketqua: error: name: an API key named 'mot-cua' exists already\n"
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from registry.database import open_database, upgrade
 from registry.ids import new_id
 from registry.schema import results as results_table
 from registry.timeliness import Timeliness, timeliness
-from tests.service import Service, ketqua_command
+from tests.service import Service, ketqua_command, registry_url
 from verifier.statistics import parse_period
 
 AGENCY = "000.18.27.H47"
@@ -143,7 +143,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     )
 
     async def load() -> None:
-        db = open_database(f"sqlite:///{home / 'ketqua.db'}")
+        db = open_database(registry_url(home))
         await upgrade(db)
         await db.write(_seed)
         await db.close()

@@ -17,7 +17,7 @@ from ketqua.web.metrics import Metrics
 from ketqua.web.openapi import openapi_handler
 from ketqua.web.problems import Problem, problems_middleware
 from ketqua.web.security import RateLimit, security_headers
-from registry.blobs import FolderBlobStore
+from registry.blobs import BlobStore
 from registry.database import Database
 from verifier.listing import Listing
 from verifier.pages import Pages, TrustStore, stylesheet
@@ -66,7 +66,7 @@ def create_app(
     signer_certificates: list[Path] | None = None,
     rate_limit: RateLimit | None = None,
     upload_limits: UploadLimits | None = None,
-    blobs_root: Path | None = None,
+    blobs: BlobStore | None = None,
 ) -> web.Application:
     limit = rate_limit or RateLimit(rate=5.0, burst=30, prefixes=RATE_LIMITED)
     app = web.Application(
@@ -108,7 +108,7 @@ def create_app(
     app.router.add_get("/api/v1/published", listing.json)
     app.router.add_get("/api/v1/published.atom", listing.atom)
     app.router.add_get("/ket-qua", listing.page)
-    portal = Portal(db, FolderBlobStore(blobs_root) if blobs_root is not None else None, pages.env)
+    portal = Portal(db, blobs, pages.env)
     app.router.add_get("/tra-cuu/{dossier_code}", portal.page)
     app.router.add_post("/tra-cuu/{dossier_code}", portal.page)
     app.router.add_post("/tra-cuu/{dossier_code}/van-ban", portal.page_document)

@@ -32,7 +32,7 @@ from ketqua.vietnam import VIETNAM_TIME
 from ketqua.web.problems import Problem
 from ketqua.web.security import too_many_requests
 from registry.access import check_code
-from registry.blobs import FolderBlobStore
+from registry.blobs import BlobStore
 from registry.database import Database
 from registry.results import ResultRecord
 from registry.schema import results
@@ -120,7 +120,7 @@ def _details(result: ResultRecord, current: ResultRecord | None) -> dict[str, An
 @dataclass(frozen=True, slots=True)
 class Portal:
     db: Database
-    blobs: FolderBlobStore | None
+    blobs: BlobStore | None
     env: Environment | None = None
     statuses: Fresh[dict[str, Any]] = field(default_factory=Fresh)
     by_address: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=5))

@@ -9,7 +9,7 @@ from aiohttp import web
 from ketqua.workers import WorkerPool
 from registry.apikeys import ApiKey
 from registry.audit import AuditTrail
-from registry.blobs import FolderBlobStore
+from registry.blobs import BlobStore
 from registry.database import Database
 from signer.delivery.worker import Deliverer
 from signer.pipeline.worker import Pipeline
@@ -18,7 +18,7 @@ from signer.pipeline.worker import Pipeline
 @dataclass(frozen=True, slots=True)
 class SignerContext:
     db: Database
-    blobs: FolderBlobStore
+    blobs: BlobStore
     intake_pool: WorkerPool
     pipeline: Pipeline
     deliverer: Deliverer

@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 from ketqua.errors import KetquaError
 from registry import jobs, outbox, results
 from registry.access import derive_code, hash_code, is_generated
-from registry.blobs import FolderBlobStore
+from registry.blobs import BlobStore
 from registry.database import Database
 from registry.jobs import Job
 from registry.outbox import Delivery
@@ -65,7 +65,7 @@ class Deliverer(LeasedWorkers[Claimed]):
     def __init__(
         self,
         db: Database,
-        blobs: FolderBlobStore,
+        blobs: BlobStore,
         transport: Transport,
         builder: MessageBuilder,
         config: DeliveryConfig,

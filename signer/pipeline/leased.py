@@ -3,7 +3,8 @@
 The shape both queues share (signing, delivering): a few tasks that claim
 the next due job in a transaction, work on it while a companion task
 renews the lease, and never let an error end the loop. Idle tasks poll
-with a cheap read and wake at once when new work is queued (``wake``).
+with a cheap read; each job queued wakes one of them at once (``wake``), so
+that a burst of submissions costs a claim per job, not a read per idle task.
 ``stop`` claims nothing more, gives running work ``grace`` seconds, then
 hands every lease back so the next start takes the jobs up at once.
 """
@@ -11,6 +12,7 @@ hands every lease back so the next start takes the jobs up at once.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -26,6 +28,7 @@ from sqlalchemy import Connection
 from ketqua.errors import KetquaError
 from registry import jobs
 from registry.database import Database
+from registry.errors import Unavailable
 from registry.jobs import Job
 from registry.states import JobKind
 
@@ -47,12 +50,11 @@ class LeasedWorkers(ABC, Generic[T]):
         self.db = db
         self.lease = lease
         self.poll_interval = poll_interval
-        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-        self._wake = asyncio.Event()
+        self.owner = f"{_MACHINE}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._idle_waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._busy = 0
-        self._idle_before = True
 
     @abstractmethod
     def claim(self, conn: Connection, owner: str, lease: timedelta) -> tuple[Job, T] | None:
@@ -73,17 +75,16 @@ class LeasedWorkers(ABC, Generic[T]):
     async def release_leases_of_the_dead(self) -> None:
         """Leases held by a process of this machine that died (kill -9, power cut): freed now.
 
-        Only with SQLite, whose every client runs on this machine: a lease's owner
-        names the host and the process id, and a process id that is gone is proof.
-        Without this, a restart after a crash waits for those leases to run out.
+        A lease's owner names the machine (host name and process-id namespace,
+        so two containers with one host name are not confused) and the process
+        id; on this machine a process id that is gone is proof. Leases of other
+        machines run out by themselves. Without this, a restart after a crash
+        waits for its own leases to run out.
         """
-        if self.db.dialect != "sqlite":
-            return
-        host = socket.gethostname()[:40]
         for owner in await self.db.read(jobs.lease_owners):
-            owner_host, _, rest = owner.partition(":")
+            machine, _, rest = owner.partition(":")
             pid = rest.partition(":")[0]
-            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+            if machine == _MACHINE and pid.isdigit() and not _alive(int(pid)):
                 released = await self.db.write(jobs.release, owner)
                 if released:
                     log.info("released %d job(s) held by process %s, which died", released, pid)
@@ -95,13 +96,20 @@ class LeasedWorkers(ABC, Generic[T]):
         ]
 
     def wake(self) -> None:
-        """New work was queued: idle workers look now rather than at the next poll."""
-        self._wake.set()
+        """A job was queued: one idle worker claims now rather than at the next poll."""
+        while self._idle_waiters:
+            waiter = self._idle_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(True)
+                return
 
     async def stop(self, grace: float) -> None:
         """Claim nothing more; let running jobs finish for ``grace`` s; give back the rest."""
         self._stopping.set()
-        self._wake.set()
+        while self._idle_waiters:
+            waiter = self._idle_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(False)
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=grace)
             for task in pending:
@@ -112,38 +120,51 @@ class LeasedWorkers(ABC, Generic[T]):
             log.info("released %d unfinished job(s) for the next start (%s)", released, self.kind)
 
     async def _loop(self) -> None:
+        # an idle worker polls with a read (cheap, beside the writer); one that was woken
+        # for a new job, or just finished one (more are likely waiting), claims directly
+        look_first = True
         while not self._stopping.is_set():
             try:
-                claimed = await self._claim()
+                claimed = await self._claim(look_first)
+            except Unavailable as exc:
+                log.warning("cannot claim a %s job: %s; trying again", self.kind, exc)
+                look_first = not await self._idle()
+                continue
             except Exception:
                 log.exception("cannot claim a %s job; trying again", self.kind)
-                await self._idle()
+                look_first = not await self._idle()
                 continue
             if claimed is None:
-                await self._idle()
+                look_first = not await self._idle()
                 continue
+            look_first = False
             job, item = claimed
             self._busy += 1
             try:
                 await self._with_lease(job, item)
+            except Unavailable as exc:
+                log.warning("job %d: outcome not recorded (%s); it runs again", job.id, exc)
             except Exception:  # even recording the failure failed (the database): the lease
                 log.exception("job %d: outcome not recorded; it runs again", job.id)
             finally:
                 self._busy -= 1
 
-    async def _idle(self) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+    async def _idle(self) -> bool:
+        """Wait for a wake-up (True: a job was queued) or the next poll (False)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, self.poll_interval)
+        except TimeoutError:
+            return False
+        finally:
+            with contextlib.suppress(ValueError):
+                self._idle_waiters.remove(waiter)
 
-    async def _claim(self) -> tuple[Job, T] | None:
-        # idle workers poll with a read (cheap, beside the writer); one that just finished
-        # a job claims directly, as more are likely waiting
-        if self._idle_before and not await self.db.read(jobs.any_due, self.kind):
+    async def _claim(self, look_first: bool) -> tuple[Job, T] | None:
+        if look_first and not await self.db.read(jobs.any_due, self.kind):
             return None
-        claimed = await self.db.write(self.claim, self.owner, timedelta(seconds=self.lease))
-        self._idle_before = claimed is None
-        return claimed
+        return await self.db.write(self.claim, self.owner, timedelta(seconds=self.lease))
 
     async def _with_lease(self, job: Job, item: T) -> None:
         renewer = asyncio.create_task(self._renew(job))
@@ -151,6 +172,10 @@ class LeasedWorkers(ABC, Generic[T]):
             await self.run(job, item)
         except LeaseLost:
             log.warning("job %d: lease lost; the other worker records it", job.id)
+        except Unavailable:
+            # the database went away, not the job: no attempt is spent; the job
+            # comes back when its lease runs out
+            raise
         except Exception as exc:  # a transient failure of ours: retry, never crash the loop
             log.warning(
                 "job %d failed (attempt %d): %s",
@@ -172,8 +197,22 @@ class LeasedWorkers(ABC, Generic[T]):
             try:
                 if not await self.db.write(jobs.renew, job, lease):
                     return
+            except Unavailable as exc:
+                log.warning("job %d: cannot renew the lease: %s", job.id, exc)
             except Exception:
                 log.exception("job %d: cannot renew the lease", job.id)
+
+
+def _machine() -> str:
+    """This host and process-id namespace: where a process id means one process."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()[:28]}/{namespace}"
+
+
+_MACHINE = _machine()
 
 
 def _alive(pid: int) -> bool:

@@ -17,7 +17,7 @@ from typing import TypeVar
 from ketqua.errors import InputError, KetquaError
 from ketqua.workers import WorkerPool, worker_process
 from registry.access import hash_code
-from registry.blobs import FolderBlobStore
+from registry.blobs import BlobLocation, BlobStore
 from signer.metadata import parse_metadata
 from signer.pdfinput import vet_pdf
 from signer.pipeline.staging import StagedSignature, Staging
@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 _runtime: SigningRuntime | None = None
 _startup_failure: Failure | None = None
-_storage: tuple[FolderBlobStore, Staging] | None = None
+_storage: tuple[BlobStore, Staging] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +54,11 @@ class Failure:
 SIGNING_NICENESS = 5
 
 
-def _init_signing(config: RuntimeConfig, blobs_root: Path, staging_root: Path) -> None:
+def _init_signing(config: RuntimeConfig, blobs: BlobLocation, staging_root: Path) -> None:
     global _runtime, _startup_failure, _storage
     worker_process(b"ketqua-sign")
     os.nice(SIGNING_NICENESS)
-    _storage = (FolderBlobStore(blobs_root), Staging(staging_root))
+    _storage = (blobs.open(), Staging(staging_root))
     try:
         _runtime = SigningRuntime(config)
     except KetquaError as exc:
@@ -70,13 +70,13 @@ def _init_signing(config: RuntimeConfig, blobs_root: Path, staging_root: Path) -
     freeze_prepared_state()
 
 
-_intake_blobs: FolderBlobStore | None = None
+_intake_blobs: BlobStore | None = None
 
 
-def _init_intake(blobs_root: Path) -> None:
+def _init_intake(blobs: BlobLocation) -> None:
     global _intake_blobs
     worker_process(b"ketqua-intake")
-    _intake_blobs = FolderBlobStore(blobs_root)
+    _intake_blobs = blobs.open()
 
 
 def sign_and_stage(
@@ -161,10 +161,10 @@ def vet_and_store(
 
 
 def signing_pool(
-    size: int, config: RuntimeConfig, *, blobs_root: Path, staging_root: Path
+    size: int, config: RuntimeConfig, *, blobs: BlobLocation, staging_root: Path
 ) -> WorkerPool:
-    return WorkerPool(size, _init_signing, (config, blobs_root, staging_root))
+    return WorkerPool(size, _init_signing, (config, blobs, staging_root))
 
 
-def intake_pool(size: int, *, blobs_root: Path) -> WorkerPool:
-    return WorkerPool(size, _init_intake, (blobs_root,))
+def intake_pool(size: int, *, blobs: BlobLocation) -> WorkerPool:
+    return WorkerPool(size, _init_intake, (blobs,))

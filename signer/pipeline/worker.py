@@ -25,7 +25,7 @@ from ketqua.errors import KetquaError
 from ketqua.files import remove_temp_files
 from ketqua.workers import WorkerPool
 from registry import jobs, results
-from registry.blobs import FolderBlobStore
+from registry.blobs import BlobStore, FolderBlobStore
 from registry.database import Database
 from registry.jobs import Job
 from registry.results import ResultRecord
@@ -57,7 +57,7 @@ class Pipeline(LeasedWorkers[ResultRecord]):
     def __init__(
         self,
         db: Database,
-        blobs: FolderBlobStore,
+        blobs: BlobStore,
         staging: Staging,
         pool: WorkerPool,
         config: PipelineConfig,
@@ -77,7 +77,10 @@ class Pipeline(LeasedWorkers[ResultRecord]):
 
     async def start(self, concurrency: int) -> None:
         # a kill -9 mid-write leaves temp files; no one else writes to these folders
-        for folder in (self.staging.root, self.blobs.root):
+        folders = [self.staging.root]
+        if isinstance(self.blobs, FolderBlobStore):
+            folders.append(self.blobs.root)
+        for folder in folders:
             if folder.exists() and (removed := await asyncio.to_thread(remove_temp_files, folder)):
                 log.info("removed %d unfinished write(s) in %s", removed, folder)
         await self._clear_recorded_staging()
