@@ -14,9 +14,11 @@ Measured in one run, on this machine, against a throwaway PostgreSQL cluster
                DOCS results, on SQLite (the embedded default, the baseline) and on
                PostgreSQL (documents in the database too).
 
-Printed: docs/s and the ratio to the baseline of each part. On 2 cores the
-figure to watch is 1 -> 2 signers (target >= 1.7x); 4 signers share the same
-2 cores and show what the contention costs.
+Printed: docs/s and the ratio to the baseline of each part, and what the whole
+machine spent (all processes: services, signing and intake workers, PostgreSQL,
+this client; from /proc/stat): CPU milliseconds per document and how busy the
+cores were. On 2 cores the figure to watch is 1 -> 2 signers (target >= 1.7x):
+a second signer can add at most what the first leaves idle of the cores.
 
 Run: ``make bench`` (or ``.venv/bin/python bench/scale.py [--docs N]``).
 """
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -60,6 +63,27 @@ async def published(session: aiohttp.ClientSession, url: str) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Run:
+    rate: float  # documents per second, first request to last published
+    cpu_ms: float  # CPU of the whole machine per document
+    busy: float  # share of all cores' time used
+
+
+def machine_cpu() -> float:
+    """Seconds of CPU all cores have spent (user, nice, system, irq, softirq: not idle)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(urls: list[str], key: str, pdfs: list[bytes]) -> Run:
+    cpu, start = machine_cpu(), time.perf_counter()
+    rate = asyncio.run(drive(urls, key, pdfs))
+    used, elapsed = machine_cpu() - cpu, time.perf_counter() - start
+    return Run(rate, used / len(pdfs) * 1000, used / (elapsed * (os.cpu_count() or 1)))
+
+
 async def drive(urls: list[str], key: str, pdfs: list[bytes]) -> float:
     """Submit every PDF round robin over ``urls``; docs/s from first request to last published."""
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -83,7 +107,7 @@ async def drive(urls: list[str], key: str, pdfs: list[bytes]) -> float:
         return len(pdfs) / (time.perf_counter() - start)
 
 
-def signers_rate(work: Path, cluster: Cluster, keys: Path, count: int, pdfs: list[bytes]) -> float:
+def signers_rate(work: Path, cluster: Cluster, keys: Path, count: int, pdfs: list[bytes]) -> Run:
     url = cluster.createdb(f"signers_{count}")
     env = {"KETQUA_DATABASE_URL": url, "KETQUA_KEYS": str(keys), "KETQUA_WORKERS": "1"}
     signers = [
@@ -93,18 +117,18 @@ def signers_rate(work: Path, cluster: Cluster, keys: Path, count: int, pdfs: lis
         for signer in signers:
             signer.start()
         key = create_api_key(signers[0].home, env=env)
-        return asyncio.run(drive([s.signer_url for s in signers], key, pdfs))
+        return measured([s.signer_url for s in signers], key, pdfs)
     finally:
         for signer in signers:
             if signer.process is not None and signer.process.poll() is None:
                 signer.stop()
 
 
-def backend_rate(work: Path, name: str, env: dict[str, str], pdfs: list[bytes]) -> float:
+def backend_rate(work: Path, name: str, env: dict[str, str], pdfs: list[bytes]) -> Run:
     service = Service(work / f"backend-{name}", env=env).start()
     try:
         key = create_api_key(service.home, env=env)
-        return asyncio.run(drive([service.signer_url], key, pdfs))
+        return measured([service.signer_url], key, pdfs)
     finally:
         service.stop()
 
@@ -131,12 +155,18 @@ def main() -> None:
             cluster.stop()
     print(f"scale-out benchmark: {args.docs} results, 1-page A4, PAdES B-B, over HTTP")
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
-    print(f"{'contender':52s} {'docs/s':>8s} {'vs baseline':>12s}")
-    for n, rate in signers.items():
-        name = f"{n} signer process(es), 1 signing worker each, PostgreSQL"
-        print(f"{name:52s} {rate:8.1f} {rate / signers[1]:11.2f}x")
-    print(f"{'one service (both roles), SQLite (baseline)':52s} {sqlite:8.1f} {1.0:11.2f}x")
-    print(f"{'one service (both roles), PostgreSQL':52s} {pg:8.1f} {pg / sqlite:11.2f}x")
+    print(
+        f"{'contender':52s} {'docs/s':>8s} {'vs baseline':>12s} {'CPU ms/doc':>11s} {'busy':>6s}"
+    )
+
+    def row(name: str, run: Run, baseline: Run) -> None:
+        ratio = run.rate / baseline.rate
+        print(f"{name:52s} {run.rate:8.1f} {ratio:11.2f}x {run.cpu_ms:11.1f} {run.busy:6.0%}")
+
+    for n, run in signers.items():
+        row(f"{n} signer process(es), 1 signing worker each, PostgreSQL", run, signers[1])
+    row("one service (both roles), SQLite (baseline)", sqlite, sqlite)
+    row("one service (both roles), PostgreSQL", pg, sqlite)
 
 
 if __name__ == "__main__":

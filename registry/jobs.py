@@ -30,15 +30,6 @@ class Job:
 
 # statements built once: SQLAlchemy then only binds parameters (half the CPU per call)
 _INSERT = insert(jobs)
-_LEASE = (
-    update(jobs)
-    .where(jobs.c.id == bindparam("job_id"))
-    .values(
-        lease_owner=bindparam("owner"),
-        lease_until=bindparam("until"),
-        attempts=bindparam("attempts"),
-    )
-)
 
 
 def enqueue(
@@ -64,39 +55,52 @@ def enqueue(
     )
 
 
-def _claimable(now: datetime, kind: JobKind):  # type: ignore[no-untyped-def]
-    return (
-        (jobs.c.state == JobState.QUEUED.value)
-        & (jobs.c.kind == kind.value)
-        & (jobs.c.run_after <= now)
-        & or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
+# due: queued, its time come, and no live lease on it
+_CLAIMABLE = (
+    (jobs.c.state == JobState.QUEUED.value)
+    & (jobs.c.kind == bindparam("job_kind"))
+    & (jobs.c.run_after <= bindparam("at"))
+    & or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < bindparam("at"))
+)
+_ANY_DUE = select(jobs.c.id).where(_CLAIMABLE).limit(1)
+# one statement, one round trip: lease the first due job and return it. On PostgreSQL
+# the subquery skips rows other claims hold (FOR UPDATE SKIP LOCKED, evaluated once);
+# SQLite runs one writer at a time.
+_CLAIM = (
+    update(jobs)
+    .where(
+        jobs.c.id
+        == select(jobs.c.id)
+        .where(_CLAIMABLE)
+        .order_by(jobs.c.run_after, jobs.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
+    .values(
+        lease_owner=bindparam("new_owner"),
+        lease_until=bindparam("new_until"),
+        attempts=jobs.c.attempts + 1,
+    )
+    .returning(jobs.c.id, jobs.c.result_id, jobs.c.attempts, jobs.c.delivery_id)
+)
 
 
 def claim_next(conn: Connection, owner: str, lease: timedelta, kind: JobKind) -> Job | None:
     """The next due job of ``kind``, leased to ``owner``; None when none is due."""
     now = datetime.now(UTC)
-    query = (
-        select(jobs.c.id, jobs.c.result_id, jobs.c.attempts, jobs.c.delivery_id)
-        .where(_claimable(now, kind))
-        .order_by(jobs.c.run_after, jobs.c.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    row = (conn.execute(query)).first()
+    row = conn.execute(
+        _CLAIM, {"job_kind": kind.value, "at": now, "new_owner": owner, "new_until": now + lease}
+    ).first()
     if row is None:
         return None
-    conn.execute(
-        _LEASE,
-        {"job_id": row.id, "owner": owner, "until": now + lease, "attempts": row.attempts + 1},
-    )
-    return Job(row.id, row.result_id, kind, row.attempts + 1, owner, row.delivery_id)
+    return Job(row.id, row.result_id, kind, row.attempts, owner, row.delivery_id)
 
 
 def any_due(conn: Connection, kind: JobKind) -> bool:
     """Whether ``claim`` would find a job now (a read, for idle workers to poll with)."""
-    query = select(jobs.c.id).where(_claimable(datetime.now(UTC), kind)).limit(1)
-    return (conn.execute(query)).first() is not None
+    found = conn.execute(_ANY_DUE, {"job_kind": kind.value, "at": datetime.now(UTC)}).first()
+    return found is not None
 
 
 def renew(conn: Connection, job: Job, lease: timedelta) -> bool:

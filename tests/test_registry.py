@@ -145,6 +145,26 @@ async def test_a_leased_job_is_not_claimed_twice(db: Database) -> None:
     assert await claim(db, "worker-b", LEASE) is None
 
 
+async def test_workers_claiming_at_once_never_share_a_job(db: Database, database_url: str) -> None:
+    """Twelve workers (four processes' worth of connections) drain 60 jobs together."""
+    queued = {await add_result(db, f"000.18.27.H47-220301-{n:04d}") for n in range(60)}
+    processes = [open_database(database_url) for _ in range(4)]
+
+    async def worker(database: Database, name: str) -> list[str]:
+        taken = []
+        while (job := await claim(database, name, LEASE)) is not None:
+            taken.append(job.result_id)
+        return taken
+
+    try:
+        takes = await asyncio.gather(*(worker(processes[n % 4], f"worker-{n}") for n in range(12)))
+    finally:
+        for database in processes:
+            await database.close()
+    claimed = [result_id for taken in takes for result_id in taken]
+    assert sorted(claimed) == sorted(queued)  # each job once, none left behind
+
+
 async def test_an_expired_lease_lets_another_worker_take_the_job(db: Database) -> None:
     await add_result(db)
     first = await claim(db, "dead-worker", timedelta(seconds=0.2))

@@ -73,7 +73,8 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         self.config = config
         self._on_signed = on_signed
         self._on_issued = on_issued  # in the recording transaction
-        self._after_issued = after_issued  # on the event loop, after the commit
+        self._after_issued = after_issued  # on the event loop, after the commit, if on_issued
+        # queued something (it returns what it queued)
 
     async def start(self, concurrency: int) -> None:
         # a kill -9 mid-write leaves temp files; no one else writes to these folders
@@ -129,8 +130,10 @@ class Pipeline(LeasedWorkers[ResultRecord]):
             "failure": None,
         }
         detail = f"PAdES {signed.level.value}, document {signed.sha256[:12]}"
-        moved = await self.db.write(_record_unit, job, result, values, detail, self._on_issued)
-        if moved and self._after_issued is not None:
+        moved, followed_up = await self.db.write(
+            _record_unit, job, result, values, detail, self._on_issued
+        )
+        if followed_up and self._after_issued is not None:
             self._after_issued()
         log.info(
             "signed (PAdES %s) and %s",
@@ -195,13 +198,15 @@ def _record_unit(
     values: dict[str, Any],
     detail: str,
     on_issued: Callable[[Connection, ResultRecord], object] | None,
-) -> bool:
+) -> tuple[bool, bool]:
+    """Whether the result moved on, and whether ``on_issued`` queued anything (its value)."""
     if not jobs.finish(conn, job):
         raise LeaseLost(f"job {job.id}")  # rolls the transaction back: the new owner records
     moved = results.record_signed(conn, result.id, values, publish=result.publish, detail=detail)
+    queued = False
     if moved and on_issued is not None:
-        on_issued(conn, result)  # e.g. queue the deliveries, in the same transaction
-    return moved
+        queued = bool(on_issued(conn, result))  # e.g. the deliveries, in the same transaction
+    return moved, queued
 
 
 def _retry_unit(conn: Connection, job: Job, reason: str, give_up: bool, delay: float) -> bool:
