@@ -270,7 +270,7 @@ async def _start_verifier(
             settings.verify_rate,
             settings.verify_burst,
             RATE_LIMITED,
-            frozenset(settings.trusted_proxies),
+            settings.trusted_proxies,
         ),
         upload_limits=UploadLimits(
             max_bytes=int(settings.verify_max_mb * 1024 * 1024),

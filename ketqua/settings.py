@@ -8,6 +8,7 @@ start with one line naming the setting (see ``describe_error``).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -156,7 +157,8 @@ class Settings(BaseSettings):
     verify_burst: int = Field(30, ge=1, le=100000, description="burst allowed above the rate")
     trusted_proxies: list[str] = Field(
         default_factory=list,
-        description="reverse proxies whose X-Forwarded-For names the client (rate limit)",
+        description="reverse proxies (addresses or networks, e.g. 172.30.80.0/24) whose "
+        "X-Forwarded-For names the client (rate limit)",
     )
     verify_max_mb: float = Field(20.0, gt=0, le=1024, description="largest PDF to check")
     verify_max_pages: int = Field(500, ge=1, le=100000, description="most pages to check")
@@ -183,6 +185,16 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {entry!r}") from None
+        return value
 
     @field_validator("smtp_url")
     @classmethod

@@ -46,6 +46,15 @@ def test_the_environment_wins_over_the_file_and_flags_over_both(
     assert load_settings().home == Path("/srv/file")
 
 
+def test_an_empty_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose passes optional variables empty: KETQUA_PKCS11_MODULE= is no module."""
+    monkeypatch.setenv("KETQUA_PKCS11_MODULE", "")
+    monkeypatch.setenv("KETQUA_WORKERS", "")
+    settings = load_settings()
+    assert settings.pkcs11_module is None
+    assert settings.workers >= 1
+
+
 @pytest.mark.parametrize(
     ("env", "toml", "message"),
     [
@@ -55,6 +64,7 @@ def test_the_environment_wins_over_the_file_and_flags_over_both(
         ({"KETQUA_LOG_FORMAT": "xml"}, "", "setting log_format"),
         ({}, "wokers = 2\n", "unknown setting 'wokers'"),
         ({}, "workers = [", "is not valid TOML"),
+        ({"KETQUA_TRUSTED_PROXIES": '["10.0.0.0/33"]'}, "", "not an IP address or network"),
     ],
 )
 def test_a_bad_setting_stops_the_start_naming_it(

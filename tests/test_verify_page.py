@@ -174,9 +174,10 @@ def strict_verifier(tmp_path: Path) -> Iterator[Service]:
 
 @pytest.fixture
 def proxied_verifier(tmp_path: Path) -> Iterator[Service]:
-    """The same behind a reverse proxy on 127.0.0.1 that says who the client is."""
+    """The same behind a reverse proxy on 127.0.0.1 that says who the client is (the
+    setting names the proxies' network, as a container deployment would)."""
     verifier = verifier_alone(
-        tmp_path / "home", verify_rate="1", verify_burst="2", trusted_proxies='["127.0.0.1"]'
+        tmp_path / "home", verify_rate="1", verify_burst="2", trusted_proxies='["127.0.0.0/8"]'
     )
     yield verifier
     verifier.stop()

@@ -10,9 +10,10 @@ one count; an idle bucket is dropped once it has refilled.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -73,14 +74,18 @@ class RateLimit:
         rate: float,
         burst: int,
         prefixes: tuple[str, ...],
-        trusted_proxies: frozenset[str] = frozenset(),
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("a rate limit needs rate > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
         self.prefixes = prefixes
-        self.trusted_proxies = trusted_proxies
+        # addresses and networks ("10.0.0.5", "172.30.80.0/24"): single addresses are a set
+        # lookup on each request; a peer is parsed only when networks are configured
+        networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+        self._proxies = frozenset(str(n.network_address) for n in networks if n.num_addresses == 1)
+        self._proxy_networks = tuple(n for n in networks if n.num_addresses > 1)
         self._buckets: dict[str, _Bucket] = {}
         self._swept = time.monotonic()
 
@@ -103,12 +108,19 @@ class RateLimit:
         the address it appended last to ``X-Forwarded-For`` (earlier ones are the
         client's own claims and could be anything)."""
         peer = request.remote or "?"
-        if peer in self.trusted_proxies:
+        if peer in self._proxies or (self._proxy_networks and self._in_proxy_network(peer)):
             forwarded = request.headers.get("X-Forwarded-For", "")
             last = forwarded.rsplit(",", 1)[-1].strip()
             if last:
                 return last
         return peer
+
+    def _in_proxy_network(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self._proxy_networks)
 
     def _sweep(self, now: float) -> None:
         full_after = self.burst / self.rate
