@@ -20,7 +20,7 @@ this client; from /proc/stat): CPU milliseconds per document and how busy the
 cores were. On 2 cores the figure to watch is 1 -> 2 signers (target >= 1.7x):
 a second signer can add at most what the first leaves idle of the cores.
 
-Run: ``make bench`` (or ``.venv/bin/python bench/scale.py [--docs N]``).
+Run: ``make bench`` (or ``.venv/bin/python bench/scale.py [--docs N] [--rounds R]``).
 """
 
 from __future__ import annotations
@@ -107,11 +107,13 @@ async def drive(urls: list[str], key: str, pdfs: list[bytes]) -> float:
         return len(pdfs) / (time.perf_counter() - start)
 
 
-def signers_rate(work: Path, cluster: Cluster, keys: Path, count: int, pdfs: list[bytes]) -> Run:
-    url = cluster.createdb(f"signers_{count}")
+def signers_rate(
+    work: Path, cluster: Cluster, keys: Path, count: int, pdfs: list[bytes], tag: str
+) -> Run:
+    url = cluster.createdb(f"signers_{count}_{tag}")
     env = {"KETQUA_DATABASE_URL": url, "KETQUA_KEYS": str(keys), "KETQUA_WORKERS": "1"}
     signers = [
-        Service(work / f"signers-{count}-{n}", env=env, role="signer") for n in range(count)
+        Service(work / f"signers-{count}-{n}-{tag}", env=env, role="signer") for n in range(count)
     ]
     try:
         for signer in signers:
@@ -133,11 +135,18 @@ def backend_rate(work: Path, name: str, env: dict[str, str], pdfs: list[bytes]) 
         service.stop()
 
 
+def median_run(runs: list[Run]) -> Run:
+    """The run of median rate (its own CPU figures with it)."""
+    return sorted(runs, key=lambda run: run.rate)[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=1000, help="results per run")
+    parser.add_argument("--docs", type=int, default=600, help="results per run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every contender")
     args = parser.parse_args()
     pdfs = [result_pdf(trailing_text=f"scale-{n:05d}") for n in range(args.docs)]
+    runs: dict[str, list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="ketqua-bench-scale-") as tmp:
         work = Path(tmp)
         keys = work / "keys"
@@ -146,27 +155,46 @@ def main() -> None:
         )
         cluster = start_cluster(durable=True)
         try:
-            signers = {n: signers_rate(work, cluster, keys, n, pdfs) for n in (1, 2, 4)}
-            sqlite = backend_rate(work, "sqlite", {}, pdfs)
-            pg = backend_rate(
-                work, "postgresql", {"KETQUA_DATABASE_URL": cluster.createdb("backend")}, pdfs
-            )
+            # rounds, each contender once per round: this machine's speed drifts by tens of
+            # percent over minutes; interleaving spreads the drift over all of them
+            for r in range(args.rounds):
+                for n in (1, 2, 4):
+                    run = signers_rate(work, cluster, keys, n, pdfs, f"r{r}")
+                    runs.setdefault(f"{n} signers", []).append(run)
+                sqlite = backend_rate(work, f"sqlite-r{r}", {}, pdfs)
+                runs.setdefault("sqlite", []).append(sqlite)
+                url = cluster.createdb(f"backend_r{r}")
+                pg = backend_rate(work, f"postgresql-r{r}", {"KETQUA_DATABASE_URL": url}, pdfs)
+                runs.setdefault("postgresql", []).append(pg)
         finally:
             cluster.stop()
-    print(f"scale-out benchmark: {args.docs} results, 1-page A4, PAdES B-B, over HTTP")
-    print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
     print(
-        f"{'contender':52s} {'docs/s':>8s} {'vs baseline':>12s} {'CPU ms/doc':>11s} {'busy':>6s}"
+        f"scale-out benchmark: {args.docs} results a run, median of {args.rounds} interleaved "
+        "rounds, 1-page A4, PAdES B-B, over HTTP"
+    )
+    print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
+    columns = ("docs/s", "vs baseline", "CPU ms/doc", "busy", "docs/s of each round")
+    print(
+        f"{'contender':52s} {columns[0]:>7s} {columns[1]:>12s} {columns[2]:>11s} "
+        f"{columns[3]:>5s}  {columns[4]}"
     )
 
-    def row(name: str, run: Run, baseline: Run) -> None:
-        ratio = run.rate / baseline.rate
-        print(f"{name:52s} {run.rate:8.1f} {ratio:11.2f}x {run.cpu_ms:11.1f} {run.busy:6.0%}")
+    def row(name: str, key: str, baseline: str) -> None:
+        run, base = median_run(runs[key]), median_run(runs[baseline])
+        each = " ".join(f"{r.rate:.1f}" for r in runs[key])
+        print(
+            f"{name:52s} {run.rate:7.1f} {run.rate / base.rate:11.2f}x {run.cpu_ms:11.1f} "
+            f"{run.busy:5.0%}  {each}"
+        )
 
-    for n, run in signers.items():
-        row(f"{n} signer process(es), 1 signing worker each, PostgreSQL", run, signers[1])
-    row("one service (both roles), SQLite (baseline)", sqlite, sqlite)
-    row("one service (both roles), PostgreSQL", pg, sqlite)
+    for n in (1, 2, 4):
+        row(
+            f"{n} signer process(es), 1 signing worker each, PostgreSQL",
+            f"{n} signers",
+            "1 signers",
+        )
+    row("one service (both roles), SQLite (baseline)", "sqlite", "sqlite")
+    row("one service (both roles), PostgreSQL", "postgresql", "sqlite")
 
 
 if __name__ == "__main__":
