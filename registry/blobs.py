@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ketqua.files import fsync_dir, write_atomic
@@ -193,7 +193,9 @@ class DatabaseBlobStore:
 
     @staticmethod
     async def _count(db: Database, _: None) -> int:
-        return await db.read(lambda conn: len(conn.execute(select(blobs.c.sha256)).all()))
+        return await db.read(
+            lambda conn: int(conn.execute(select(func.count()).select_from(blobs)).scalar_one())
+        )
 
 
 def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:

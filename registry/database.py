@@ -19,7 +19,8 @@ SQLAlchemy Core; how they reach the database depends on the backend:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -149,22 +150,14 @@ class _AsyncDatabase(Database):
         self.dialect = self._engine.dialect.name
 
     async def write(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
+        with _lost_is_unavailable():
             async with self._engine.begin() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
-        except (*_LOST, DBAPIError) as exc:
-            if not _lost(exc):
-                raise
-            raise _unavailable(exc) from None
 
     async def read(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
+        with _lost_is_unavailable():
             async with self._reader.connect() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
-        except (*_LOST, DBAPIError) as exc:
-            if not _lost(exc):
-                raise
-            raise _unavailable(exc) from None
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -186,8 +179,15 @@ def _lost(exc: BaseException) -> bool:
     return False
 
 
-def _unavailable(exc: BaseException) -> Unavailable:
-    return Unavailable(f"the database cannot be reached: {type(exc).__name__}")
+@contextlib.contextmanager
+def _lost_is_unavailable() -> Iterator[None]:
+    """A database that went away, whatever the driver calls it, raises ``Unavailable``."""
+    try:
+        yield
+    except Exception as exc:
+        if not _lost(exc):
+            raise
+        raise Unavailable(f"the database cannot be reached: {type(exc).__name__}") from None
 
 
 def open_database(url: str, *, pool_size: int = POOL_SIZE) -> Database:

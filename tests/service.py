@@ -22,6 +22,8 @@ from typing import Any
 
 import aiohttp
 
+from registry.blobs import BlobLocation
+
 _LISTENING = re.compile(r"(signer API|verifier) listening on (http://[0-9.]+:[0-9]+)")
 START_TIMEOUT = 60.0
 LOG_SETTLE = 0.3  # the service writes its log lines in batches every 50 ms
@@ -91,19 +93,23 @@ async def query(url: str, sql: str, **params: object) -> list[tuple[Any, ...]]:
         await db.close()
 
 
-def blobs_in_database(home: Path, env: Mapping[str, str] | None = None) -> bool:
-    """Whether the service of ``home`` keeps its documents in the database (not HOME/blobs)."""
-    chosen = home_env(home, env).get("KETQUA_BLOB_STORE")
-    return chosen == "database" or (
-        chosen is None and not registry_url(home, env).startswith("sqlite")
+def blob_location(service: Service) -> BlobLocation:
+    """Where the service keeps its documents, by the service's own rule (``Settings.blobs``)."""
+    from ketqua.settings import Settings
+
+    chosen = home_env(service.home, service.env).get("KETQUA_BLOB_STORE")
+    settings = Settings.model_validate(
+        {"home": service.home, "database_url": service.database_url, "blob_store": chosen}
     )
+    return settings.blobs
 
 
 async def stored_blobs(service: Service) -> list[str]:
     """The digest of every document in the service's blob store, one per stored copy."""
-    if blobs_in_database(service.home, service.env):
+    location = blob_location(service)
+    if location.folder is None:
         return [str(d) for (d,) in await query(service.database_url, "SELECT sha256 FROM blobs")]
-    root = service.home / "blobs"
+    root = location.folder
     files = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")]
     for path in files:  # the layout: ab/cd/abcd...
         assert path.relative_to(root).parts == (path.name[:2], path.name[2:4], path.name)
@@ -111,13 +117,12 @@ async def stored_blobs(service: Service) -> list[str]:
 
 
 async def stored_blob(service: Service, digest: str) -> bytes:
-    """One document as the service's blob store holds it."""
-    if blobs_in_database(service.home, service.env):
-        rows = await query(
-            service.database_url, "SELECT data FROM blobs WHERE sha256 = :d", d=digest
-        )
-        return bytes(rows[0][0])
-    return (service.home / "blobs" / digest[:2] / digest[2:4] / digest).read_bytes()
+    """One document as the service's blob store holds it (read and checked by the store)."""
+    store = blob_location(service).open()
+    try:
+        return await store.get(digest)
+    finally:
+        await asyncio.to_thread(store.close)
 
 
 @dataclass
@@ -332,4 +337,15 @@ async def issue(client: Client, tag: str, **changes: object) -> dict[str, Any]:
     emailed = isinstance(deliver, dict) and bool(deliver.get("email"))
     state = "delivered" if emailed else "published" if changes.get("publish", True) else "signed"
     await client.wait_for({body["id"]}, state, within=60)
+    return await client.result(body["id"])
+
+
+async def correct(client: Client, old: dict[str, Any], tag: str) -> dict[str, Any]:
+    """Submit a correction of the issued result ``old``; the new result once published."""
+    from tests.pdfs import result_pdf
+
+    metadata = unique_metadata(supersedes=old["id"], dossier_code=old["dossier_code"])
+    status, body = await client.submit(metadata, result_pdf(trailing_text=tag))
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "published", within=60)
     return await client.result(body["id"])

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from tests.pdfs import result_pdf
-from tests.service import Client, Service, query, unique_metadata
+from tests.service import Client, Service, correct, query, unique_metadata
 
 SECRET = "K7-PQ9-ZX42-mat-ma"
 NAME = "Lê Thị Hồng Nhung"
@@ -202,12 +202,7 @@ async def test_the_lookup_page_the_email_links_to(client: Client) -> None:
 
 async def test_a_corrected_result_points_to_the_current_one(client: Client) -> None:
     old = await issue(client, "superseded-lookup")
-    metadata = unique_metadata(supersedes=old["id"])
-    metadata["dossier_code"] = old["dossier_code"]
-    status, body = await client.submit(metadata, result_pdf(trailing_text="correction"))
-    assert status == 202, body
-    await client.wait_for({body["id"]}, "published", within=60)
-    new = await client.result(body["id"])
+    new = await correct(client, old, "correction")
     # the code opens the result it came with (the first); it says which one stands now
     _, own = await lookup(client.session, client.service, old["dossier_code"], SECRET)
     assert own["state"] == "superseded"

@@ -26,7 +26,7 @@ from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.browser import Chromium
 from tests.conftest import PUBLIC_URL
 from tests.pdfs import result_pdf
-from tests.service import Client, Service, issue, ketqua_command, unique_metadata
+from tests.service import Client, Service, correct, issue, ketqua_command, unique_metadata
 from tests.validators import read_qr
 
 JSON = {"Accept": "application/json"}
@@ -103,12 +103,7 @@ async def test_a_revoked_result_says_so_with_the_reason(client: Client) -> None:
 
 async def test_a_superseded_result_links_to_the_current_one(client: Client) -> None:
     old = await issue(client, "old")
-    metadata = unique_metadata(supersedes=old["id"])
-    metadata["dossier_code"] = old["dossier_code"]
-    status, body = await client.submit(metadata, result_pdf(trailing_text="corrected"))
-    assert status == 202, body
-    await client.wait_for({body["id"]}, "published", within=60)
-    new = await client.result(body["id"])
+    new = await correct(client, old, "corrected")
     _, report, _ = await verify(client, urlsplit(old["verification_url"]).path, **JSON)
     assert report["verdict"] == "superseded"
     assert report["result"]["current"] == new["verification_url"]

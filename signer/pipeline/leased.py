@@ -97,19 +97,21 @@ class LeasedWorkers(ABC, Generic[T]):
 
     def wake(self) -> None:
         """A job was queued: one idle worker claims now rather than at the next poll."""
+        self._answer_idle(True, only_one=True)
+
+    def _answer_idle(self, woken: bool, *, only_one: bool) -> None:
+        """End the wait of idle workers (the first one only, or all of them)."""
         while self._idle_waiters:
             waiter = self._idle_waiters.popleft()
             if not waiter.done():
-                waiter.set_result(True)
-                return
+                waiter.set_result(woken)
+                if only_one:
+                    return
 
     async def stop(self, grace: float) -> None:
         """Claim nothing more; let running jobs finish for ``grace`` s; give back the rest."""
         self._stopping.set()
-        while self._idle_waiters:
-            waiter = self._idle_waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(False)
+        self._answer_idle(False, only_one=False)
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=grace)
             for task in pending:
