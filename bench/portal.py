@@ -29,7 +29,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ketqua.vietnam import VIETNAM_TIME
+from plumbing.vietnam import VIETNAM_TIME
 from registry.access import hash_code
 from registry.database import open_database, upgrade
 from registry.ids import new_id

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
-from ketqua.errors import InputError, KetquaError
+from plumbing.errors import InputError, KetquaError
 
 if TYPE_CHECKING:  # the signer is imported when a command needs it, not at start-up
     from signer.runtime import RuntimeConfig
@@ -356,7 +356,7 @@ def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
 
 
 def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ketqua.files import write_atomic
+    from plumbing.files import write_atomic
     from signer.metadata import parse_metadata
     from signer.pdfinput import read_pdf
     from signer.runtime import SigningRuntime, freeze_prepared_state

@@ -21,9 +21,9 @@ from typing import Any
 from aiohttp import web
 
 from ketqua import logs
-from ketqua.errors import InputError
 from ketqua.settings import Listen, Settings
-from ketqua.web.metrics import Metrics
+from plumbing.errors import InputError
+from plumbing.web.metrics import Metrics
 from registry.audit import AuditTrail
 from registry.blobs import BlobStore
 from registry.database import Database, open_database, upgrade
@@ -254,8 +254,8 @@ async def _shutdown_pool(pool: Any, grace: float) -> None:
 async def _start_verifier(
     settings: Settings, db: Database, blobs: BlobStore, metrics: Metrics, *, alone: bool
 ) -> web.AppRunner:
-    from ketqua.web.security import RateLimit
     from keys.keydir import KeyDir
+    from plumbing.web.security import RateLimit
     from verifier.app import RATE_LIMITED, create_app
     from verifier.upload import UploadLimits
 

@@ -25,7 +25,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ketqua.errors import InputError
+from plumbing.errors import InputError
 from registry.blobs import BlobLocation
 
 PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")

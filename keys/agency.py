@@ -16,7 +16,7 @@ from keys.keydir import KeyDir, passphrase_source, read_passphrase
 from keys.local import PreparedSigner, load_pkcs12
 from keys.token import TokenSigner, TokenSpec, open_token
 from keys.trust import TrustList
-from verifier.seal import kid_for_certificate
+from seal import kid_for_certificate
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from ketqua.files import write_atomic
 from keys.errors import KeyMaterialError, PassphraseError
+from plumbing.files import write_atomic
 
 PASSPHRASE_ENV = "KETQUA_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
 

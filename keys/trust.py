@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from keys.errors import KeyMaterialError
-from verifier.seal import kid_for_certificate
+from seal import kid_for_certificate
 
 SealKeyStatus = Literal["active", "retired", "compromised"]
 _STATUSES: tuple[SealKeyStatus, ...] = ("active", "retired", "compromised")

@@ -33,7 +33,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ketqua.files import fsync_dir, write_atomic
+from plumbing.files import fsync_dir, write_atomic
 from registry.database import Database, open_database
 from registry.errors import BlobMissing
 from registry.schema import blobs

@@ -34,7 +34,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ketqua.errors import InputError
+from plumbing.errors import InputError
 from registry.errors import Unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ketqua.errors import InputError, KetquaError
+from plumbing.errors import InputError, KetquaError
 
 
 class RegistryError(KetquaError):

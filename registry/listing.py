@@ -3,7 +3,7 @@
 Listed: results that stand and were published (``"publish": true``): a
 result withdrawn from publication, revoked or replaced by a correction is
 not. Each row carries public facts only; the applicant's name is masked
-(``ketqua.masking.mask_name``) before it leaves here.
+(``plumbing.masking.mask_name``) before it leaves here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from ketqua.masking import mask_name
+from plumbing.masking import mask_name
 from registry.schema import results
 from registry.states import ResultState
 

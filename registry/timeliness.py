@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from ketqua.vietnam import VIETNAM_TIME
+from plumbing.vietnam import VIETNAM_TIME
 
 
 class Timeliness(StrEnum):

@@ -13,8 +13,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from ketqua.errors import InputError, KetquaError
-from ketqua.files import write_atomic
+from plumbing.errors import InputError, KetquaError
+from plumbing.files import write_atomic
 from signer.metadata import parse_metadata
 from signer.pdfinput import read_pdf
 from signer.runtime import RuntimeConfig, SigningRuntime, freeze_prepared_state

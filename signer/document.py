@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ketqua.errors import InputError
-from ketqua.vietnam import VIETNAM_TIME
 from keys.agency import AgencyKeys
+from plumbing.errors import InputError
+from plumbing.vietnam import VIETNAM_TIME
+from seal import SealClaims, encode_seal, seal_to_url, verification_code
+from seal.claims import DOC_DIGEST_LENGTH
 from signer.errors import MetadataError, RevocationUnavailable
 from signer.metadata import ResultMetadata
 from signer.pades import (
@@ -33,8 +35,6 @@ from signer.pades import (
 from signer.pdfinput import DEFAULT_MAX_BYTES, VettedPdf, open_vetted, vet_pdf
 from signer.stamp.appearance import ResultStampStyle, StampContent
 from signer.stamp.qr import make_qr
-from verifier.seal import SealClaims, encode_seal, seal_to_url, verification_code
-from verifier.seal.claims import DOC_DIGEST_LENGTH
 
 log = logging.getLogger(__name__)
 

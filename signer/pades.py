@@ -43,9 +43,9 @@ from pyhanko_certvalidator.errors import (
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-from ketqua.errors import InputError
 from keys.agency import AgencyKeys
 from keys.local import to_asn1
+from plumbing.errors import InputError
 from signer.errors import PlacementError, RevocationUnavailable, SigningError
 from signer.stamp.appearance import CONTENT_KEY, ROTATION_KEY, ResultStampStyle, StampContent
 

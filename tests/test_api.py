@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from seal import decode_seal, seal_from_text
 from tests.pdfs import result_pdf
 from tests.service import (
     Service,
@@ -22,7 +23,6 @@ from tests.service import (
     submission,
     unique_metadata,
 )
-from verifier.seal import decode_seal, seal_from_text
 
 TIMEOUT = aiohttp.ClientTimeout(total=60)
 PROBLEM = "application/problem+json"

@@ -41,7 +41,7 @@ def test_the_registry_serves_both_services_and_depends_on_neither() -> None:
 
 
 def test_the_shared_http_plumbing_belongs_to_no_service() -> None:
-    for source, name in _imports("ketqua/web"):
+    for source, name in _imports("plumbing/web"):
         assert not name.startswith(("signer", "verifier", "keys")), f"{source}: imports {name}"
 
 

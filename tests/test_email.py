@@ -21,8 +21,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ketqua.errors import InputError
 from ketqua.settings import SmtpUrl
+from plumbing.errors import InputError
 from registry.ids import new_id
 from registry.outbox import message_id
 from registry.results import ResultRecord

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from ketqua.errors import InputError
+from plumbing.errors import InputError
 from signer.errors import MetadataError
 from signer.metadata import ResultMetadata, parse_metadata
 from tests.pdfs import example_metadata

@@ -31,7 +31,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from yarl import URL
 
-from ketqua.web.metrics import Metrics
+from plumbing.web.metrics import Metrics
 from registry.database import Database
 from signer.api.app import create_app as create_signer_app
 from signer.api.context import SignerContext

@@ -36,6 +36,7 @@ from pyhanko.pdf_utils.writer import PdfFileWriter
 
 from keys.keydir import KeyDir
 from keys.trust import TrustList
+from seal import seal_from_text, verify_seal
 from tests.pdfs import result_pdf
 from tests.service import (
     Client,
@@ -47,7 +48,6 @@ from tests.service import (
     unique_metadata,
 )
 from tests.validators import make_nssdb, pdfsig
-from verifier.seal import seal_from_text, verify_seal
 
 PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=5)
@@ -170,7 +170,7 @@ def assert_no_temp_files(home: Path) -> None:
     temp = temp_files(home)
     assert not temp, (
         f"PRODUCT BUG: the temp file(s) of writes interrupted by the kill are never removed: "
-        f"{temp}. write_atomic (ketqua/files.py) and Staging._keep "
+        f"{temp}. write_atomic (plumbing/files.py) and Staging._keep "
         "(signer/pipeline/staging.py) leave '.NAME.HEX.tmp' behind on kill -9, and nothing "
         "sweeps them at start (Staging.leftovers globs only '*.cbor'; FolderBlobStore.count "
         "skips dot files): each crash can leave debris in HOME/blobs or HOME/staging for ever"

@@ -23,8 +23,8 @@ from pycose.headers import KID, Algorithm
 from pycose.keys.ec2 import EC2Key
 from pycose.messages.sign1message import Sign1Message
 
-from ketqua.errors import KetquaError
-from verifier.seal import (
+from plumbing.errors import KetquaError
+from seal import (
     QR_ALPHANUMERIC,
     BadSignature,
     MalformedSeal,
@@ -648,7 +648,7 @@ def test_qr_version_grows_with_text() -> None:
 
 
 def test_module_import_is_the_public_api() -> None:
-    import verifier.seal as seal_module
+    import seal as seal_module
 
     for name in seal_module.__all__:
         assert hasattr(seal_module, name), name

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ketqua.cli import main
-from ketqua.errors import InputError
 from ketqua.settings import Settings, load_settings
+from plumbing.errors import InputError
 from tests.service import ketqua_command, run_ketqua
 
 

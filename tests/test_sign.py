@@ -19,11 +19,12 @@ from pyhanko.sign import signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
-from ketqua.vietnam import VIETNAM_TIME
 from keys.devpki import generate
 from keys.keydir import KeyDir
 from keys.local import KeyPair, PreparedSigner
 from keys.trust import TrustList
+from plumbing.vietnam import VIETNAM_TIME
+from seal import seal_from_text, verify_seal
 from signer.document import SignedResult
 from signer.metadata import ResultMetadata
 from signer.runtime import SigningRuntime
@@ -39,7 +40,6 @@ from tests.validators import (
     render_page,
     scan_codes,
 )
-from verifier.seal import seal_from_text, verify_seal
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, update
 
-from ketqua.vietnam import VIETNAM_TIME
-from ketqua.web.problems import Problem
+from plumbing.vietnam import VIETNAM_TIME
+from plumbing.web.problems import Problem
 from registry import results
 from registry.database import open_database, upgrade
 from registry.ids import new_id

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ketqua.web.metrics import Metrics
-from ketqua.web.openapi import openapi_handler
-from ketqua.web.problems import Problem, problems_middleware
-from ketqua.web.security import RateLimit, security_headers
+from plumbing.web.metrics import Metrics
+from plumbing.web.openapi import openapi_handler
+from plumbing.web.problems import Problem, problems_middleware
+from plumbing.web.security import RateLimit, security_headers
 from registry.blobs import BlobStore
 from registry.database import Database
 from verifier.listing import Listing

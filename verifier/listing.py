@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 from jinja2 import Environment
 
-from ketqua.vietnam import VIETNAM_TIME
-from ketqua.web.problems import Problem
+from plumbing.vietnam import VIETNAM_TIME
+from plumbing.web.problems import Problem
 from registry.database import Database
 from registry.ids import looks_like_id
 from registry.listing import Filters, Listed, published

@@ -12,11 +12,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from ketqua.masking import mask_name
+from plumbing.masking import mask_name
 from registry import results
 from registry.results import ResultRecord
+from seal import SealClaims
 from verifier.report import Registered
-from verifier.seal import SealClaims
 
 
 def registered(conn: Connection, claims: SealClaims) -> Registered | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ketqua.errors import InputError
+from plumbing.errors import InputError
 from verifier.report import GenuineSeal, check_seal
 from verifier.validation import Refused, validate_upload
 

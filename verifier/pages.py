@@ -20,8 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from ketqua.vietnam import VIETNAM_TIME
 from keys.trust import TrustList
+from plumbing.vietnam import VIETNAM_TIME
 from registry.database import Database
 from verifier.fresh import Bounded, Fresh
 from verifier.lookup import registered

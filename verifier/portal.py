@@ -27,10 +27,10 @@ from aiohttp import web
 from jinja2 import Environment
 from sqlalchemy import Connection, select
 
-from ketqua.masking import mask_name
-from ketqua.vietnam import VIETNAM_TIME
-from ketqua.web.problems import Problem
-from ketqua.web.security import too_many_requests
+from plumbing.masking import mask_name
+from plumbing.vietnam import VIETNAM_TIME
+from plumbing.web.problems import Problem
+from plumbing.web.security import too_many_requests
 from registry.access import check_code
 from registry.blobs import BlobStore
 from registry.database import Database

@@ -15,11 +15,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ketqua.vietnam import VIETNAM_TIME
 from keys.trust import TrustList
+from plumbing.vietnam import VIETNAM_TIME
 from registry.states import ResultState
-from verifier.seal import SealClaims, SealError, decode_seal, seal_from_text, verify_seal
-from verifier.seal.codec import verification_code
+from seal import SealClaims, SealError, decode_seal, seal_from_text, verify_seal
+from seal.codec import verification_code
 
 
 class Verdict(StrEnum):

@@ -17,8 +17,8 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
-from ketqua.vietnam import VIETNAM_TIME
-from ketqua.web.problems import Problem
+from plumbing.vietnam import VIETNAM_TIME
+from plumbing.web.problems import Problem
 from registry.database import Database
 from registry.statistics import OnTime, on_time
 from verifier.fresh import Fresh

@@ -17,9 +17,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import Connection
 
-from ketqua.web.multipart import read_parts, too_large
-from ketqua.web.problems import Problem
-from ketqua.workers import WorkerPool, worker_process
+from plumbing.web.multipart import read_parts, too_large
+from plumbing.web.problems import Problem
+from plumbing.workers import WorkerPool, worker_process
 from registry import results
 from registry.database import Database
 from registry.results import ResultRecord

@@ -45,8 +45,8 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-from ketqua.vietnam import VIETNAM_TIME
 from keys.trust import TrustList
+from plumbing.vietnam import VIETNAM_TIME
 from verifier.report import GenuineSeal, check_seal
 
 INDICATIONS = {

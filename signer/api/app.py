@@ -7,9 +7,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ketqua.web.metrics import Metrics, route_name
-from ketqua.web.openapi import openapi_handler
-from ketqua.web.problems import Handler, Problem, problems_middleware
+from plumbing.web.metrics import Metrics, route_name
+from plumbing.web.openapi import openapi_handler
+from plumbing.web.problems import Handler, Problem, problems_middleware
 from registry.apikeys import authenticate
 from registry.audit import AuditEntry
 from signer.api import intake, views

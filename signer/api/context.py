@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ketqua.workers import WorkerPool
+from plumbing.workers import WorkerPool
 from registry.apikeys import ApiKey
 from registry.audit import AuditTrail
 from registry.blobs import BlobStore

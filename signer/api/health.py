@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import Counter, Gauge, Histogram
 
-from ketqua.web.metrics import Metrics
-from ketqua.workers import WorkerPool
+from plumbing.web.metrics import Metrics
+from plumbing.workers import WorkerPool
 from registry import jobs, outbox, results
 from registry.database import Database
 from registry.states import DeliveryState, ResultState

@@ -16,8 +16,8 @@ from aiohttp import web
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from ketqua.web.multipart import read_parts, too_large
-from ketqua.web.problems import Problem
+from plumbing.web.multipart import read_parts, too_large
+from plumbing.web.problems import Problem
 from registry import jobs, results
 from registry.ids import looks_like_id, new_id
 from registry.results import ResultRecord

@@ -1,6 +1,6 @@
 """A result as the API shows it: state, history, signature facts, deliveries, links.
 
-No personal data: the recipient's address is masked (``ketqua.masking``).
+No personal data: the recipient's address is masked (``plumbing.masking``).
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ketqua.masking import mask_email, mask_emails
-from ketqua.vietnam import VIETNAM_TIME
+from plumbing.masking import mask_email, mask_emails
+from plumbing.vietnam import VIETNAM_TIME
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
 

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import Connection
 
-from ketqua.web.problems import Problem
+from plumbing.web.problems import Problem
 from registry import outbox, results
 from registry.errors import Conflict, NotFound
 from registry.ids import looks_like_id

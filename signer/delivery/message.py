@@ -35,8 +35,8 @@ from jinja2 import (
     select_autoescape,
 )
 
-from ketqua.errors import InputError
-from ketqua.vietnam import VIETNAM_TIME
+from plumbing.errors import InputError
+from plumbing.vietnam import VIETNAM_TIME
 from registry.results import ResultRecord
 from signer.metadata import ResultMetadata
 

@@ -27,8 +27,8 @@ from typing import Protocol
 
 import aiosmtplib
 
-from ketqua.files import fsync_dir, write_atomic
 from ketqua.settings import SmtpUrl
+from plumbing.files import fsync_dir, write_atomic
 from registry.states import AttemptOutcome
 
 # steps of one message: connect, greeting, (STARTTLS, EHLO), (AUTH), MAIL, RCPT, DATA, end

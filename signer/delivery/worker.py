@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
-from ketqua.errors import KetquaError
+from plumbing.errors import KetquaError
 from registry import jobs, outbox, results
 from registry.access import derive_code, hash_code, is_generated
 from registry.blobs import BlobStore

@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
 
-from ketqua.errors import KetquaError
+from plumbing.errors import KetquaError
 from registry import jobs
 from registry.database import Database
 from registry.errors import Unavailable

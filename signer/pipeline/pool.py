@@ -1,4 +1,4 @@
-"""The signer's two process pools and what runs inside them (``ketqua.workers.WorkerPool``).
+"""The signer's two process pools and what runs inside them (``plumbing.workers.WorkerPool``).
 
 The signing pool (one ``SigningRuntime`` per process, keys parsed and fonts
 subset once) and the intake pool that vets uploads, kept apart so a request
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ketqua.errors import InputError, KetquaError
-from ketqua.workers import WorkerPool, worker_process
+from plumbing.errors import InputError, KetquaError
+from plumbing.workers import WorkerPool, worker_process
 from registry.access import hash_code
 from registry.blobs import BlobLocation, BlobStore
 from signer.metadata import parse_metadata

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import cbor2
 
-from ketqua.files import fsync_dir
+from plumbing.files import fsync_dir
 from registry.ids import looks_like_id
 from signer.document import SignedResult
 from signer.pades import PadesLevel

@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ketqua.errors import KetquaError
-from ketqua.files import remove_temp_files
-from ketqua.workers import WorkerPool
+from plumbing.errors import KetquaError
+from plumbing.files import remove_temp_files
+from plumbing.workers import WorkerPool
 from registry import jobs, results
 from registry.blobs import BlobStore, FolderBlobStore
 from registry.database import Database

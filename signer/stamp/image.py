@@ -18,7 +18,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
-from ketqua.errors import InputError
+from plumbing.errors import InputError
 
 MAX_SIDE = 600  # pixels: enough for 45 mm at 300 dpi; larger images are scaled down once
 PAPER = 225  # lightness (0-255) from which a pixel of an opaque seal scan counts as paper

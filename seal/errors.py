@@ -6,7 +6,7 @@ so that a verifier can report it (the verdict is ``invalid`` for all of them).
 
 from __future__ import annotations
 
-from ketqua.errors import KetquaError
+from plumbing.errors import KetquaError
 
 
 class SealError(KetquaError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from verifier.seal.errors import MalformedSeal
+from seal.errors import MalformedSeal
 
 __all__ = ["CLAIM_KEYS", "DOC_DIGEST_LENGTH", "MAX_CODE_LENGTH", "SealClaims"]
 

@@ -14,8 +14,8 @@ verifying needs public keys only, and the one signing function,
 :func:`encode_seal`, takes the key from its caller (the signer service).
 """
 
-from verifier.seal.claims import SealClaims
-from verifier.seal.codec import (
+from seal.claims import SealClaims
+from seal.codec import (
     ALG_ES256,
     KID_LENGTH,
     KeyLookup,
@@ -26,14 +26,14 @@ from verifier.seal.codec import (
     verification_code,
     verify_seal,
 )
-from verifier.seal.errors import (
+from seal.errors import (
     BadSignature,
     MalformedSeal,
     SealError,
     UnknownKeyId,
     WrongAlgorithm,
 )
-from verifier.seal.url import QR_ALPHANUMERIC, qr_version, seal_from_text, seal_to_url
+from seal.url import QR_ALPHANUMERIC, qr_version, seal_from_text, seal_to_url
 
 __all__ = [
     "ALG_ES256",

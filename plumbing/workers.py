@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ketqua.errors import KetquaError
+from plumbing.errors import KetquaError
 
 
 class PoolBroken(KetquaError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from ketqua.web.problems import Problem
+from plumbing.web.problems import Problem
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

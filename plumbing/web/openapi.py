@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ketqua.web.problems import Handler
+from plumbing.web.problems import Handler
 
 
 def openapi_handler(path: Path) -> Handler:

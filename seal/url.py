@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import segno
 
-from verifier.seal.errors import MalformedSeal
+from seal.errors import MalformedSeal
 
 __all__ = ["QR_ALPHANUMERIC", "qr_version", "seal_from_text", "seal_to_url"]
 
@@ -70,7 +70,7 @@ def seal_from_text(text: str) -> bytes:
 
     Accepts any case, ``/V/`` or ``/v/``, a trailing ``/``, and base32 with or
     without padding. Raises :class:`MalformedSeal` on anything else; the seal
-    itself is not checked here (see :func:`verifier.seal.decode_seal`).
+    itself is not checked here (see :func:`seal.decode_seal`).
     """
     text = text.strip()
     if not text:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from aiohttp import BodyPartReader, hdrs, web
 
-from ketqua.web.problems import Problem
+from plumbing.web.problems import Problem
 
 CHUNK = 256 * 1024
 

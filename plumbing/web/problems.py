@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ketqua.errors import InputError, KetquaError
+from plumbing.errors import InputError, KetquaError
 from registry.errors import Conflict, NotFound, Unavailable
 
 log = logging.getLogger(__name__)

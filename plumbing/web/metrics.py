@@ -22,7 +22,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import generate_latest
 
-from ketqua.web.problems import Handler
+from plumbing.web.problems import Handler
 
 Refresh = Callable[[], Awaitable[None]]
 

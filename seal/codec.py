@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from verifier.seal.claims import SealClaims
-from verifier.seal.errors import BadSignature, MalformedSeal, UnknownKeyId, WrongAlgorithm
+from seal.claims import SealClaims
+from seal.errors import BadSignature, MalformedSeal, UnknownKeyId, WrongAlgorithm
 
 __all__ = [
     "ALG_ES256",
