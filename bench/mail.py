@@ -25,12 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ketqua.settings import SmtpUrl
 from keys.devpki import init_keydir
 from registry.ids import new_id
 from registry.outbox import message_id
 from signer.delivery.message import MessageBuilder, Sender
-from signer.delivery.transport import SmtpTransport
+from signer.delivery.transport import SmtpTransport, SmtpUrl
 from signer.document import SignOptions
 from signer.metadata import parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime

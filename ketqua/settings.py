@@ -12,10 +12,9 @@ import ipaddress
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -27,6 +26,7 @@ from pydantic_settings import (
 
 from plumbing.errors import InputError
 from registry.blobs import BlobLocation
+from signer.delivery.transport import SmtpUrl
 
 PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 
@@ -44,42 +44,6 @@ class Listen(str):
 
 
 _ADDRESS = re.compile(r"[^@\s<>,;\"]+@[A-Za-z0-9.-]+")
-TLS_MODES = ("starttls", "implicit", "none")
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
-@dataclass(frozen=True)
-class SmtpUrl:
-    """Where mail goes: ``smtp://user:password@host:port?tls=starttls|implicit|none``."""
-
-    host: str
-    port: int
-    tls: str
-    username: str | None = field(default=None)
-    password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def parse(cls, url: str) -> SmtpUrl:
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("must be smtp://[user[:password]@]host[:port][?tls=...]")
-        query = parse_qs(parts.query)
-        tls = query.get("tls", ["implicit" if parts.scheme == "smtps" else "starttls"])[0]
-        if tls not in TLS_MODES:
-            raise ValueError(f"tls={tls}: use one of {', '.join(TLS_MODES)}")
-        if tls == "none" and parts.hostname not in _LOOPBACK:
-            raise ValueError("tls=none is for a server on loopback only (127.0.0.1, localhost)")
-        try:
-            port = parts.port or {"implicit": 465, "starttls": 587, "none": 25}[tls]
-        except ValueError:
-            raise ValueError("the port must be a number 1-65535") from None
-        return cls(
-            host=parts.hostname,
-            port=port,
-            tls=tls,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-        )
 
 
 class Settings(BaseSettings):

@@ -24,3 +24,18 @@ class KetquaError(Exception):
 
 class InputError(KetquaError):
     """The caller's input (file, metadata, option) is unusable; CLI exit code 2."""
+
+
+class NotFound(InputError):
+    """What the request names does not exist (HTTP 404)."""
+
+
+class Conflict(InputError):
+    """The request contradicts what is already recorded (HTTP 409)."""
+
+
+class Unavailable(KetquaError):
+    """Something this service depends on (its database) cannot be reached now; try again shortly.
+
+    Not the caller's fault and not for good: HTTP 503 with ``Retry-After``.
+    """

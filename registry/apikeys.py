@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from plumbing.errors import Conflict, NotFound
 from registry.database import Database
-from registry.errors import Conflict, NotFound
 from registry.ids import new_id
 from registry.schema import api_keys
 

@@ -16,8 +16,8 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from plumbing.errors import Unavailable
 from registry.database import Database
-from registry.errors import Unavailable
 from registry.schema import audit_log
 
 log = logging.getLogger(__name__)

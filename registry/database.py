@@ -34,8 +34,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from plumbing.errors import InputError
-from registry.errors import Unavailable
+from plumbing.errors import InputError, Unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # how long a SQLite writer waits for another process's write (e.g. `ketqua apikey create`)

@@ -1,25 +1,18 @@
-"""Registry failures, on the one error base."""
+"""Registry failures, on the one error base.
+
+A missing result is ``plumbing.errors.NotFound``, a contradiction
+``Conflict``, a database that cannot be reached ``Unavailable``: the HTTP
+plumbing maps those, so they live below both.
+"""
 
 from __future__ import annotations
 
-from plumbing.errors import InputError, KetquaError
+from plumbing.errors import KetquaError
 
 
 class RegistryError(KetquaError):
     """The database or the blob store failed (not the caller's fault)."""
 
 
-class NotFound(InputError):
-    """No such result (or API key)."""
-
-
-class Conflict(InputError):
-    """The request contradicts what the registry already holds (HTTP 409)."""
-
-
 class BlobMissing(RegistryError):
     """A document the registry names is not in the blob store, or not what its name says."""
-
-
-class Unavailable(RegistryError):
-    """The database cannot be reached now (restarting, network): try again shortly."""

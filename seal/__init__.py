@@ -9,9 +9,10 @@ SHA-256 of the seal certificate, shown as an upper-case URL
 ``HTTPS://HOST/V/<BASE32 SEAL>`` so the QR is alphanumeric and a phone camera
 opens it directly.
 
-The codec lives in ``verifier`` because it holds no private key material:
-verifying needs public keys only, and the one signing function,
-:func:`encode_seal`, takes the key from its caller (the signer service).
+A package of its own, below ``keys``, ``signer`` and ``verifier``, which all
+use it without importing each other: it holds no key material, verifying
+needs public keys only, and the one signing function, :func:`encode_seal`,
+takes the key from its caller (the signer).
 """
 
 from seal.claims import SealClaims

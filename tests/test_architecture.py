@@ -1,48 +1,91 @@
-"""Boundaries the layout promises: what each package may import."""
+"""Boundaries the layout promises: which package may import which.
+
+One table of layers, top to bottom, as the README draws it. A package
+imports its own modules and packages of lower layers only: never one beside
+it, never one above. Imports inside functions count as much as those at the
+top of a module (a lazy import is still a dependency).
+"""
 
 from __future__ import annotations
 
 import ast
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def test_verifier_package_imports_no_private_key_code() -> None:
-    # the verifier holds public material only: it must run where no key can be loaded
-    root = Path(__file__).resolve().parent.parent / "verifier"
-    forbidden = ("signer", "keys.local", "keys.token", "keys.agency", "keys.devpki")
-    for source in root.rglob("*.py"):
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert not name.startswith(forbidden), f"{source}: imports {name}"
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("ketqua",),  # the shell: the command, serve (wires the services), settings, logs
+    ("signer", "verifier"),  # the internal service with the keys; the public one without
+    ("registry", "keys"),  # the one record both services share; key material
+    ("seal",),  # the QR seal codec: signed by the signer, checked by anyone
+    ("plumbing",),  # errors, atomic files, Vietnam time, masking, worker pools, HTTP plumbing
+)
+LAYER_OF = {package: depth for depth, layer in enumerate(LAYERS) for package in layer}
+
+# the verifier runs where no private key may be loaded: of keys/, the trust list only
+PRIVATE_KEY_CODE = ("keys.local", "keys.token", "keys.agency", "keys.devpki", "keys.keydir")
 
 
-def _imports(package: str) -> list[tuple[Path, str]]:
-    root = Path(__file__).resolve().parent.parent / package
-    found = []
-    for source in root.rglob("*.py"):
+def imports(package: str, root: Path = ROOT) -> Iterator[tuple[Path, int, str]]:
+    """Every absolute import in ``package``: the file, the line and the module named."""
+    for source in sorted((root / package).rglob("*.py")):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
-                found += [(source, alias.name) for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                found.append((source, node.module))
-    return found
+                for alias in node.names:
+                    yield source, node.lineno, alias.name
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                yield source, node.lineno, node.module
+                # "from keys import trust" names the module keys.trust
+                for alias in node.names:
+                    yield source, node.lineno, f"{node.module}.{alias.name}"
 
 
-def test_the_registry_serves_both_services_and_depends_on_neither() -> None:
-    # the one record both services share: it must not drag the signer (keys) along
-    for source, name in _imports("registry"):
-        assert not name.startswith(("signer", "verifier", "keys")), f"{source}: imports {name}"
+def test_every_package_is_in_the_table_of_layers() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    shipped = {
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    assert shipped == set(LAYER_OF)
 
 
-def test_the_shared_http_plumbing_belongs_to_no_service() -> None:
-    for source, name in _imports("plumbing/web"):
-        assert not name.startswith(("signer", "verifier", "keys")), f"{source}: imports {name}"
+def test_every_package_imports_only_lower_layers() -> None:
+    wrong = []
+    for package, depth in LAYER_OF.items():
+        for source, line, name in imports(package):
+            top = name.split(".")[0]
+            if top != package and top in LAYER_OF and LAYER_OF[top] <= depth:
+                wrong.append(f"{source.relative_to(ROOT)}:{line}: {package} imports {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_table_finds_an_upward_import(tmp_path: Path) -> None:
+    # the rule above must be able to fail: the same walk over a module that breaks it
+    module = tmp_path / "mod.py"
+    module.write_text("def later():\n    from ketqua.settings import Settings\n")
+    found = [
+        alias.name if isinstance(node, ast.Import) else node.module
+        for node in ast.walk(ast.parse(module.read_text()))
+        if isinstance(node, ast.ImportFrom | ast.Import)
+        for alias in node.names
+    ]
+    assert found == ["ketqua.settings"]
+    assert LAYER_OF["ketqua"] < LAYER_OF["plumbing"]
+
+
+def test_the_verifier_imports_no_private_key_code() -> None:
+    for package in ("verifier", "seal"):
+        for source, line, name in imports(package):
+            assert not name.startswith(PRIVATE_KEY_CODE), f"{source}:{line}: imports {name}"
+            assert name.split(".")[0] != "signer", f"{source}:{line}: imports {name}"
+
+
+def test_every_package_says_what_it_is_for() -> None:
+    for package in LAYER_OF:
+        for init in (ROOT / package).rglob("__init__.py"):
+            docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+            assert docstring, f"{init.relative_to(ROOT)} has no docstring"
 
 
 def test_every_file_the_packages_read_is_in_the_distribution() -> None:
@@ -50,9 +93,8 @@ def test_every_file_the_packages_read_is_in_the_distribution() -> None:
     breaks in an installed wheel (the container image): every non-Python file of a
     package must match one of its package-data patterns."""
     import fnmatch
-    import tomllib
 
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
     patterns: dict[str, list[str]] = setuptools["package-data"]
     missing = []

@@ -21,14 +21,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ketqua.settings import SmtpUrl
 from plumbing.errors import InputError
 from registry.ids import new_id
 from registry.outbox import message_id
 from registry.results import ResultRecord
 from registry.states import AttemptOutcome, ResultState
 from signer.delivery.message import ATTACHMENT, LINK, DkimKey, MessageBuilder, Sender
-from signer.delivery.transport import PickupFolder, SmtpTransport
+from signer.delivery.transport import PickupFolder, SmtpTransport, SmtpUrl
 from signer.document import SignedResult
 from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import SigningRuntime

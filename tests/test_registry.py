@@ -15,10 +15,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select, update
 
+from plumbing.errors import Conflict, NotFound
 from registry import apikeys, jobs, results
 from registry.blobs import BlobLocation, DatabaseBlobStore, FolderBlobStore
 from registry.database import MIGRATIONS, Database, current_revision, open_database, upgrade
-from registry.errors import BlobMissing, Conflict, NotFound
+from registry.errors import BlobMissing
 from registry.ids import looks_like_id, new_id
 from registry.schema import api_keys, blobs, metadata
 from registry.schema import jobs as jobs_table

@@ -1,7 +1,11 @@
-"""The verifier: everything a third party needs to check a result, with public material only.
+"""The verifier: the public service, and everything a third party needs, with public material only.
 
-Today: the QR seal codec (``seal``). The public verification
-service, the PDF validation report and the offline ``ketqua verify`` come
-with the verifier issue. Nothing in this package may import a private-key
-loader (``keys.local``, ``keys.token``, ``keys.agency``) or ``signer``.
+``app`` builds the public application: the page a QR scan opens (``pages``,
+one verdict per seal from ``report`` and ``lookup``), the upload check
+(``upload``, run by ``validation`` in worker processes), the portal's
+listing, lookup and statistics (``listing``, ``portal``, ``statistics``),
+the trust list; ``offline`` is ``ketqua verify`` without a registry. It
+reads the registry and the trust list; nothing in it may import a
+private-key loader (``keys.local``, ``keys.token``, ``keys.agency``) or
+``signer`` (tests/test_architecture.py).
 """

@@ -14,8 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from plumbing.errors import InputError, KetquaError
-from registry.errors import Conflict, NotFound, Unavailable
+from plumbing.errors import Conflict, InputError, KetquaError, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import Connection
 
+from plumbing.errors import Conflict, NotFound
 from plumbing.web.problems import Problem
 from registry import outbox, results
-from registry.errors import Conflict, NotFound
 from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord

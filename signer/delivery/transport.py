@@ -21,18 +21,67 @@ import asyncio
 import contextlib
 import re
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol, get_args
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from ketqua.settings import SmtpUrl
 from plumbing.files import fsync_dir, write_atomic
 from registry.states import AttemptOutcome
 
 # steps of one message: connect, greeting, (STARTTLS, EHLO), (AUTH), MAIL, RCPT, DATA, end
 STEPS_PER_MESSAGE = 8
+
+TlsMode = Literal["starttls", "implicit", "none"]
+TLS_MODES: tuple[TlsMode, ...] = get_args(TlsMode)
+DEFAULT_PORTS: dict[TlsMode, int] = {"implicit": 465, "starttls": 587, "none": 25}
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpUrl:
+    """Where mail goes: ``smtp://user:password@host:port?tls=starttls|implicit|none``.
+
+    ``ValueError`` saying what is wrong for a mode that is not one of ``TLS_MODES``,
+    a port out of range, or mail in clear text (``none``) to a server off loopback.
+    """
+
+    host: str
+    port: int
+    tls: TlsMode
+    username: str | None = field(default=None)
+    password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.tls not in TLS_MODES:
+            raise ValueError(f"tls={self.tls}: use one of {', '.join(TLS_MODES)}")
+        if not 1 <= self.port <= 65535:
+            raise ValueError("the port must be a number 1-65535")
+        if self.tls == "none" and self.host not in LOOPBACK:
+            raise ValueError("tls=none is for a server on loopback only (127.0.0.1, localhost)")
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpUrl:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("must be smtp://[user[:password]@]host[:port][?tls=...]")
+        query = parse_qs(parts.query)
+        tls = query.get("tls", ["implicit" if parts.scheme == "smtps" else "starttls"])[0]
+        if tls not in TLS_MODES:
+            raise ValueError(f"tls={tls}: use one of {', '.join(TLS_MODES)}")
+        try:
+            port = parts.port or DEFAULT_PORTS[tls]
+        except ValueError:
+            raise ValueError("the port must be a number 1-65535") from None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

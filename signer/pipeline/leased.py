@@ -25,10 +25,9 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
 
-from plumbing.errors import KetquaError
+from plumbing.errors import KetquaError, Unavailable
 from registry import jobs
 from registry.database import Database
-from registry.errors import Unavailable
 from registry.jobs import Job
 from registry.states import JobKind
 
