@@ -12,19 +12,47 @@ import argparse
 import json
 import logging
 import math
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
-from urllib.parse import urlsplit
 
+from ketqua.settings import describe, language, load_settings, settings_help
 from plumbing.errors import InputError, KetquaError
 
 if TYPE_CHECKING:  # the signer is imported when a command needs it, not at start-up
+    from signer.pades import Placement
     from signer.runtime import RuntimeConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+PASSPHRASE = "--passphrase-file (or KETQUA_KEY_PASSPHRASE)"  # noqa: S105 (names, no secret)
+# what an error about a field names, by command: the flag that sets it
+FLAGS: Mapping[str, Mapping[str, str]] = {
+    "sign": {
+        "keys": "--keys",
+        "key_passphrase_file": "--passphrase-file",
+        "passphrase": PASSPHRASE,
+        "pkcs11_module": "--pkcs11-module",
+        "pkcs11_token": "--pkcs11-token",
+        "pkcs11_key": "--pkcs11-key",
+        "pkcs11_pin_file": "--pkcs11-pin-file",
+        "pin": "--pkcs11-pin-file (or KETQUA_PKCS11_PIN)",
+        "public_url": "--public-url",
+        "tsa_url": "--tsa-url",
+        "seal_image": "--seal-image",
+        "max_document_mb": "--max-size",
+        "pades_level": "--level",
+        "placement": "--position / --page",
+        "jobs": "--jobs",
+    },
+    "keys": {
+        "force": "--force",
+        "passphrase": PASSPHRASE,
+        "agency_code": "--agency-code",
+        "agency_name": "--agency-name",
+    },
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,16 +62,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"ketqua: error: {message}\n")
 
 
-def _home() -> Path:
-    return Path(os.environ.get("KETQUA_HOME", "var"))
-
-
-def _default_keys() -> Path:
-    # absolute, so that an error names the folder whatever the working directory
-    return Path(os.environ.get("KETQUA_KEYS", str(_home() / "keys"))).absolute()
-
-
-def _megabytes(value: str) -> int:
+def _megabytes(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
@@ -52,7 +71,7 @@ def _megabytes(value: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number of megabytes: {value!r}")
     if number <= 0:
         raise argparse.ArgumentTypeError("must be positive")
-    return int(number * 1024 * 1024)
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="key and certificate management")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
     init = keys_sub.add_parser("init", help="create a development PKI")
-    init.add_argument("--dir", type=Path, default=None, help="key folder ($KETQUA_HOME/keys)")
+    init.add_argument(
+        "--dir", type=Path, default=None, help="key folder (KETQUA_KEYS, else $KETQUA_HOME/keys)"
+    )
     init.add_argument(
         "--agency-name", default=None, help='the agency\'s name (default "UBND huyện Vân Đồn")'
     )
@@ -99,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "OCSP/CRL, falling back to B-T if those do not answer; B-T with a timestamp "
         "server only; else B-B)",
     )
+    sign.add_argument("--config", type=Path, default=None, help="TOML settings file")
     sign.add_argument("--keys", type=Path, default=None, help="key folder (ketqua keys init)")
     sign.add_argument(
         "--passphrase-file",
@@ -122,8 +144,6 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument(
         "--json", action="store_true", help="print the result (or the batch summary) as JSON"
     )
-
-    from ketqua.settings import settings_help
 
     serve = sub.add_parser(
         "serve",
@@ -189,9 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _verify(args)
         return _sign(args, parser)
     except InputError as exc:
-        return _fail(str(exc))
+        return _fail(describe(exc, FLAGS.get(args.command)))
     except KetquaError as exc:  # the input was fine; signing failed (a server, a token)
-        return _fail(str(exc), EXIT_FAILED)
+        return _fail(describe(exc, FLAGS.get(args.command)), EXIT_FAILED)
     except OSError as exc:  # a file-system failure no layer below turned into a KetquaError
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}")
@@ -222,12 +242,13 @@ def _quiet_libraries() -> None:
 def _keys_init(args: argparse.Namespace) -> int:
     from keys import devpki
 
-    root = args.dir or _default_keys()
+    settings = load_settings()
     keydir = devpki.init_keydir(
-        root,
+        args.dir.absolute() if args.dir else settings.keys_dir,
         agency_name=args.agency_name or devpki.DEFAULT_AGENCY_NAME,
         agency_code=args.agency_code or devpki.DEFAULT_AGENCY_CODE,
         passphrase_file=args.passphrase_file,
+        passphrase=settings.passphrase,
         ocsp_url=args.ocsp_url,
         crl_url=args.crl_url,
         force=args.force,
@@ -239,22 +260,18 @@ def _keys_init(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from ketqua.serve import Role, run
-    from ketqua.settings import load_settings
 
     settings = load_settings(args.config, home=args.home)
-    try:
-        return run(settings, Role(args.role))
-    except KetquaError as exc:
-        return _fail(str(exc), EXIT_USAGE if isinstance(exc, InputError) else EXIT_FAILED)
+    return run(settings, Role(args.role))
 
 
 def _verify(args: argparse.Namespace) -> int:
     from keys.keydir import KeyDir
     from verifier import offline
 
-    source = args.trust_list or str(KeyDir(_default_keys()).trust_list)
+    source = args.trust_list or str(KeyDir(load_settings().keys_dir).trust_list)
     trust = offline.load_trust_list(source)
-    lang = offline.language()
+    lang = language()
     if args.pdf is not None:
         try:
             data = args.pdf.read_bytes()
@@ -271,7 +288,6 @@ def _verify(args: argparse.Namespace) -> int:
 def _apikey(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ketqua.settings import load_settings
     from registry import apikeys
     from registry.database import open_database, upgrade
 
@@ -300,33 +316,30 @@ def _apikey(args: argparse.Namespace) -> int:
 
 
 def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
-    from keys.token import TokenSpec
-    from signer.document import DEFAULT_PUBLIC_URL, SignOptions
-    from signer.pades import PadesLevel, Placement
-    from signer.pdfinput import DEFAULT_MAX_BYTES
-    from signer.runtime import KeySource, RuntimeConfig
+    """The flags over the settings (environment, ``--config``), through the one builder."""
+    from ketqua.signing import runtime_config
 
-    token = None
-    if args.pkcs11_module or args.pkcs11_token or args.pkcs11_key:
-        if not (args.pkcs11_module and args.pkcs11_token and args.pkcs11_key):
-            raise InputError("--pkcs11-module, --pkcs11-token and --pkcs11-key go together")
-        token = TokenSpec(
-            module=args.pkcs11_module,
-            token_label=args.pkcs11_token,
-            key_label=args.pkcs11_key,
-            pin_file=args.pkcs11_pin_file,
-        )
-    tsa_url = args.tsa_url or os.environ.get("KETQUA_TSA_URL") or None
-    if tsa_url is not None:
-        parts = urlsplit(tsa_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(f"the timestamp server must be an http(s) URL, not {tsa_url!r}")
-    level = PadesLevel(args.level) if args.level else None  # None: as long-lived as possible
-    if level is not None and level.needs_timestamp and not tsa_url:
-        # say so before any key is opened or file read, not once per file of a batch
-        raise InputError(
-            f"--level {level} needs a timestamp server: give --tsa-url or set KETQUA_TSA_URL"
-        )
+    settings = load_settings(
+        args.config,
+        flags=FLAGS["sign"],
+        keys=args.keys,
+        key_passphrase_file=args.passphrase_file,
+        pkcs11_module=args.pkcs11_module,
+        pkcs11_token=args.pkcs11_token,
+        pkcs11_key=args.pkcs11_key,
+        pkcs11_pin_file=args.pkcs11_pin_file,
+        public_url=args.public_url,
+        tsa_url=args.tsa_url,
+        seal_image=args.seal_image,
+        max_document_mb=args.max_size,
+        pades_level=args.level,
+    )
+    return runtime_config(settings, _placement(args))
+
+
+def _placement(args: argparse.Namespace) -> Placement:
+    from signer.pades import Placement
+
     x = y = None
     if args.position:
         try:
@@ -335,24 +348,7 @@ def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
             raise InputError("--position must be X,Y in points, e.g. 300,40") from None
     if args.page == 0:
         raise InputError("--page is 1-based (or -1 for the last page)")
-    placement = Placement(page=args.page - 1 if args.page > 0 else args.page, x=x, y=y)
-    options = SignOptions(
-        level=level,
-        public_url=args.public_url or os.environ.get("KETQUA_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
-        placement=placement,
-        max_bytes=args.max_size or DEFAULT_MAX_BYTES,
-    )
-    seal_image = args.seal_image or os.environ.get("KETQUA_SEAL_IMAGE") or None
-    if seal_image is not None:
-        from signer.stamp.image import prepare_image
-
-        prepare_image(Path(seal_image))  # a bad image is a usage error, before any work
-    return RuntimeConfig(
-        keys=KeySource(args.keys or _default_keys(), args.passphrase_file, token),
-        options=options,
-        tsa_url=tsa_url,
-        seal_image=Path(seal_image) if seal_image else None,
-    )
+    return Placement(page=args.page - 1 if args.page > 0 else args.page, x=x, y=y)
 
 
 def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -108,6 +108,7 @@ async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None =
 async def _start_signer(
     settings: Settings, db: Database, blobs: BlobStore, metrics: Metrics
 ) -> _Signer:
+    from ketqua.signing import runtime_config
     from keys.keydir import KeyDir
     from registry.results import PIPELINE
     from signer.api.app import create_app
@@ -124,6 +125,7 @@ async def _start_signer(
     from signer.pipeline.staging import Staging
     from signer.pipeline.worker import Pipeline, PipelineConfig
 
+    config = runtime_config(settings)  # a bad setting stops the start before anything is made
     keydir = KeyDir(settings.keys_dir)
     if settings.pkcs11_module is None and not keydir.seal_p12.exists():
         from keys.devpki import init_keydir
@@ -134,7 +136,6 @@ async def _start_signer(
             "see README, Keys)",
             keydir.root,
         )
-    config = _runtime_config(settings)
     pools: list[Any] = []
     try:
         signing = signing_pool(
@@ -303,38 +304,3 @@ async def _start_site(
         host, port = address[0], address[1]
         log.info("%s listening on http://%s:%d", name, host, port)
     return runner
-
-
-def _runtime_config(settings: Settings) -> Any:
-    from keys.token import TokenSpec
-    from signer.document import SignOptions
-    from signer.pades import PadesLevel, Placement
-    from signer.runtime import KeySource, RuntimeConfig
-
-    token = None
-    if settings.pkcs11_module or settings.pkcs11_token or settings.pkcs11_key:
-        if not (settings.pkcs11_module and settings.pkcs11_token and settings.pkcs11_key):
-            raise InputError(
-                "KETQUA_PKCS11_MODULE, KETQUA_PKCS11_TOKEN and KETQUA_PKCS11_KEY go together"
-            )
-        token = TokenSpec(
-            module=settings.pkcs11_module,
-            token_label=settings.pkcs11_token,
-            key_label=settings.pkcs11_key,
-            pin_file=settings.pkcs11_pin_file,
-        )
-    level = PadesLevel(settings.pades_level) if settings.pades_level else None
-    if level is not None and level.needs_timestamp and not settings.tsa_url:
-        raise InputError(f"pades_level {level} needs a timestamp server: set KETQUA_TSA_URL")
-    return RuntimeConfig(
-        keys=KeySource(settings.keys_dir, settings.key_passphrase_file, token),
-        options=SignOptions(
-            level=level,
-            public_url=settings.public_url,
-            placement=Placement(),
-            max_bytes=settings.max_document_bytes,
-        ),
-        tsa_url=settings.tsa_url,
-        network_timeout=settings.network_timeout,
-        seal_image=settings.seal_image,
-    )

@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -24,7 +25,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from plumbing.errors import InputError
+from plumbing.errors import InputError, KetquaError
+from plumbing.secret import Secret
 from registry.blobs import BlobLocation
 from signer.delivery.transport import SmtpUrl
 
@@ -74,12 +76,16 @@ class Settings(BaseSettings):
     )
     keys: Path | None = Field(None, description="key folder (default HOME/keys)")
     key_passphrase_file: Path | None = Field(
-        None, description="the keys' passphrase (else KETQUA_KEY_PASSPHRASE, else KEYS/passphrase)"
+        None, description="the keys' passphrase (else key_passphrase, else KEYS/passphrase)"
+    )
+    key_passphrase: SecretStr | None = Field(
+        None, description="the keys' passphrase itself, when there is no file"
     )
     pkcs11_module: Path | None = Field(None, description="PKCS#11 module for the document key")
     pkcs11_token: str | None = Field(None, description="token label")
     pkcs11_key: str | None = Field(None, description="key (and certificate) label on the token")
-    pkcs11_pin_file: Path | None = Field(None, description="PIN file (else KETQUA_PKCS11_PIN)")
+    pkcs11_pin_file: Path | None = Field(None, description="PIN file (else pkcs11_pin)")
+    pkcs11_pin: SecretStr | None = Field(None, description="the token's PIN, if no PIN file")
     tsa_url: str | None = Field(None, description="RFC 3161 timestamp server; unset: none")
     pades_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = Field(
         None, description="PAdES level (default: as long-lived as the TSA and certificate allow)"
@@ -190,6 +196,14 @@ class Settings(BaseSettings):
         return url
 
     @property
+    def passphrase(self) -> Secret | None:
+        return _secret(self.key_passphrase, "key_passphrase")
+
+    @property
+    def pin(self) -> Secret | None:
+        return _secret(self.pkcs11_pin, "pkcs11_pin")
+
+    @property
     def keys_dir(self) -> Path:
         return (self.keys or self.home / "keys").absolute()
 
@@ -230,17 +244,29 @@ class Settings(BaseSettings):
         return Listen(self.verifier_listen)
 
 
-def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
-    """Flags > environment > ``config_file`` (TOML) > defaults; InputError naming the setting."""
+def _secret(value: SecretStr | None, name: str) -> Secret | None:
+    if value is None or not value.get_secret_value():
+        return None
+    return Secret(value.get_secret_value().encode("utf-8"), f"KETQUA_{name.upper()}")
+
+
+def load_settings(
+    config_file: Path | None = None, *, flags: Mapping[str, str] | None = None, **given: Any
+) -> Settings:
+    """Flags > environment > ``config_file`` (TOML) > defaults; InputError naming the setting.
+
+    ``given`` are the values of command-line flags (None: not given); ``flags``
+    maps a setting to its flag, so that an error names what the user typed.
+    """
     file_values: dict[str, Any] = {}
     config_file = config_file or _env_path("KETQUA_CONFIG")
     if config_file is not None:
         try:
             file_values = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise InputError(f"cannot read {config_file}: {exc.strerror}") from None
+            raise InputError(f"cannot read {config_file}: {exc.strerror}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{config_file} is not valid TOML: {exc}") from None
+            raise InputError(f"{config_file} is not valid TOML: {exc}") from exc
         # the file's table may be [ketqua] or top level
         file_values = file_values.get("ketqua", file_values)
 
@@ -256,28 +282,73 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
 
-    given = {name: value for name, value in flags.items() if value is not None}
+    values = {name: value for name, value in given.items() if value is not None}
     try:
-        return Settings.model_validate(_Sources(**given).model_dump())
+        return Settings.model_validate(_Sources(**values).model_dump())
     except ValidationError as exc:
-        raise InputError(describe_error(exc, config_file)) from None
+        # pydantic's own text repeats the input (a password in a URL): not kept as the cause
+        named = {name: flag for name, flag in (flags or {}).items() if name in values}
+        raise InputError(describe_error(exc, config_file, named)) from None
 
 
-def describe_error(exc: ValidationError, config_file: Path | None) -> str:
-    first = exc.errors()[0]
-    name = ".".join(str(part) for part in first["loc"]) or "settings"
+def setting_name(name: str, config_file: Path | None = None) -> str:
+    """How a person sets ``name``: the environment variable (or the config file's key)."""
     where = f"KETQUA_{name.upper()}"
     if config_file is not None:
         where += f" or {name} in {config_file}"
+    return f"setting {name} ({where})"
+
+
+def describe_error(
+    exc: ValidationError, config_file: Path | None, flags: Mapping[str, str] | None = None
+) -> str:
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "settings"
     if first["type"] == "extra_forbidden":
-        return f"unknown setting {name!r} ({where})"
+        where = setting_name(name, config_file).removeprefix(f"setting {name} ")
+        return f"unknown setting {name!r} {where}"
     message = first["msg"].removeprefix("Value error, ")
-    return f"setting {name} ({where}): {message}"
+    where = (flags or {}).get(name) or setting_name(name, config_file)
+    return f"{where}: {message}"
+
+
+# Errors from below name the field at fault (``KetquaError.field``); the shell says how a
+# person sets it. Fields that are not settings of their own:
+FIELD_SETTINGS = {
+    "passphrase": "key_passphrase_file or KETQUA_KEY_PASSPHRASE",
+    "pin": "pkcs11_pin_file or KETQUA_PKCS11_PIN",
+}
+
+
+def describe(exc: KetquaError, flags: Mapping[str, str] | None = None) -> str:
+    """One line for a person: the flag or setting behind the error's field, then what is wrong.
+
+    A field that is neither (a metadata field, ``document``) is shown as it is.
+    """
+    field = exc.field
+    if field is None:
+        return exc.message
+    if flags and field in flags:
+        return f"{flags[field]}: {exc.message}"
+    if field in FIELD_SETTINGS:
+        return f"setting {FIELD_SETTINGS[field]}: {exc.message}"
+    if field in Settings.model_fields:
+        return f"{setting_name(field)}: {exc.message}"
+    return str(exc)
 
 
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
     return Path(value) if value else None
+
+
+def language() -> str:
+    """The language of a person's terminal (the locale's variables): ``vi`` or ``en``."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(name, "")
+        if value:
+            return "vi" if value.lower().startswith("vi") else "en"
+    return "en"
 
 
 def settings_help() -> str:

@@ -16,6 +16,7 @@ from keys.keydir import KeyDir, passphrase_source, read_passphrase
 from keys.local import PreparedSigner, load_pkcs12
 from keys.token import TokenSigner, TokenSpec, open_token
 from keys.trust import TrustList
+from plumbing.secret import Secret
 from seal import kid_for_certificate
 
 
@@ -58,7 +59,11 @@ class AgencyKeys:
 
 
 def load_agency_keys(
-    root: Path, *, passphrase_file: Path | None = None, token: TokenSpec | None = None
+    root: Path,
+    *,
+    passphrase_file: Path | None = None,
+    passphrase: Secret | None = None,
+    token: TokenSpec | None = None,
 ) -> AgencyKeys:
     """Load from a key folder (``ketqua keys init`` layout); the document key may be on a token."""
     keydir = KeyDir(root)
@@ -68,13 +73,13 @@ def load_agency_keys(
         raise KeyMaterialError(f"{root} is not a key folder (give the folder, not a file)")
     if not keydir.seal_p12.exists():
         raise KeyMaterialError(f"no keys in {root}: {keydir.seal_p12.name} is missing")
-    passphrase = read_passphrase(keydir, passphrase_file)
+    secret = read_passphrase(keydir, passphrase_file, passphrase)
     try:
-        seal_pair = load_pkcs12(keydir.seal_p12, passphrase)
+        seal_pair = load_pkcs12(keydir.seal_p12, secret)
     except PassphraseError as exc:
-        # a stale KETQUA_KEY_PASSPHRASE beside a good passphrase file is an easy mistake
-        source = passphrase_source(keydir, passphrase_file)
-        raise PassphraseError(f"{exc} (the passphrase came from {source})") from None
+        # a stale passphrase in the environment beside a good passphrase file is an easy mistake
+        source = passphrase_source(keydir, passphrase_file, passphrase)
+        raise PassphraseError(f"{exc} (the passphrase came from {source})") from exc
     if not isinstance(seal_pair.key, ec.EllipticCurvePrivateKey):
         raise KeyMaterialError(f"{keydir.seal_p12}: the QR seal key must be ECDSA P-256")
     seal = SealSigningKey(seal_pair.key, seal_pair.certificate)
@@ -88,7 +93,7 @@ def load_agency_keys(
         )
     public_chain = _public_chain(keydir)
     if token is None:
-        pair = load_pkcs12(keydir.signing_p12, passphrase)
+        pair = load_pkcs12(keydir.signing_p12, secret)
         roots = _roots((*pair.chain, *public_chain, *trust.document_roots))
         return AgencyKeys(PreparedSigner(pair), pair.certificate, seal, listed.agency_code, roots)
     opened = open_token(token, public_chain)

@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from keys.errors import KeyMaterialError
 from keys.keydir import KeyDir, new_passphrase_file, read_passphrase, write_private, write_public
 from keys.trust import SealKey, TrustList
+from plumbing.secret import Secret
 
 DEFAULT_AGENCY_NAME = "UBND huyện Vân Đồn"
 DEFAULT_AGENCY_CODE = "000.18.27.H47"
@@ -266,6 +267,7 @@ def init_keydir(
     agency_name: str = DEFAULT_AGENCY_NAME,
     agency_code: str = DEFAULT_AGENCY_CODE,
     passphrase_file: Path | None = None,
+    passphrase: Secret | None = None,
     ocsp_url: str | None = None,
     crl_url: str | None = None,
     force: bool = False,
@@ -273,8 +275,8 @@ def init_keydir(
 ) -> KeyDir:
     """``ketqua keys init``: refuses to overwrite existing keys unless ``force``.
 
-    With no passphrase given (file or ``KETQUA_KEY_PASSPHRASE``) a random one
-    is written to ``passphrase`` (0600) beside the keys.
+    With no passphrase given (a file or a value) a random one is written to
+    ``passphrase`` (0600) beside the keys.
     """
     if not re.fullmatch(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}", agency_code):
         # it goes into the public trust list: a code, never free text
@@ -293,23 +295,23 @@ def init_keydir(
         if path.exists()
     ]
     if existing and not force:
-        raise KeyMaterialError(f"{existing[0]} exists; pass --force to replace the keys")
-    if passphrase_file is not None:
-        read_passphrase(None, passphrase_file)  # a bad file fails before any folder is made
+        raise KeyMaterialError(
+            f"{existing[0]} exists: keys are replaced only when asked to", field="force"
+        )
+    given = None
+    if passphrase_file is not None or passphrase is not None:
+        # a bad file fails before any folder is made
+        given = read_passphrase(None, passphrase_file, passphrase)
     root.mkdir(parents=True, exist_ok=True)
-    try:
-        passphrase = read_passphrase(None, passphrase_file)
+    if given is not None:
+        secret = given
         # the keys are encrypted with the given passphrase: a generated one left from
         # an earlier init would be read first by `sign` and fail as "wrong passphrase"
         keydir.passphrase_file.unlink(missing_ok=True)
-    except KeyMaterialError:
-        if passphrase_file is not None:
-            raise
-        passphrase = (
-            read_passphrase(keydir)
-            if keydir.passphrase_file.exists()
-            else new_passphrase_file(keydir.passphrase_file)
-        )
+    elif keydir.passphrase_file.exists():
+        secret = read_passphrase(keydir)
+    else:
+        secret = new_passphrase_file(keydir.passphrase_file)
     pki = generate(
         agency_name=agency_name,
         agency_code=agency_code,
@@ -317,5 +319,5 @@ def init_keydir(
         ocsp_url=ocsp_url,
         crl_url=crl_url,
     )
-    write(pki, keydir, passphrase)
+    write(pki, keydir, secret)
     return keydir

@@ -7,15 +7,13 @@ Copy only ``public/`` to a verifier host.
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from keys.errors import KeyMaterialError, PassphraseError
 from plumbing.files import write_atomic
-
-PASSPHRASE_ENV = "KETQUA_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
+from plumbing.secret import Secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,30 +82,32 @@ class KeyDir:
         return data
 
 
-def read_passphrase(keydir: KeyDir | None, passphrase_file: Path | None = None) -> bytes:
-    """Find the passphrase: an explicit file, then ``KETQUA_KEY_PASSPHRASE``, then the folder's.
+def read_passphrase(
+    keydir: KeyDir | None, passphrase_file: Path | None = None, passphrase: Secret | None = None
+) -> bytes:
+    """Find the passphrase: an explicit file, then the one given, then the folder's own file.
 
-    The value is never logged or printed; errors name where it was looked for.
+    The value is never logged or printed; a missing one is a ``PassphraseError``
+    for the field ``passphrase`` (the shell says which flag or setting gives it).
     """
     if passphrase_file is not None:
         return _read_secret_file(passphrase_file)
-    env = os.environ.get(PASSPHRASE_ENV)
-    if env:
-        return env.encode("utf-8")
+    if passphrase is not None:
+        return passphrase.value
     if keydir is not None and keydir.passphrase_file.exists():
         return _read_secret_file(keydir.passphrase_file)
-    where = f", or put it in {keydir.passphrase_file}" if keydir is not None else ""
-    raise PassphraseError(
-        f"no key passphrase: give --passphrase-file or set {PASSPHRASE_ENV}{where}"
-    )
+    where = f" (and no file {keydir.passphrase_file})" if keydir is not None else ""
+    raise PassphraseError(f"no key passphrase given{where}", field="passphrase")
 
 
-def passphrase_source(keydir: KeyDir | None, passphrase_file: Path | None = None) -> str:
+def passphrase_source(
+    keydir: KeyDir | None, passphrase_file: Path | None = None, passphrase: Secret | None = None
+) -> str:
     """Where ``read_passphrase`` takes it from, for an error message (never the value)."""
     if passphrase_file is not None:
         return str(passphrase_file)
-    if os.environ.get(PASSPHRASE_ENV):
-        return PASSPHRASE_ENV
+    if passphrase is not None:
+        return passphrase.source
     return str(keydir.passphrase_file) if keydir is not None else "nowhere"
 
 

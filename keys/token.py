@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 from collections.abc import Sequence
@@ -33,8 +32,7 @@ from pyhanko.sign.signers import Signer
 from keys.cms_template import TemplateCmsMixin
 from keys.errors import TokenError, TokenFailure
 from keys.local import to_asn1
-
-PIN_ENV = "KETQUA_PKCS11_PIN"
+from plumbing.secret import Secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +44,10 @@ class TokenSpec:
     key_label: str
     cert_label: str | None = None
     pin_file: Path | None = field(default=None, repr=False)
+    pin: Secret | None = field(default=None, repr=False)
 
-    def pin(self) -> str:
+    def read_pin(self) -> str:
+        """The PIN: from ``pin_file``, else the one given; ``TokenError`` for the field ``pin``."""
         if self.pin_file is not None:
             try:
                 from_file = self.pin_file.read_text().strip()
@@ -56,10 +56,9 @@ class TokenSpec:
             if not from_file:
                 raise TokenError(f"PIN file {self.pin_file} is empty")
             return from_file
-        from_env = os.environ.get(PIN_ENV)
-        if not from_env:
-            raise TokenError(f"no token PIN: set {PIN_ENV} or give a PIN file")
-        return from_env
+        if self.pin is None:
+            raise TokenError("no token PIN given", field="pin")
+        return self.pin.text
 
 
 @dataclass(slots=True)
@@ -107,7 +106,7 @@ def open_token(spec: TokenSpec, chain: Sequence[x509.Certificate] = ()) -> Token
     # its target would initialise the same module twice (CKR_..._ALREADY_INITIALIZED)
     module = str(spec.module.resolve())
     key = (module, spec.token_label)
-    pin = spec.pin()
+    pin = spec.read_pin()
     with _logins_lock:
         login, session = _acquire(key, spec, pin)
     try:

@@ -89,7 +89,7 @@ def sign_folder(
 ) -> list[FileOutcome]:
     """Sign every PDF in ``indir`` into ``outdir``; outcomes in input order."""
     if jobs is not None and jobs < 1:
-        raise InputError("--jobs must be at least 1")
+        raise InputError("must be at least 1", field="jobs")
     inputs = find_inputs(indir)
     outdir.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(inputs) or 1))

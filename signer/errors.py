@@ -14,7 +14,10 @@ class DocumentError(InputError):
 
 
 class PlacementError(InputError):
-    """The stamp's page or position does not fit the document."""
+    """The stamp's page or position does not fit the document (the field ``placement``)."""
+
+    def __init__(self, message: str, *, field: str | None = "placement") -> None:
+        super().__init__(message, field=field)
 
 
 class SigningError(KetquaError):

@@ -132,7 +132,7 @@ async def apply_signature(
     validation_context = None
     if level.needs_timestamp:
         if network is None or not network.tsa_url:
-            raise SigningError(f"PAdES {level} needs a timestamp server (set KETQUA_TSA_URL)")
+            raise SigningError(f"PAdES {level} needs a timestamp server", field="tsa_url")
         timestamper = HTTPTimeStamper(
             network.tsa_url, session=network.session, timeout=network.timeout
         )
@@ -321,8 +321,7 @@ def _field_box(
         v += placement.height + STAMP_GAP
         if not fits(u, v):
             raise PlacementError(
-                f"no free place for the stamp on page {page_index + 1}: signatures already "
-                "fill it; give --position or --page"
+                f"no free place for the stamp on page {page_index + 1}: signatures already fill it"
             )
         box = box_at(u, v)
     return box, rotation

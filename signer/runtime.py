@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from keys.agency import AgencyKeys, load_agency_keys
 from keys.token import TokenSpec
+from plumbing.secret import Secret
 from signer.document import SignedResult, SignOptions, sign_result
 from signer.metadata import ResultMetadata
 from signer.pades import Network, PadesLevel
@@ -37,10 +38,14 @@ class KeySource:
     keydir: Path
     passphrase_file: Path | None = None
     token: TokenSpec | None = None
+    passphrase: Secret | None = field(default=None, repr=False)
 
     def load(self) -> AgencyKeys:
         return load_agency_keys(
-            self.keydir, passphrase_file=self.passphrase_file, token=self.token
+            self.keydir,
+            passphrase_file=self.passphrase_file,
+            passphrase=self.passphrase,
+            token=self.token,
         )
 
 

@@ -110,3 +110,40 @@ def test_every_file_the_packages_read_is_in_the_distribution() -> None:
             if not any(fnmatch.fnmatch(relative, p) for p in patterns.get(name, [])):
                 missing.append(f"{name}: {relative}")
     assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
+
+
+def reads_of_the_environment(root: Path) -> list[str]:
+    """``os.environ``, ``os.getenv`` or ``environ`` imported from ``os``, outside the settings."""
+    found = []
+    for package in LAYER_OF:
+        for source in sorted((root / package).rglob("*.py")):
+            if source == root / "ketqua" / "settings.py":
+                continue
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+                read = (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in ("environ", "getenv", "environb", "getenvb")
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "os"
+                ) or (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "os"
+                    and any(a.name in ("environ", "getenv") for a in node.names)
+                )
+                if read:
+                    found.append(f"{source.relative_to(root)}:{getattr(node, 'lineno', 0)}")
+    return found
+
+
+def test_only_the_settings_read_the_environment() -> None:
+    # one configuration path: a variable read elsewhere escapes --help, the TOML file and
+    # the one-line error naming the setting
+    assert reads_of_the_environment(ROOT) == []
+
+
+def test_a_read_of_the_environment_is_found(tmp_path: Path) -> None:
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "pin.py").write_text(
+        "import os\nfrom os import getenv\n\ndef pin():\n    return os.environ.get('PIN')\n"
+    )
+    assert reads_of_the_environment(tmp_path) == ["keys/pin.py:2", "keys/pin.py:5"]

@@ -32,7 +32,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from ketqua.cli import main
 from keys.devpki import Issued, issue_document_signing
 from keys.keydir import KeyDir, read_passphrase
-from keys.token import PIN_ENV, TokenSpec
+from keys.token import TokenSpec
 from signer.document import SignedResult, SignOptions
 from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
@@ -43,6 +43,7 @@ from tests.validators import mutool_verify, pdfsig, pyhanko_statuses
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 TOKEN_LABEL = "ketqua-test"
 USER_PIN = "246810"
+PIN_VARIABLE = "KETQUA_PKCS11_PIN"
 SO_PIN = "13579111"
 AGENCY = "UBND huyện Vân Đồn"
 
@@ -114,7 +115,7 @@ def hsm(tmp_path_factory: pytest.TempPathFactory, keydir: KeyDir) -> Iterator[So
     pin_file.write_text(USER_PIN + "\n")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOFTHSM2_CONF", str(conf))
-        mp.delenv(PIN_ENV, raising=False)
+        mp.delenv(PIN_VARIABLE, raising=False)
         _forget_module()
         _run("softhsm2-util", "--init-token", "--free", "--label", TOKEN_LABEL,
              "--so-pin", SO_PIN, "--pin", USER_PIN)  # fmt: skip
@@ -255,7 +256,7 @@ def test_cli_signs_with_the_token(
 ) -> None:
     spec = hsm.spec(kind)
     if kind == "ec":  # the PIN from the environment instead of a file
-        monkeypatch.setenv(PIN_ENV, USER_PIN)
+        monkeypatch.setenv(PIN_VARIABLE, USER_PIN)
         spec = hsm.spec(kind, pin_file=None)
     out = tmp_path / "out" / "signed.pdf"
     out.parent.mkdir()
@@ -305,7 +306,7 @@ def _wrong_pin(hsm: SoftHsm, tmp: Path) -> tuple[TokenSpec, str]:
 
 
 def _no_pin(hsm: SoftHsm, tmp: Path) -> tuple[TokenSpec, str]:
-    return hsm.spec("rsa", pin_file=None), PIN_ENV
+    return hsm.spec("rsa", pin_file=None), PIN_VARIABLE
 
 
 def _unknown_token(hsm: SoftHsm, tmp: Path) -> tuple[TokenSpec, str]:

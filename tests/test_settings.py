@@ -10,6 +10,7 @@ import pytest
 
 from ketqua.cli import main
 from ketqua.settings import Settings, load_settings
+from ketqua.signing import runtime_config
 from plumbing.errors import InputError
 from tests.service import ketqua_command, run_ketqua
 
@@ -151,3 +152,61 @@ def test_the_smtp_password_setting_wins_over_the_url(monkeypatch: pytest.MonkeyP
     smtp = load_settings(smtp_url="smtp://motcua:cu@mail.example.vn").smtp
     assert smtp is not None
     assert smtp.password == "tu-bien-moi-truong"
+
+
+# ``ketqua sign`` and ``ketqua serve`` build their signing configuration in one place
+# (ketqua/signing.py) from the same settings: the environment and the TOML file reach both
+
+
+def test_sign_and_serve_take_the_signing_settings_from_the_same_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "ketqua.toml"
+    config.write_text('public_url = "https://file.example.vn"\n', encoding="utf-8")
+    monkeypatch.setenv("KETQUA_KEY_PASSPHRASE", "mat-khau-moi-truong")
+    monkeypatch.setenv("KETQUA_TSA_URL", "http://127.0.0.1:9/tsa")
+    built = runtime_config(load_settings(config))
+    assert built.options.public_url == "https://file.example.vn"
+    assert built.tsa_url == "http://127.0.0.1:9/tsa"
+    assert built.keys.passphrase is not None
+    assert built.keys.passphrase.value == b"mat-khau-moi-truong"
+    assert built.keys.passphrase.source == "KETQUA_KEY_PASSPHRASE"
+    assert "mat-khau" not in repr(built)  # a log line of the configuration shows no secret
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"pkcs11_module": Path("/usr/lib/softhsm/libsofthsm2.so")}, "pkcs11_token"),
+        ({"pkcs11_token": "kq", "pkcs11_key": "doc"}, "pkcs11_module"),
+        ({"pades_level": "B-LT"}, "tsa_url"),
+    ],
+)
+def test_the_signing_configuration_names_the_field_at_fault(
+    given: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InputError) as refused:
+        runtime_config(load_settings(**given))
+    assert refused.value.field == field
+
+
+def test_serve_names_the_setting_and_sign_names_the_flag_for_one_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KETQUA_PADES_LEVEL", "B-T")
+    monkeypatch.delenv("KETQUA_TSA_URL", raising=False)
+    assert main(["serve", "--home", str(tmp_path / "home")]) == 2
+    assert capsys.readouterr().err == (
+        "ketqua: error: setting tsa_url (KETQUA_TSA_URL): PAdES B-T needs a timestamp server\n"
+    )
+    monkeypatch.delenv("KETQUA_PADES_LEVEL")
+    folder = tmp_path / "sign"
+    folder.mkdir()
+    pdf = folder / "in.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    args = ["sign", str(pdf), "-o", str(folder / "out.pdf"), "--level", "B-T"]
+    assert main([*args, "--metadata", str(folder / "meta.json")]) == 2
+    assert capsys.readouterr().err == (
+        "ketqua: error: --tsa-url: PAdES B-T needs a timestamp server\n"
+    )
+    assert list(folder.iterdir()) == [pdf]  # said before anything was read or made

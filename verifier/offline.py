@@ -11,7 +11,6 @@ the result still stands (revoked, superseded) is the online page's to say.
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,14 +62,6 @@ class Outcome:
     valid: bool
     report: dict[str, Any]
     lines: list[str]
-
-
-def language() -> str:
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        value = os.environ.get(name, "")
-        if value:
-            return "vi" if value.lower().startswith("vi") else "en"
-    return "en"
 
 
 def load_trust_list(source: str) -> bytes:

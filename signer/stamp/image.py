@@ -59,7 +59,7 @@ def prepare_image(path: Path) -> PreparedImage:
         with Image.open(path) as source:
             img = source.convert("RGBA")
     except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"cannot read the seal image {path}: {exc}") from None
+        raise InputError(f"cannot read the seal image {path}: {exc}", field="seal_image") from exc
     if max(img.size) > MAX_SIDE:
         img.thumbnail((MAX_SIDE, MAX_SIDE))
     alpha_channel = img.getchannel("A")
