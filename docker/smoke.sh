@@ -5,7 +5,8 @@
 #
 # 1. the base: `debian:bookworm-slim` from local storage; no image registry is reachable
 #    here, so when it is missing it is made with debootstrap from this machine's Debian
-#    mirror (trimmed like the official slim image) and `podman import`ed under that name
+#    mirror and security archive (trimmed like the official slim image) and `podman import`ed
+#    under that name; the image's apt then uses the same two
 # 2. `podman build --isolation chroot --format docker` (docker format: HEALTHCHECK kept); pip
 #    gets this machine's index (PIP_INDEX_URL) and CA bundle (a build secret, not in the image)
 # 3. the image: size, user, no pip/compiler inside, healthcheck declared
@@ -25,9 +26,12 @@
 # Everything it starts is removed on exit. Exit 0 only when every step passed.
 #
 # Environment: KETQUA_SMOKE_IMAGE (tag to build, default localhost/ketqua:smoke),
-# DEBIAN_MIRROR (default: this machine's apt source), PIP_INDEX_URL, PIP_CERT (default: pip's
-# config), KETQUA_SMOKE_REBUILD_BASE=1 (make the base again), KETQUA_SMOKE_KEEP=1 (keep the
-# containers and volumes for a look).
+# DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR (default: this machine's apt sources for bookworm
+# and bookworm-security; needed only to make the base), PIP_INDEX_URL and PIP_CERT (default:
+# pip's configuration here: `pip3 config list`, else its files), KETQUA_SMOKE_REBUILD_BASE=1
+# (make the base again), KETQUA_SMOKE_KEEP=1 (keep the containers and volumes for a look).
+# No registry or mirror is built in: when neither the variable nor this machine's
+# configuration gives one, the script stops at once with one line that names the variable.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,15 +77,114 @@ cleanup() {
     fi
     if [ "$status" -eq 0 ]; then
         log "PASSED in $((SECONDS - START)) s"
-    else
+    elif [ -z "${SETTING_MISSING:-}" ]; then
         printf '[smoke %3ds] smoke test FAILED (exit %d)\n' "$((SECONDS - START))" "$status" >&2
     fi
 }
 trap cleanup EXIT
 trap 'die "interrupted"' INT TERM
 
-# -- tools ------------------------------------------------------------------------------------
+# a setting that neither the environment nor this machine gives: one line naming the variable
+setting_missing() {
+    printf 'smoke.sh: %s\n' "$*" >&2
+    SETTING_MISSING=1
+    exit 2
+}
+
 [ "$(id -u)" -eq 0 ] || die "run as root (podman builds with --isolation chroot, debootstrap)"
+
+# -- settings: this machine's Debian mirror and Python index, or the operator's -------------
+# the URI of this machine's apt source for SUITE (deb822 .sources or one-line sources.list)
+apt_uri() {
+    local suite=$1 found
+    found=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v suite="$suite" '
+        BEGIN { RS = ""; FS = "\n" }
+        {
+            uri = ""; ok = 0; deb = 0; off = 0
+            for (i = 1; i <= NF; i++) {
+                key = tolower($i)
+                if (key ~ /^uris:/) { split($i, a, /[ \t]+/); uri = a[2] }
+                if (key ~ /^types:/ && $i ~ /[ \t]deb([ \t]|$)/) deb = 1
+                if (key ~ /^enabled:[ \t]*no/) off = 1
+                if (key ~ /^suites:/) { n = split($i, s, /[ \t]+/); for (j = 2; j <= n; j++) if (s[j] == suite) ok = 1 }
+            }
+            if (ok && deb && !off && uri != "") { print uri; exit }
+        }')
+    if [ -z "$found" ]; then
+        # deb [option=value ...] URI SUITE COMPONENT...
+        found=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk -v suite="$suite" '
+            $1 == "deb" {
+                i = 2
+                if ($i ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ }
+                if ($(i + 1) == suite) { print $i; exit }
+            }')
+    fi
+    echo "$found"
+}
+# index-url in pip's configuration files when there is no pip3 to ask: [install] over
+# [global], a later file over an earlier one (pip's order: global, user, PIP_CONFIG_FILE)
+pip_conf_index() {
+    local f files=()
+    for f in /etc/xdg/pip/pip.conf /etc/pip.conf "$HOME/.pip/pip.conf" \
+        "$HOME/.config/pip/pip.conf" "${PIP_CONFIG_FILE:-}"; do
+        [ -n "$f" ] && [ -f "$f" ] && files+=("$f")
+    done
+    [ "${#files[@]}" -gt 0 ] || return 0
+    awk '
+        /^[ \t]*\[/ { section = $0; gsub(/[][ \t]/, "", section); next }
+        section == "global" || section == "install" {
+            line = $0; sub(/^[ \t]+/, "", line)
+            if (line ~ /^index[-_]url[ \t]*[=:]/) {
+                sub(/^[^=:]*[=:][ \t]*/, "", line); sub(/[ \t\r]+$/, "", line); v[section] = line
+            }
+        }
+        END { if ("install" in v) print v["install"]; else if ("global" in v) print v["global"] }
+    ' "${files[@]}"
+}
+# the index `pip install` uses here: PIP_INDEX_URL, else pip's configuration
+pip_index() {
+    if [ -n "${PIP_INDEX_URL:-}" ]; then
+        echo "$PIP_INDEX_URL"
+    elif command -v pip3 >/dev/null; then
+        { pip3 config list 2>/dev/null || true; } | awk '
+            { key = $0; sub(/=.*/, "", key); value = $0; sub(/^[^=]*=/, "", value)
+              gsub(/^'"'"'|'"'"'$/, "", value) }
+            key == "install.index-url" { install = value }
+            key == "global.index-url" { global = value }
+            END { if (install != "") print install; else if (global != "") print global }'
+    else
+        pip_conf_index
+    fi
+}
+pip_cert() {
+    if [ -n "${PIP_CERT:-}" ]; then
+        echo "$PIP_CERT"
+    elif command -v pip3 >/dev/null; then
+        pip3 config get global.cert 2>/dev/null || true
+    fi
+}
+
+index=$(pip_index)
+case "$index" in
+"") setting_missing "no Python package index configured here (pip config has no index-url):" \
+    "set PIP_INDEX_URL to the index or mirror the image build should use" ;;
+file:*) setting_missing "pip's index here is a local folder ($index), out of the build's reach:" \
+    "set PIP_INDEX_URL to an index or mirror over http(s)" ;;
+esac
+ca=$(pip_cert)
+[ -n "$ca" ] || ca=/etc/ssl/certs/ca-certificates.crt
+# the mirrors are needed only to make the base image
+if [ "${KETQUA_SMOKE_REBUILD_BASE:-0}" = 1 ] || ! command -v podman >/dev/null ||
+    ! podman image exists "$BASE"; then
+    mirror=${DEBIAN_MIRROR:-$(apt_uri bookworm)}
+    [ -n "$mirror" ] || setting_missing "no apt source for bookworm here:" \
+        "set DEBIAN_MIRROR to the Debian mirror to make the base image from"
+    security=${DEBIAN_SECURITY_MIRROR:-$(apt_uri bookworm-security)}
+    [ -n "$security" ] || setting_missing "no apt source for bookworm-security here:" \
+        "set DEBIAN_SECURITY_MIRROR to the Debian security archive (or its mirror)"
+fi
+
+# -- tools ------------------------------------------------------------------------------------
 missing=()
 for pair in podman:podman runc:runc debootstrap:debootstrap newuidmap:uidmap curl:curl \
     python3:python3; do
@@ -103,32 +206,8 @@ free_port() {
 }
 
 # -- 1. the base image ------------------------------------------------------------------------
-# the URIs of this machine's apt source for SUITE (deb822 .sources or one-line sources.list)
-apt_uri() {
-    local suite=$1 found
-    found=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v suite="$suite" '
-        BEGIN { RS = ""; FS = "\n" }
-        {
-            uri = ""; ok = 0
-            for (i = 1; i <= NF; i++) {
-                if ($i ~ /^URIs:/) { split($i, a, /[ \t]+/); uri = a[2] }
-                if ($i ~ /^Suites:/) { n = split($i, s, /[ \t]+/); for (j = 2; j <= n; j++) if (s[j] == suite) ok = 1 }
-            }
-            if (ok && uri != "") { print uri; exit }
-        }')
-    if [ -z "$found" ]; then
-        found=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-            awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2; exit }')
-    fi
-    echo "$found"
-}
-
-make_base() {
-    local mirror security rootfs=$WORK/rootfs
-    mirror=${DEBIAN_MIRROR:-$(apt_uri bookworm)}
-    mirror=${mirror:-http://deb.debian.org/debian}
-    security=$(apt_uri bookworm-security)
-    security=${security:-http://deb.debian.org/debian-security}
+make_base() { # from $mirror and $security (the settings above)
+    local rootfs=$WORK/rootfs
     log "no $BASE here: debootstrap --variant=minbase bookworm from $mirror (~40 s)"
     debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$WORK/debootstrap.log" 2>&1 ||
         { tail -20 "$WORK/debootstrap.log"; die "debootstrap failed (mirror $mirror)"; }
@@ -187,11 +266,6 @@ else
 fi
 
 # -- 2. the build -----------------------------------------------------------------------------
-pip_config() { if command -v pip3 >/dev/null; then pip3 config get "$1" 2>/dev/null || true; fi; }
-index=${PIP_INDEX_URL:-$(pip_config global.index-url)}
-case "$index" in "" | file:*) index=https://pypi.org/simple ;; esac
-ca=${PIP_CERT:-$(pip_config global.cert)}
-[ -n "$ca" ] || ca=/etc/ssl/certs/ca-certificates.crt
 build=(podman build --isolation chroot --format docker --pull=never
     --build-arg "PIP_INDEX_URL=$index" -f "$ROOT/docker/Dockerfile" -t "$IMAGE")
 [ -s "$ca" ] && build+=(--secret "id=pip_ca,src=$ca")
