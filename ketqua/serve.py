@@ -2,31 +2,34 @@
 
 Resources are made here, once, and passed to the applications: the
 registry's database (migrated at start), the blob store, the process pools,
-the pipeline's workers. SIGTERM (or Ctrl-C) stops accepting requests, lets
-running jobs finish for a while, gives the rest back to the queue, and
+the pipeline's workers. Each is entered into the start-up's exit stacks as
+it is made (``ketqua.lifecycle``), so a failure half-way through start-up
+releases what was started. SIGTERM (or Ctrl-C) stops accepting requests,
+lets running jobs finish for a while, gives the rest back to the queue, and
 exits within ``shutdown_timeout``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
 import signal
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from aiohttp import web
+from prometheus_client import Counter
 
 from ketqua import logs
+from ketqua.lifecycle import Deadline, Drain, Stopping
 from ketqua.settings import Listen, Settings
 from plumbing.errors import InputError
 from plumbing.web.metrics import Metrics
-from registry.audit import AuditTrail
 from registry.blobs import BlobStore
 from registry.database import Database, open_database, upgrade
+from signer.delivery.worker import Deliverer
 
 log = logging.getLogger("ketqua.serve")
 
@@ -40,40 +43,43 @@ class Role(StrEnum):
     VERIFIER = "verifier"
 
 
-@dataclass
-class _Signer:
-    runner: web.AppRunner
-    pipeline: Any
-    deliverer: Any
-    pools: list[Any]
-    audit: AuditTrail
-
-
 def run(settings: Settings, role: Role) -> int:
     logs.configure(settings.log_format, settings.log_level)
     asyncio.run(serve(settings, role))  # a KetquaError reaches the CLI: one line, exit 2/1
     return 0
 
 
-async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None = None) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    db = open_database(settings.database)
-    blobs = settings.blobs.open()
-    signer: _Signer | None = None
-    verifier: web.AppRunner | None = None
-    try:
+async def serve(
+    settings: Settings,
+    role: Role,
+    *,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Start the services of ``role``, wait for SIGTERM/SIGINT (or ``stop``), stop them."""
+    stop = stop or asyncio.Event()
+    deadline = Deadline(settings.shutdown_timeout * SHUTDOWN_SHARE)
+    stopping = Stopping()
+    async with contextlib.AsyncExitStack() as stack:
+        _stop_on_signals(stack, stop)
+        settings.home.mkdir(parents=True, exist_ok=True)
+        db = open_database(settings.database)
+        stack.push_async_callback(stopping.step, "the database", db.close)
+        blobs = settings.blobs.open()
+        stack.push_async_callback(
+            stopping.step, "the blob store", functools.partial(asyncio.to_thread, blobs.close)
+        )
         await upgrade(db)
+        # after the drain: what requests and jobs used (the audit trail, the process pools)
+        used = await stack.enter_async_context(contextlib.AsyncExitStack())
+        # first, side by side: requests in flight and running jobs
+        drain = await stack.enter_async_context(Drain(deadline, stopping))
         metrics = Metrics()
         if role in (Role.BOTH, Role.SIGNER):
-            signer = await _start_signer(settings, db, blobs, metrics)
+            await _start_signer(settings, db, blobs, metrics, drain, used, deadline, stopping)
         if role in (Role.BOTH, Role.VERIFIER):
-            verifier = await _start_verifier(
-                settings, db, blobs, metrics, alone=role is Role.VERIFIER
-            )
+            app = _verifier_app(settings, db, blobs, metrics, alone=role is Role.VERIFIER)
+            await _start_site(app, settings.verifier_address, "verifier", settings, drain)
         # what start-up made (modules, engines, apps) lives as long as the process: out of
         # the cyclic collector's sight, so that full collections stay short (request latency)
         gc.freeze()
@@ -82,34 +88,30 @@ async def serve(settings: Settings, role: Role, *, ready: asyncio.Event | None =
             ready.set()
         await stop.wait()
         log.info("stopping: no new requests; exit within %.0f s", settings.shutdown_timeout)
-    finally:
-        # one deadline for everything: the steps run side by side, each gets what is left
-        deadline = loop.time() + settings.shutdown_timeout * SHUTDOWN_SHARE
-
-        def left() -> float:
-            return max(0.1, deadline - loop.time())
-
-        steps = [runner.cleanup() for runner in (verifier, signer and signer.runner) if runner]
-        if signer is not None:
-            steps.append(signer.pipeline.stop(left()))
-            steps.append(signer.deliverer.stop(left()))
-        await asyncio.gather(*steps)
-        if signer is not None:
-            await signer.audit.stop()
-            for pool in signer.pools:
-                await _shutdown_pool(pool, left())
-        await db.close()
-        await asyncio.to_thread(blobs.close)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+    stopping.check()
     log.info("stopped")
 
 
+def _stop_on_signals(stack: contextlib.AsyncExitStack, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+        stack.callback(loop.remove_signal_handler, sig)
+
+
 async def _start_signer(
-    settings: Settings, db: Database, blobs: BlobStore, metrics: Metrics
-) -> _Signer:
+    settings: Settings,
+    db: Database,
+    blobs: BlobStore,
+    metrics: Metrics,
+    drain: Drain,
+    used: contextlib.AsyncExitStack,
+    deadline: Deadline,
+    stopping: Stopping,
+) -> None:
     from ketqua.signing import runtime_config
     from keys.keydir import KeyDir
+    from registry.audit import AuditTrail
     from registry.results import PIPELINE
     from signer.api.app import create_app
     from signer.api.context import SignerContext
@@ -136,75 +138,73 @@ async def _start_signer(
             "see README, Keys)",
             keydir.root,
         )
-    pools: list[Any] = []
-    try:
-        signing = signing_pool(
-            settings.workers,
-            config,
-            blobs=settings.blobs,
-            staging_root=settings.staging_dir,
-        )
-        pools.append(signing)
-        described = await signing.start(describe_in_worker)
-        failure = next((d for d in described if isinstance(d, Failure)), None)
-        if failure is not None:
-            raise InputError(f"the signing keys are not usable: {failure}")
-        agency_code = described[0]
-        intake = intake_pool(settings.intake_workers, blobs=settings.blobs)
-        pools.append(intake)
-        await intake.start(noop_in_worker)
-        histogram, attempts = register_signer_metrics(metrics, db)
-        deliverer, mail_domain = _deliverer(settings, db, blobs, attempts)
-        pipeline = Pipeline(
-            db,
-            blobs,
-            Staging(settings.staging_dir),
-            signing,
-            PipelineConfig(
-                lease=settings.job_lease,
-                max_attempts=settings.job_max_attempts,
-                retry_base=settings.job_retry_base,
-                retry_max=settings.job_retry_max,
-            ),
-            on_signed=histogram.observe,
-            on_issued=functools.partial(queue_email, domain=mail_domain, actor=PIPELINE),
-            after_issued=deliverer.wake,
-        )
-        audit = AuditTrail(db)
-        ctx = SignerContext(
-            db=db,
-            blobs=blobs,
-            intake_pool=intake,
-            pipeline=pipeline,
-            deliverer=deliverer,
-            mail_domain=mail_domain,
-            audit=audit,
-            agency_code=agency_code,
-            max_document_bytes=settings.max_document_bytes,
-        )
-        runner = await _start_site(
-            create_app(ctx, metrics), settings.signer_address, "signer API", settings
-        )
-    except BaseException:
-        for pool in pools:
-            await _shutdown_pool(pool, 5)
-        raise
+    signing = signing_pool(
+        settings.workers, config, blobs=settings.blobs, staging_root=settings.staging_dir
+    )
+    used.push_async_callback(
+        stopping.step, "the signing processes", lambda: signing.close(deadline.left())
+    )
+    described = await signing.start(describe_in_worker)
+    failure = next((d for d in described if isinstance(d, Failure)), None)
+    agency_code = next((d for d in described if isinstance(d, str)), None)
+    if failure is not None or agency_code is None:
+        raise InputError(f"the signing keys are not usable: {failure}")
+    intake = intake_pool(settings.intake_workers, blobs=settings.blobs)
+    used.push_async_callback(
+        stopping.step, "the intake processes", lambda: intake.close(deadline.left())
+    )
+    await intake.start(noop_in_worker)
+    histogram, attempts = register_signer_metrics(metrics, db)
+    deliverer, mail_domain = _deliverer(settings, db, blobs, attempts)
+    pipeline = Pipeline(
+        db,
+        blobs,
+        Staging(settings.staging_dir),
+        signing,
+        PipelineConfig(
+            lease=settings.job_lease,
+            max_attempts=settings.job_max_attempts,
+            retry_base=settings.job_retry_base,
+            retry_max=settings.job_retry_max,
+        ),
+        on_signed=histogram.observe,
+        on_issued=functools.partial(queue_email, domain=mail_domain, actor=PIPELINE),
+        after_issued=deliverer.wake,
+    )
+    audit = AuditTrail(db)
     await audit.start()
+    # after the requests that record into it, before the database closes
+    used.push_async_callback(stopping.step, "the audit trail", audit.stop)
+    ctx = SignerContext(
+        db=db,
+        blobs=blobs,
+        intake_pool=intake,
+        pipeline=pipeline,
+        deliverer=deliverer,
+        mail_domain=mail_domain,
+        audit=audit,
+        agency_code=agency_code,
+        max_document_bytes=settings.max_document_bytes,
+    )
+    await _start_site(
+        create_app(ctx, metrics), settings.signer_address, "signer API", settings, drain
+    )
     # one more task than processes: the next job is ready when a process frees up
     await pipeline.start(concurrency=settings.workers + 1)
+    drain.add("the signing pipeline", lambda: pipeline.stop(deadline.left()))
     # twice the connections: a task building the next message while one waits for a reply
     await deliverer.start(concurrency=settings.smtp_connections * 2)
+    drain.add("the e-mail deliverer", lambda: deliverer.stop(deadline.left()))
     log.info("signing for agency %s with %d worker process(es)", agency_code, settings.workers)
-    return _Signer(runner, pipeline, deliverer, pools, audit)
 
 
 def _deliverer(
-    settings: Settings, db: Database, blobs: BlobStore, attempts: Any
-) -> tuple[Any, str]:
+    settings: Settings, db: Database, blobs: BlobStore, attempts: Counter
+) -> tuple[Deliverer, str]:
     from keys.keydir import KeyDir
     from signer.delivery.message import DkimKey, MessageBuilder, Sender
     from signer.delivery.transport import PickupFolder, SmtpTransport, Transport
-    from signer.delivery.worker import Deliverer, DeliveryConfig
+    from signer.delivery.worker import DeliveryConfig
 
     sender = Sender(
         address=settings.mail_from,
@@ -244,24 +244,16 @@ def _deliverer(
     return deliverer, sender.domain
 
 
-async def _shutdown_pool(pool: Any, grace: float) -> None:
-    try:
-        await asyncio.wait_for(asyncio.to_thread(pool.shutdown), grace)
-    except TimeoutError:
-        log.warning("worker processes did not stop in %.0f s; killing them", grace)
-        pool.kill()
-
-
-async def _start_verifier(
+def _verifier_app(
     settings: Settings, db: Database, blobs: BlobStore, metrics: Metrics, *, alone: bool
-) -> web.AppRunner:
+) -> web.Application:
     from keys.keydir import KeyDir
     from plumbing.web.security import RateLimit
     from verifier.app import RATE_LIMITED, create_app
     from verifier.upload import UploadLimits
 
     keydir = KeyDir(settings.keys_dir)
-    app = create_app(
+    return create_app(
         db,
         keydir.trust_list,
         metrics,
@@ -281,12 +273,12 @@ async def _start_verifier(
         ),
         blobs=blobs,
     )
-    return await _start_site(app, settings.verifier_address, "verifier", settings)
 
 
 async def _start_site(
-    app: web.Application, listen: Listen, name: str, settings: Settings
-) -> web.AppRunner:
+    app: web.Application, listen: Listen, name: str, settings: Settings, drain: Drain
+) -> None:
+    """Serve ``app`` on ``listen``; its stop (requests in flight finish) joins the drain."""
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -299,8 +291,8 @@ async def _start_site(
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise InputError(f"cannot listen on {listen} for the {name}: {exc.strerror}") from None
+        raise InputError(f"cannot listen on {listen} for the {name}: {exc.strerror}") from exc
+    drain.add(f"the {name}", runner.cleanup)
     for address in runner.addresses:
         host, port = address[0], address[1]
         log.info("%s listening on http://%s:%d", name, host, port)
-    return runner

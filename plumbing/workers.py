@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
+import logging
 import multiprocessing
 import signal
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from plumbing.errors import KetquaError
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class PoolBroken(KetquaError):
@@ -40,7 +48,9 @@ def worker_process(name: bytes) -> None:
 class WorkerPool:
     """A process pool that restarts itself when a worker dies."""
 
-    def __init__(self, size: int, initializer: Any, initargs: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self, size: int, initializer: Callable[..., None], initargs: tuple[Any, ...] = ()
+    ) -> None:
         self.size = size
         self._initializer = initializer
         self._initargs = initargs
@@ -54,32 +64,48 @@ class WorkerPool:
             initargs=self._initargs,
         )
 
-    async def run(self, fn: Any, *args: Any) -> Any:
+    async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """``fn(*args, **kwargs)`` in a worker; its return type is ``fn``'s, checked by mypy."""
         loop = asyncio.get_running_loop()
         pool = self._pool
+        call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
         try:
-            return await loop.run_in_executor(pool, fn, *args)
+            return await loop.run_in_executor(pool, call)
         except BrokenProcessPool:
             if pool is self._pool:  # the first to notice restarts it
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new()
             raise PoolBroken("a worker process died; the work will be retried") from None
 
-    async def start(self, probe: Any) -> list[Any]:
+    async def start(self, probe: Callable[[], R]) -> list[R]:
         """Start every worker now (keys load, fonts subset) and run ``probe`` in each."""
         return list(await asyncio.gather(*(self.run(probe) for _ in range(self.size))))
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    async def run_within(self, seconds: float, fn: Any, *args: Any) -> Any:
+    async def close(self, grace: float) -> None:
+        """Stop the workers: calls still running get ``grace`` seconds, then they are killed.
+
+        The one way every service stops its pools; it never raises, so that a pool
+        that will not stop does not keep the next resource from being released.
+        """
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.shutdown), grace)
+        except TimeoutError:
+            log.warning("worker processes did not stop in %.0f s; killing them", grace)
+            self.kill()
+
+    async def run_within(
+        self, seconds: float, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
         """``run``, bounded: past ``seconds`` the pool is killed and started anew (TimeoutError).
 
         A process cannot be interrupted in the middle of a call; killing it is the
         only way to get its CPU back from input that takes too long.
         """
         try:
-            return await asyncio.wait_for(self.run(fn, *args), seconds)
+            return await asyncio.wait_for(self.run(fn, *args, **kwargs), seconds)
         except TimeoutError:
             pool, self._pool = self._pool, self._new()
             for process in list(getattr(pool, "_processes", {}).values()):

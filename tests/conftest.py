@@ -59,6 +59,14 @@ def registry_name(config: pytest.Config) -> str:
     return str(config.getoption("--registry"))
 
 
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``KETQUA_*`` variable of the caller's shell reaches the test's settings."""
+    for name in list(os.environ):
+        if name.startswith("KETQUA_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def keydir(tmp_path_factory: pytest.TempPathFactory) -> KeyDir:
     root = tmp_path_factory.mktemp("pki") / "keys"

@@ -32,6 +32,8 @@ OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 # what the per-address rate limit covers: the QR pages and (with the upload) verification
 RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify", "/api/v1/lookup/", "/tra-cuu/")
 
+POOL_GRACE = 5.0  # seconds for checks still running when the verifier stops
+
 DB = web.AppKey("db", Database)
 UPLOAD = web.AppKey("upload", Upload)
 TRUST_LIST = web.AppKey("trust_list", Path)
@@ -88,10 +90,7 @@ def create_app(
         await pool.start(ready)  # spawned now, not on the first upload
         app[UPLOAD] = Upload(db, trust, pool, limits)
         yield
-        try:
-            await asyncio.wait_for(asyncio.to_thread(pool.shutdown), 5)
-        except TimeoutError:
-            pool.kill()
+        await pool.close(POOL_GRACE)
 
     async def verify_upload(request: web.Request) -> web.Response:
         return await request.app[UPLOAD].verify(request)
