@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from registry import jobs, results
 from registry.ids import new_id
 from registry.schema import deliveries, delivery_attempts
-from registry.states import AttemptOutcome, DeliveryState, JobKind, ResultState
+from registry.states import AttemptOutcome, DeliveryState, EventKind, JobKind, ResultState
 
 EMAIL = "email"
 
@@ -83,7 +83,7 @@ def create(
         results.add_event(
             conn,
             result_id,
-            "delivery",
+            EventKind.DELIVERY,
             f"{len(created)} email delivery(ies) queued",
             actor,
             at=now,

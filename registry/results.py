@@ -6,14 +6,14 @@ result's history (``events``) is complete and in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from registry.schema import result_events, results
-from registry.states import ResultState
+from registry.states import HistoryStep, ResultState, history_step
 from registry.timeliness import timeliness
 
 PIPELINE = "pipeline"  # the actor of the service's own moves
@@ -26,9 +26,54 @@ _INSERT_EVENT = insert(result_events)
 @dataclass(frozen=True, slots=True)
 class ResultEvent:
     at: datetime
-    state: str
+    state: HistoryStep
     detail: str | None
     actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewResult:
+    """What intake records of an accepted result; the registry adds its state and times."""
+
+    id: str
+    dossier_code: str
+    result_no: int
+    agency_code: str
+    procedure_code: str
+    publish: bool
+    received_at: datetime
+    due_at: datetime
+    resolved_at: datetime
+    original_sha256: str
+    original_size: int
+    metadata_json: str = field(repr=False)  # personal data
+    supersedes: str | None = None
+    api_key_id: str | None = None
+    access_hash: str | None = field(default=None, repr=False)  # registry.access
+
+    def __post_init__(self) -> None:
+        if self.result_no < 1 or self.original_size < 0 or len(self.original_sha256) != 64:
+            raise ValueError("a result needs a number from 1, a size and a SHA-256")
+        if any(t.tzinfo is None for t in (self.received_at, self.due_at, self.resolved_at)):
+            raise ValueError("a result's times must carry their time zone")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedFacts:
+    """What the registry records of a signed document (its bytes are in the blob store)."""
+
+    signed_sha256: str
+    signed_size: int
+    signer_fingerprint: str
+    seal_kid: str
+    seal_url: str
+    verification_code: str
+    pades_level: str
+    signed_at: datetime
+
+    def __post_init__(self) -> None:
+        if len(self.signed_sha256) != 64 or self.signed_size <= 0 or self.signed_at.tzinfo is None:
+            raise ValueError("a signed document needs a SHA-256, a size and an aware time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +160,9 @@ def events(conn: Connection, result_id: str) -> list[ResultEvent]:
         .where(result_events.c.result_id == result_id)
         .order_by(result_events.c.id)
     )
-    return [ResultEvent(r.at, r.state, r.detail, r.actor) for r in conn.execute(query)]
+    return [
+        ResultEvent(r.at, history_step(r.state), r.detail, r.actor) for r in conn.execute(query)
+    ]
 
 
 def page(
@@ -136,24 +183,24 @@ def highest_result_no(conn: Connection, dossier_code: str) -> int:
     return int(conn.execute(query).scalar() or 0)
 
 
-def count_by_state(conn: Connection) -> dict[str, int]:
+def count_by_state(conn: Connection) -> dict[ResultState, int]:
     query = select(results.c.state, func.count()).group_by(results.c.state)
-    return {state: count for state, count in (conn.execute(query)).tuples()}
+    return {ResultState(state): count for state, count in (conn.execute(query)).tuples()}
 
 
-def insert_result(conn: Connection, values: dict[str, Any], *, actor: str) -> ResultRecord:
+def insert_result(conn: Connection, new: NewResult, *, actor: str) -> ResultRecord:
     """A new ``queued`` result with its first event; returns it as stored."""
     now = datetime.now(UTC)
     row: dict[str, Any] = {column.name: None for column in results.columns}
-    row.update(values, state=ResultState.QUEUED.value, created_at=now, updated_at=now)
-    row["timeliness"] = timeliness(row["resolved_at"], row["due_at"]).value
+    row.update(asdict(new), state=ResultState.QUEUED.value, created_at=now, updated_at=now)
+    row["timeliness"] = timeliness(new.resolved_at, new.due_at).value
     conn.execute(_INSERT_RESULT, row)
-    add_event(conn, values["id"], ResultState.QUEUED.value, "accepted", actor, at=now)
+    add_event(conn, new.id, ResultState.QUEUED, "accepted", actor, at=now)
     return ResultRecord(**{**row, "state": ResultState.QUEUED})
 
 
 def record_signed(
-    conn: Connection, result_id: str, values: dict[str, Any], *, publish: bool, detail: str
+    conn: Connection, result_id: str, facts: SignedFacts, *, publish: bool, detail: str
 ) -> bool:
     """Record the signed document and move ``signing`` -> ``signed`` (-> ``published``).
 
@@ -162,6 +209,7 @@ def record_signed(
     """
     now = datetime.now(UTC)
     final = ResultState.PUBLISHED if publish else ResultState.SIGNED
+    values = {**asdict(facts), "failure": None}
     done = conn.execute(
         update(results)
         .where(results.c.id == result_id, results.c.state == ResultState.SIGNING.value)
@@ -184,7 +232,7 @@ def record_signed(
 def add_event(
     conn: Connection,
     result_id: str,
-    state: str,
+    state: HistoryStep,
     detail: str | None,
     actor: str,
     *,
@@ -195,7 +243,7 @@ def add_event(
         {
             "result_id": result_id,
             "at": at or datetime.now(UTC),
-            "state": state,
+            "state": state.value,
             "detail": detail,
             "actor": actor,
         },
@@ -220,7 +268,7 @@ def move(
     done = conn.execute(query.values(state=state.value, updated_at=now, **values))
     if done.rowcount == 0:
         return False
-    add_event(conn, result_id, state.value, detail, actor, at=now)
+    add_event(conn, result_id, state, detail, actor, at=now)
     return True
 
 

@@ -26,6 +26,24 @@ class ResultState(StrEnum):
         return self in (ResultState.FAILED, ResultState.REVOKED, ResultState.SUPERSEDED)
 
 
+class EventKind(StrEnum):
+    """Steps of a result's history that are not a change of state."""
+
+    DELIVERY = "delivery"  # e-mail deliveries queued
+    RESEND = "resend"  # the back office asked for the e-mail again
+
+
+HistoryStep = ResultState | EventKind
+
+
+def history_step(value: str) -> HistoryStep:
+    """What a history row's ``state`` column holds: a state, or another kind of step."""
+    return ResultState(value) if value in _STATES else EventKind(value)
+
+
+_STATES = frozenset(state.value for state in ResultState)
+
+
 class JobState(StrEnum):
     QUEUED = "queued"  # waiting, or leased by a worker (lease_until in the future)
     DONE = "done"

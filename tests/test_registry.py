@@ -21,6 +21,7 @@ from registry.blobs import BlobLocation, DatabaseBlobStore, FolderBlobStore
 from registry.database import MIGRATIONS, Database, current_revision, open_database, upgrade
 from registry.errors import BlobMissing
 from registry.ids import looks_like_id, new_id
+from registry.results import NewResult
 from registry.schema import api_keys, blobs, metadata
 from registry.schema import jobs as jobs_table
 from registry.states import JobKind, JobState, ResultState
@@ -57,20 +58,20 @@ async def add_result(db: Database, dossier: str = "000.18.27.H47-220301-0001") -
     def unit(conn: Connection) -> None:
         results.insert_result(
             conn,
-            {
-                "id": result_id,
-                "dossier_code": dossier,
-                "result_no": 1,
-                "agency_code": "000.18.27.H47",
-                "procedure_code": "1.004227",
-                "metadata_json": "{}",
-                "publish": True,
-                "received_at": now,
-                "due_at": now,
-                "resolved_at": now,
-                "original_sha256": "0" * 64,
-                "original_size": 1,
-            },
+            NewResult(
+                id=result_id,
+                dossier_code=dossier,
+                result_no=1,
+                agency_code="000.18.27.H47",
+                procedure_code="1.004227",
+                metadata_json="{}",
+                publish=True,
+                received_at=now,
+                due_at=now,
+                resolved_at=now,
+                original_sha256="0" * 64,
+                original_size=1,
+            ),
             actor="test",
         )
         jobs.enqueue(conn, result_id, JobKind.SIGN)

@@ -7,7 +7,6 @@ import subprocess
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import Connection, update
@@ -17,6 +16,7 @@ from plumbing.web.problems import Problem
 from registry import results
 from registry.database import open_database, upgrade
 from registry.ids import new_id
+from registry.results import NewResult
 from registry.schema import results as results_table
 from registry.timeliness import Timeliness, timeliness
 from tests.service import Service, ketqua_command, registry_url
@@ -92,23 +92,21 @@ def _seed(conn: Connection) -> None:
         nonlocal n
         n += 1
         day = 1 + n % 28
-        values: dict[str, Any] = {
-            "id": new_id(),
-            "dossier_code": f"{agency}-2201{day:02d}-{n:04d}",
-            "result_no": 1,
-            "agency_code": agency,
-            "procedure_code": "1.004227",
-            "metadata_json": metadata,
-            "publish": True,
-            "received_at": resolved - timedelta(days=10),
-            "due_at": due,
-            "resolved_at": resolved,
-            "original_sha256": f"{n:064x}",
-            "original_size": 1,
-            "supersedes": None,
-            "api_key_id": None,
-        }
-        created = results.insert_result(conn, values, actor="seed")
+        new = NewResult(
+            id=new_id(),
+            dossier_code=f"{agency}-2201{day:02d}-{n:04d}",
+            result_no=1,
+            agency_code=agency,
+            procedure_code="1.004227",
+            metadata_json=metadata,
+            publish=True,
+            received_at=resolved - timedelta(days=10),
+            due_at=due,
+            resolved_at=resolved,
+            original_sha256=f"{n:064x}",
+            original_size=1,
+        )
+        created = results.insert_result(conn, new, actor="seed")
         conn.execute(
             update(results_table).where(results_table.c.id == created.id).values(state=state)
         )

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from keys.trust import SealKeyStatus, TrustList
+from registry.states import ResultState
 from signer.document import SignedResult
 from signer.metadata import parse_metadata
 from signer.runtime import SigningRuntime
@@ -31,7 +32,7 @@ def with_status(trust: TrustList, status: SealKeyStatus, agency: str | None = No
 def registered(signed: SignedResult, state: str, **changes: object) -> Registered:
     values: dict[str, object] = {
         "id": "01M8V082PG93QHFE509GQFXMYZ",
-        "state": state,
+        "state": ResultState(state),
         "verification_code": signed.verification_code,
         "agency_name": "UBND huyện Vân Đồn",
         "procedure_name": "Cấp giấy phép xây dựng",

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from plumbing.masking import mask_name
 from registry import results
 from registry.results import ResultRecord
+from registry.states import ResultState
 from seal import SealClaims
 from verifier.report import Registered
 
@@ -25,9 +26,13 @@ def registered(conn: Connection, claims: SealClaims) -> Registered | None:
     if result is None or result.agency_code != claims.agency_code:
         return None
     revoked_at = None
-    if result.state.value == "revoked":
+    if result.state is ResultState.REVOKED:
         revoked_at = next(
-            (e.at for e in reversed(results.events(conn, result.id)) if e.state == "revoked"),
+            (
+                e.at
+                for e in reversed(results.events(conn, result.id))
+                if e.state is ResultState.REVOKED
+            ),
             result.updated_at,
         )
     current_url = None
@@ -53,7 +58,7 @@ def _public(
     metadata = json.loads(result.metadata_json)
     return Registered(
         id=result.id,
-        state=result.state.value,
+        state=result.state,
         verification_code=result.verification_code,
         agency_name=str(metadata["agency"]["name"]),
         procedure_name=str(metadata["procedure"]["name"]),

@@ -18,7 +18,7 @@ from typing import Any
 
 from plumbing.errors import InputError
 from verifier.report import GenuineSeal, check_seal
-from verifier.validation import Refused, validate_upload
+from verifier.validation import Refused, SealRead, SealRefused, validate_upload
 
 MAX_PAGES = 10_000
 FETCH_TIMEOUT = 10.0
@@ -91,30 +91,32 @@ def verify_pdf(data: bytes, trust_json: bytes, lang: str) -> Outcome:
     if isinstance(checked, Refused):
         raise InputError(checked.reason)
     words = WORDS[lang]
-    signatures = checked["signatures"]
-    seal = checked["seal"]
+    signatures = checked.signatures
+    seal = checked.seal
     valid = (
         bool(signatures)
-        and all(s["indication"] == "TOTAL_PASSED" for s in signatures)
-        and (seal is None or (seal["genuine"] and seal["binds_this_file"]))
+        and all(s.passed for s in signatures)
+        and (seal is None or (isinstance(seal, SealRead) and seal.binds_this_file))
     )
     lines = [f"{words['valid' if valid else 'invalid']} {words['offline']}"]
     for s in signatures:
-        sub = f" / {s['sub_indication']}" if s.get("sub_indication") else ""
-        lines.append(f"{words['signature']} {s['field']}: {s['indication']}{sub}")
-        if s.get("signer"):
-            lines.append(f"  {s['signer']}")
-        if s.get("signing_time"):
-            lines.append(f"  {words['signed_at']}: {s['signing_time']} ({s.get('level')})")
+        sub = f" / {s.sub_indication}" if s.sub_indication else ""
+        lines.append(f"{words['signature']} {s.field}: {s.indication}{sub}")
+        if s.signer:
+            lines.append(f"  {s.signer}")
+        if s.validated is not None and s.validated.signing_time:
+            lines.append(
+                f"  {words['signed_at']}: {s.validated.signing_time} ({s.validated.level})"
+            )
     if seal is None:
         lines.append(f"{words['seal']}: {words['no_seal']}")
-    elif not seal["genuine"]:
-        lines.append(f"{words['seal']}: {words['not_genuine']} ({seal['reason']})")
+    elif isinstance(seal, SealRefused):
+        lines.append(f"{words['seal']}: {words['not_genuine']} ({seal.reason})")
     else:
-        binds = words["binds" if seal["binds_this_file"] else "not_binds"]
+        binds = words["binds" if seal.binds_this_file else "not_binds"]
         lines.append(f"{words['seal']}: {words['genuine']}, {binds}")
-        lines.append(f"  {words['dossier']}: {seal['dossier_code']}-KQ{seal['result_no']}")
-    report = {"verdict": "valid" if valid else "invalid", "offline": True, **checked}
+        lines.append(f"  {words['dossier']}: {seal.dossier_code}-KQ{seal.result_no}")
+    report = {"verdict": "valid" if valid else "invalid", "offline": True, **checked.to_json()}
     return Outcome(valid, report, lines)
 
 

@@ -91,7 +91,7 @@ def _status(dossier_code: str, found: list[ResultRecord]) -> dict[str, Any]:
     metadata = json.loads(standing.metadata_json)
     return {
         "dossier_code": dossier_code,
-        "status": "revoked" if standing.state.value == "revoked" else "resolved",
+        "status": "revoked" if standing.state is ResultState.REVOKED else "resolved",
         "resolved_on": standing.resolved_at.astimezone(VIETNAM_TIME).date().isoformat(),
         "procedure": metadata["procedure"]["name"],
         "agency": metadata["agency"]["name"],
@@ -100,7 +100,7 @@ def _status(dossier_code: str, found: list[ResultRecord]) -> dict[str, Any]:
 
 def _details(result: ResultRecord, current: ResultRecord | None) -> dict[str, Any]:
     metadata = json.loads(result.metadata_json)
-    revoked = result.state.value == "revoked"
+    revoked = result.state is ResultState.REVOKED
     return {
         "result_code": result.result_code,
         "state": result.state.value,

@@ -35,7 +35,7 @@ class Registered:
     """What the registry holds of a result, the public part (read by ``verifier.lookup``)."""
 
     id: str
-    state: str
+    state: ResultState
     verification_code: str | None
     agency_name: str
     procedure_name: str
@@ -98,7 +98,7 @@ class SealReport:
             if r is None
             else {
                 "id": r.id,
-                "state": r.state,
+                "state": r.state.value,
                 "agency": r.agency_name,
                 "procedure": r.procedure_name,
                 "result_code": r.result_code,
@@ -142,9 +142,6 @@ def check_seal(text: str, trust: TrustList) -> GenuineSeal | SealReport:
     return GenuineSeal(claims, verification_code(seal), kid.hex(), key.status)
 
 
-ISSUED = tuple(state.value for state in ResultState if state.issued)
-
-
 def decide(seal: GenuineSeal, result: Registered | None) -> SealReport:
     """The verdict for a genuine seal, given what the registry holds under its result code."""
     if result is None:
@@ -154,10 +151,12 @@ def decide(seal: GenuineSeal, result: Registered | None) -> SealReport:
     if result.verification_code != seal.code:
         reason = "the seal is genuine, but not the one this registry recorded for the result"
         return SealReport(Verdict.UNKNOWN, reason, seal)
-    if result.state == "revoked":
+    if result.state is ResultState.REVOKED:
         return SealReport(Verdict.REVOKED, "the result was revoked", seal, result)
-    if result.state == "superseded":
+    if result.state is ResultState.SUPERSEDED:
         return SealReport(Verdict.SUPERSEDED, "a corrected result replaced it", seal, result)
-    if result.state in ISSUED:
+    if result.state.issued:
         return SealReport(Verdict.VALID, "genuine, and the result stands", seal, result)
-    return SealReport(Verdict.UNKNOWN, f"the result is not issued yet ({result.state})", seal)
+    return SealReport(
+        Verdict.UNKNOWN, f"the result is not issued yet ({result.state.value})", seal
+    )

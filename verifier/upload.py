@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from sqlalchemy import Connection
@@ -23,16 +23,23 @@ from plumbing.workers import WorkerPool, worker_process
 from registry import results
 from registry.database import Database
 from registry.results import ResultRecord
+from registry.states import ResultState
 from verifier.pages import TrustStore
-from verifier.validation import Refused, validate_upload
+from verifier.validation import (
+    Refused,
+    SealRead,
+    SealRefused,
+    UploadCheck,
+    validate_upload,
+)
 
 ENVELOPE_BYTES = 16 * 1024
 STATE_VERDICTS = {
-    "signed": "valid",
-    "published": "valid",
-    "delivered": "valid",
-    "revoked": "revoked",
-    "superseded": "superseded",
+    ResultState.SIGNED: "valid",
+    ResultState.PUBLISHED: "valid",
+    ResultState.DELIVERED: "valid",
+    ResultState.REVOKED: "revoked",
+    ResultState.SUPERSEDED: "superseded",
 }
 
 
@@ -91,60 +98,71 @@ class Upload:
                 field="document",
             )
         digest = hashlib.sha256(data).hexdigest()
-        registry = await self.db.read(_registry_word, digest, checked["seal"])
+        registry = await self.db.read(_registry_word, digest, checked.seal)
         verdict, reason = _verdict(checked, registry)
         body: dict[str, Any] = {
             "verdict": verdict,
             "reason": reason,
-            "document": {"sha256": digest, "size": len(data), "pages": checked["pages"]},
-            "signatures": checked["signatures"],
-            "seal": checked["seal"],
-            "registry": registry,
+            "document": {"sha256": digest, "size": len(data), "pages": checked.pages},
+            "signatures": [s.to_json() for s in checked.signatures],
+            "seal": checked.seal.to_json() if checked.seal is not None else None,
+            "registry": registry.to_json(),
         }
         return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
-def _registry_word(conn: Connection, digest: str, seal: dict[str, Any] | None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RegistryWord:
+    """What the registry says of an uploaded file: ``this_file`` it issued, ``other_file``
+    (the seal's result was issued as other bytes), or ``none``."""
+
+    match: Literal["this_file", "other_file", "none"]
+    result: ResultRecord | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        result = self.result
+        return {
+            "match": self.match,
+            "state": result.state.value if result is not None else None,
+            "result_code": result.result_code if result is not None else None,
+            "verification_url": result.seal_url if result is not None else None,
+        }
+
+
+def _registry_word(
+    conn: Connection, digest: str, seal: SealRead | SealRefused | None
+) -> RegistryWord:
     issued = results.find_signed(conn, digest)
     if issued is not None:
-        return _word("this_file", issued)
-    if seal is not None and seal.get("genuine"):
-        sealed = results.find(conn, seal["dossier_code"], seal["result_no"])
-        if sealed is not None and sealed.agency_code == seal["agency_code"]:
-            return _word("other_file", sealed)
-    return {"match": "none", "state": None, "result_code": None, "verification_url": None}
+        return RegistryWord("this_file", issued)
+    if isinstance(seal, SealRead):
+        sealed = results.find(conn, seal.dossier_code, seal.result_no)
+        if sealed is not None and sealed.agency_code == seal.agency_code:
+            return RegistryWord("other_file", sealed)
+    return RegistryWord("none")
 
 
-def _word(match: str, result: ResultRecord) -> dict[str, Any]:
-    return {
-        "match": match,
-        "state": result.state.value,
-        "result_code": result.result_code,
-        "verification_url": result.seal_url,
-    }
-
-
-def _verdict(checked: dict[str, Any], registry: dict[str, Any]) -> tuple[str, str]:
-    signatures = checked["signatures"]
-    seal = checked["seal"]
-    if not signatures:
+def _verdict(checked: UploadCheck, registry: RegistryWord) -> tuple[str, str]:
+    seal = checked.seal
+    if not checked.signatures:
         return "invalid", "the PDF carries no signature"
-    failing = [s for s in signatures if s["indication"] != "TOTAL_PASSED"]
+    failing = [s for s in checked.signatures if not s.passed]
     if failing:
         first = failing[0]
         return "invalid", (
-            f"signature {first['field']!r}: {first['indication']}"
-            + (f" / {first['sub_indication']}" if first["sub_indication"] else "")
+            f"signature {first.field!r}: {first.indication}"
+            + (f" / {first.sub_indication}" if first.sub_indication else "")
         )
-    if seal is not None and not seal["genuine"]:
-        return "invalid", f"the QR seal is not genuine: {seal['reason']}"
-    if seal is not None and not seal["binds_this_file"]:
+    if isinstance(seal, SealRefused):
+        return "invalid", f"the QR seal is not genuine: {seal.reason}"
+    if seal is not None and not seal.binds_this_file:
         return "invalid", "the QR seal was made for another document"
-    if registry["match"] == "this_file":
-        verdict = STATE_VERDICTS.get(registry["state"], "unknown")
-        return verdict, f"this exact file was issued as {registry['result_code']}"
-    if registry["match"] == "other_file":
+    result = registry.result
+    if registry.match == "this_file" and result is not None:
+        verdict = STATE_VERDICTS.get(result.state, "unknown")
+        return verdict, f"this exact file was issued as {result.result_code}"
+    if registry.match == "other_file" and result is not None:
         return "invalid", (
-            f"the seal is {registry['result_code']}'s, but that result was issued as another file"
+            f"the seal is {result.result_code}'s, but that result was issued as another file"
         )
     return "unknown", "the signatures hold, but this registry did not issue this file"

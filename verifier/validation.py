@@ -14,14 +14,16 @@ intact, the document is not what was signed.
 The seal: the last page is rendered (PDFium) and its QR read (zxing-cpp);
 the seal is verified against the trust list and checked to bind this
 file's signed original. The registry's word is added by the caller.
-Everything returned is plain data (it crosses back to the service).
+What comes back crosses to the service process: immutable records
+(``UploadCheck``, ``SignatureCheck``, ``SealRead``/``SealRefused``) that
+say how they are shown as JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from io import BytesIO
 from typing import Any
 
@@ -49,8 +51,9 @@ from keys.trust import TrustList
 from plumbing.vietnam import VIETNAM_TIME
 from verifier.report import GenuineSeal, check_seal
 
+PASSED = "TOTAL_PASSED"
 INDICATIONS = {
-    AdESStatus.PASSED: "TOTAL_PASSED",
+    AdESStatus.PASSED: PASSED,
     AdESStatus.FAILED: "TOTAL_FAILED",
     AdESStatus.INDETERMINATE: "INDETERMINATE",
 }
@@ -69,11 +72,98 @@ class Refused:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Validated:
+    """What the full validation of an intact signature adds."""
+
+    signing_time: str | None  # ISO 8601 in Vietnam time
+    timestamp_time: str | None
+    level: str  # B-B, B-T, B-LT, B-LTA
+    covers_whole_document: bool
+    modifications_after: str  # pyHanko's ModificationLevel, lower case, or "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """One signature in the ETSI EN 319 102-1 vocabulary."""
+
+    field: str
+    signer: str | None
+    signer_fingerprint: str | None
+    indication: str  # TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE
+    sub_indication: str | None
+    detail: str | None
+    validated: Validated | None = None  # None: the signature could not be parsed
+
+    def __post_init__(self) -> None:
+        if self.indication not in INDICATIONS.values():
+            raise ValueError(f"not an ETSI indication: {self.indication}")
+
+    @property
+    def passed(self) -> bool:
+        return self.indication == PASSED
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "field": self.field,
+            "signer": self.signer,
+            "signer_fingerprint": self.signer_fingerprint,
+            "indication": self.indication,
+            "sub_indication": self.sub_indication,
+            "detail": self.detail,
+        }
+        if self.validated is not None:
+            body.update(asdict(self.validated))
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class SealRefused:
+    """A QR seal on the page that is not genuine, and why."""
+
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"genuine": False, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class SealRead:
+    """A genuine QR seal on the page, and whether it was made for this file."""
+
+    text: str
+    verification_code: str
+    kid: str
+    agency_code: str
+    dossier_code: str
+    result_no: int
+    binds_this_file: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"genuine": True, **asdict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class UploadCheck:
+    """Every signature of the file and its QR seal (None: no QR on the last page)."""
+
+    pages: int
+    signatures: tuple[SignatureCheck, ...]
+    seal: SealRead | SealRefused | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pages": self.pages,
+            "signatures": [s.to_json() for s in self.signatures],
+            "seal": self.seal.to_json() if self.seal is not None else None,
+        }
+
+
 def ready() -> None:
     """Run in each worker at start: the process is up and its imports are done."""
 
 
-def validate_upload(data: bytes, trust_json: bytes, max_pages: int) -> dict[str, Any] | Refused:
+def validate_upload(data: bytes, trust_json: bytes, max_pages: int) -> UploadCheck | Refused:
     logging.getLogger("pyhanko").setLevel(logging.ERROR)  # its warnings name people
     if not data.lstrip()[:5].startswith(b"%PDF-"):
         return Refused("not a PDF (no %PDF- header)")
@@ -90,27 +180,26 @@ def validate_upload(data: bytes, trust_json: bytes, max_pages: int) -> dict[str,
         return Refused(f"the PDF has {pages} pages, more than {max_pages}")
     trust = TrustList.from_json(trust_json)
     has_dss = "/DSS" in reader.root
-    return {
-        "pages": pages,
-        "signatures": [_signature(sig, trust, has_dss, bool(timestamps)) for sig in signatures],
-        "seal": _seal(data, trust),
-    }
+    return UploadCheck(
+        pages=pages,
+        signatures=tuple(_signature(sig, trust, has_dss, bool(timestamps)) for sig in signatures),
+        seal=_seal(data, trust),
+    )
 
 
 def _signature(
     sig: EmbeddedPdfSignature, trust: TrustList, has_dss: bool, doc_timestamped: bool
-) -> dict[str, Any]:
+) -> SignatureCheck:
     roots = [
         asn1_x509.Certificate.load(r.public_bytes(Encoding.DER)) for r in trust.document_roots
     ]
-    report: dict[str, Any] = {"field": sig.field_name}
+    signer: str | None = None
+    fingerprint: str | None = None
     try:
         cert = sig.signer_cert
-        report["signer"] = cert.subject.human_friendly
-        report["signer_fingerprint"] = cert.sha256.hex()
-    except Exception:
-        report["signer"] = None
-        report["signer_fingerprint"] = None
+        signer, fingerprint = cert.subject.human_friendly, cert.sha256.hex()
+    except Exception:  # noqa: S110 - an unreadable certificate fails the validation below
+        pass
     try:
         basic = asyncio.run(
             ades_basic_validation(sig.signed_data, _spec(roots), raw_digest=sig.compute_digest())
@@ -120,33 +209,34 @@ def _signature(
         )
         status = validate_pdf_signature(sig, context, diff_policy=DEFAULT_DIFF_POLICY)
     except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
-        report.update(
-            indication="TOTAL_FAILED",
-            sub_indication="FORMAT_FAILURE",
-            detail=_one_line(exc),
+        return SignatureCheck(
+            sig.field_name, signer, fingerprint, "TOTAL_FAILED", "FORMAT_FAILURE", _one_line(exc)
         )
-        return report
     subindic = basic.ades_subindic
     indication = INDICATIONS[subindic.status]
     sub = None if subindic.status is AdESStatus.PASSED else _name(subindic)
     modified = status.modification_level
-    if indication == "TOTAL_PASSED" and modified is not None and modified not in ALLOWED_AFTER:
+    if indication == PASSED and modified is not None and modified not in ALLOWED_AFTER:
         indication, sub = "INDETERMINATE", "SIG_CONSTRAINTS_FAILURE"
     signed_at = status.signer_reported_dt or sig.self_reported_timestamp
     stamp = status.timestamp_validity
-    report.update(
-        indication=indication,
-        sub_indication=sub,
-        detail=basic.failure_msg,
-        signing_time=signed_at.astimezone(VIETNAM_TIME).isoformat() if signed_at else None,
-        timestamp_time=(
-            stamp.timestamp.astimezone(VIETNAM_TIME).isoformat() if stamp is not None else None
+    return SignatureCheck(
+        sig.field_name,
+        signer,
+        fingerprint,
+        indication,
+        sub,
+        basic.failure_msg,
+        Validated(
+            signing_time=signed_at.astimezone(VIETNAM_TIME).isoformat() if signed_at else None,
+            timestamp_time=(
+                stamp.timestamp.astimezone(VIETNAM_TIME).isoformat() if stamp is not None else None
+            ),
+            level=_level(stamp is not None, has_dss, doc_timestamped),
+            covers_whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+            modifications_after=modified.name.lower() if modified is not None else "unknown",
         ),
-        level=_level(stamp is not None, has_dss, doc_timestamped),
-        covers_whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-        modifications_after=modified.name.lower() if modified is not None else "unknown",
     )
-    return report
 
 
 def _spec(roots: list[asn1_x509.Certificate]) -> SignatureValidationSpec:
@@ -169,24 +259,23 @@ def _level(timestamped: bool, has_dss: bool, doc_timestamped: bool) -> str:
     return "B-T" if timestamped else "B-B"
 
 
-def _seal(data: bytes, trust: TrustList) -> dict[str, Any] | None:
+def _seal(data: bytes, trust: TrustList) -> SealRead | SealRefused | None:
     """The QR seal on the last page, verified, and whether it binds this file; None: no QR."""
     text = _read_qr(data)
     if text is None:
         return None
     checked = check_seal(text, trust)
     if not isinstance(checked, GenuineSeal):
-        return {"genuine": False, "reason": checked.reason}
-    return {
-        "genuine": True,
-        "text": text,
-        "verification_code": checked.code,
-        "kid": checked.kid,
-        "agency_code": checked.claims.agency_code,
-        "dossier_code": checked.claims.dossier_code,
-        "result_no": checked.claims.result_no,
-        "binds_this_file": checked.claims.binds(data),
-    }
+        return SealRefused(checked.reason)
+    return SealRead(
+        text=text,
+        verification_code=checked.code,
+        kid=checked.kid,
+        agency_code=checked.claims.agency_code,
+        dossier_code=checked.claims.dossier_code,
+        result_no=checked.claims.result_no,
+        binds_this_file=checked.claims.binds(data),
+    )
 
 
 def _read_qr(data: bytes) -> str | None:

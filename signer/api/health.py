@@ -91,7 +91,7 @@ def register_signer_metrics(metrics: Metrics, db: Database) -> tuple[Histogram, 
             lambda conn: (results.count_by_state(conn), jobs.stats(conn), outbox.counts(conn))
         )
         for state in ResultState:
-            by_state.labels(state.value).set(counts.get(state.value, 0))
+            by_state.labels(state.value).set(counts.get(state, 0))
         for delivery_state in DeliveryState:
             emails.labels(delivery_state.value).set(sent.get(delivery_state.value, 0))
         depth.set(queue.depth)

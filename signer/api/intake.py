@@ -10,7 +10,6 @@ one transaction; only then the 202.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import Connection
@@ -20,7 +19,7 @@ from plumbing.web.multipart import read_parts, too_large
 from plumbing.web.problems import Problem
 from registry import jobs, results
 from registry.ids import looks_like_id, new_id
-from registry.results import ResultRecord
+from registry.results import NewResult, ResultRecord
 from registry.states import JobKind, ResultState
 from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import summary
@@ -65,9 +64,8 @@ async def create_result(request: web.Request) -> web.Response:
         )
     result_id = new_id()
     try:
-        row = _row(result_id, metadata, digest, document, key.id)
-        row["access_hash"] = vetted.access_hash
-        accepted, created = await ctx.db.write(_accept, metadata, digest, row, key.id)
+        new = _new_result(result_id, metadata, digest, len(document), key.id, vetted.access_hash)
+        accepted, created = await ctx.db.write(_accept, metadata, digest, new, key.id)
     except IntegrityError:  # PostgreSQL: a concurrent twin committed first
         twin = await ctx.db.read(results.find, metadata.dossier_code, metadata.result_no)
         if twin is None:
@@ -100,23 +98,23 @@ def _conflict(result: ResultRecord) -> Problem:
 
 
 def _accept(
-    conn: Connection, metadata: ResultMetadata, digest: str, row: dict[str, Any], actor: str
+    conn: Connection, metadata: ResultMetadata, digest: str, new: NewResult, actor: str
 ) -> tuple[bool, ResultRecord]:
     """The unit of work of acceptance: (True, the new result) or (False, the existing one)."""
     # decided again under the write lock: a concurrent twin may have won
     again = _decide(conn, metadata, digest)
     if isinstance(again, ResultRecord):
         return False, again
-    created = results.insert_result(conn, row, actor=actor)
-    jobs.enqueue(conn, row["id"], JobKind.SIGN)
+    created = results.insert_result(conn, new, actor=actor)
+    jobs.enqueue(conn, new.id, JobKind.SIGN)
     if metadata.supersedes is not None:
         results.move(
             conn,
             metadata.supersedes,
             ResultState.SUPERSEDED,
-            detail=f"corrected by {row['id']} (KQ{metadata.result_no})",
+            detail=f"corrected by {new.id} (KQ{metadata.result_no})",
             actor=actor,
-            superseded_by=row["id"],
+            superseded_by=new.id,
         )
     return True, created
 
@@ -169,23 +167,29 @@ def _next_result_no(conn: Connection, dossier_code: str) -> int:
     return results.highest_result_no(conn, dossier_code) + 1
 
 
-def _row(
-    result_id: str, metadata: ResultMetadata, digest: str, document: bytes, api_key_id: str
-) -> dict[str, Any]:
-    return {
-        "id": result_id,
-        "dossier_code": metadata.dossier_code,
-        "result_no": metadata.result_no,
-        "agency_code": metadata.agency.code,
-        "procedure_code": metadata.procedure.code,
+def _new_result(
+    result_id: str,
+    metadata: ResultMetadata,
+    digest: str,
+    size: int,
+    api_key_id: str,
+    access_hash: str | None,
+) -> NewResult:
+    return NewResult(
+        id=result_id,
+        dossier_code=metadata.dossier_code,
+        result_no=metadata.result_no,
+        agency_code=metadata.agency.code,
+        procedure_code=metadata.procedure.code,
         # the access code leaves as a slow hash only (access_hash), never in the metadata
-        "metadata_json": metadata.model_dump_json(exclude={"lookup_secret"}),
-        "publish": metadata.publish,
-        "received_at": metadata.received_at,
-        "due_at": metadata.due_at,
-        "resolved_at": metadata.resolved_at,
-        "original_sha256": digest,
-        "original_size": len(document),
-        "supersedes": metadata.supersedes,
-        "api_key_id": api_key_id,
-    }
+        metadata_json=metadata.model_dump_json(exclude={"lookup_secret"}),
+        publish=metadata.publish,
+        received_at=metadata.received_at,
+        due_at=metadata.due_at,
+        resolved_at=metadata.resolved_at,
+        original_sha256=digest,
+        original_size=size,
+        supersedes=metadata.supersedes,
+        api_key_id=api_key_id,
+        access_hash=access_hash,
+    )

@@ -14,7 +14,7 @@ from registry import outbox, results
 from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
-from registry.states import ResultState
+from registry.states import EventKind, ResultState
 from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import API, detail, summary
 from signer.delivery import queue_email, recipients
@@ -182,5 +182,5 @@ async def resend_result(request: web.Request) -> web.Response:
 
 def _resend(conn: Connection, result: ResultRecord, domain: str, actor: str) -> None:
     # new deliveries (new Message-IDs): the earlier ones and their attempts stay as they were
-    results.add_event(conn, result.id, "resend", "delivery requested again", actor)
+    results.add_event(conn, result.id, EventKind.RESEND, "delivery requested again", actor)
     queue_email(conn, result, domain=domain, actor=actor)

@@ -26,6 +26,7 @@ import cbor2
 
 from plumbing.files import fsync_dir
 from registry.ids import looks_like_id
+from registry.results import SignedFacts
 from signer.document import SignedResult
 from signer.pades import PadesLevel
 
@@ -47,6 +48,19 @@ class StagedSignature:
     def __post_init__(self) -> None:
         if len(self.sha256) != 64 or self.size <= 0 or self.signed_at.tzinfo is None:
             raise ValueError("a staged signature needs a SHA-256, a size and an aware time")
+
+    def facts(self) -> SignedFacts:
+        """What the registry records of it."""
+        return SignedFacts(
+            signed_sha256=self.sha256,
+            signed_size=self.size,
+            signer_fingerprint=self.signer_fingerprint,
+            seal_kid=self.seal_kid,
+            seal_url=self.seal_url,
+            verification_code=self.verification_code,
+            pades_level=self.level.value,
+            signed_at=self.signed_at,
+        )
 
     @classmethod
     def of(cls, signed: SignedResult, *, earlier: bool = False) -> StagedSignature:

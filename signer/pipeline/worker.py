@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -28,7 +27,7 @@ from registry import jobs, results
 from registry.blobs import BlobStore, FolderBlobStore
 from registry.database import Database
 from registry.jobs import Job
-from registry.results import ResultRecord
+from registry.results import ResultRecord, SignedFacts
 from registry.states import JobKind, ResultState
 from signer.pipeline.leased import LeasedWorkers, LeaseLost, backoff
 from signer.pipeline.pool import Failure, sign_and_stage
@@ -118,20 +117,9 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         await asyncio.to_thread(self.staging.drop, result.id)
 
     async def _record(self, job: Job, result: ResultRecord, signed: StagedSignature) -> None:
-        values: dict[str, Any] = {
-            "signed_sha256": signed.sha256,
-            "signed_size": signed.size,
-            "signer_fingerprint": signed.signer_fingerprint,
-            "seal_kid": signed.seal_kid,
-            "seal_url": signed.seal_url,
-            "verification_code": signed.verification_code,
-            "pades_level": signed.level.value,
-            "signed_at": signed.signed_at,
-            "failure": None,
-        }
         detail = f"PAdES {signed.level.value}, document {signed.sha256[:12]}"
         moved, followed_up = await self.db.write(
-            _record_unit, job, result, values, detail, self._on_issued
+            _record_unit, job, result, signed.facts(), detail, self._on_issued
         )
         if followed_up and self._after_issued is not None:
             self._after_issued()
@@ -195,14 +183,14 @@ def _record_unit(
     conn: Connection,
     job: Job,
     result: ResultRecord,
-    values: dict[str, Any],
+    facts: SignedFacts,
     detail: str,
     on_issued: Callable[[Connection, ResultRecord], object] | None,
 ) -> tuple[bool, bool]:
     """Whether the result moved on, and whether ``on_issued`` queued anything (its value)."""
     if not jobs.finish(conn, job):
         raise LeaseLost(f"job {job.id}")  # rolls the transaction back: the new owner records
-    moved = results.record_signed(conn, result.id, values, publish=result.publish, detail=detail)
+    moved = results.record_signed(conn, result.id, facts, publish=result.publish, detail=detail)
     queued = False
     if moved and on_issued is not None:
         queued = bool(on_issued(conn, result))  # e.g. the deliveries, in the same transaction
