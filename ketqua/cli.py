@@ -276,7 +276,7 @@ def _verify(args: argparse.Namespace) -> int:
         try:
             data = args.pdf.read_bytes()
         except OSError as exc:
-            raise InputError(f"cannot read {args.pdf}: {exc.strerror}") from None
+            raise InputError(f"cannot read {args.pdf}: {exc.strerror}") from exc
         outcome = offline.verify_pdf(data, trust, lang)
     else:
         text = args.qr if args.qr is not None else offline.qr_in_image(args.image)
@@ -370,7 +370,7 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         metadata_bytes = args.metadata.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read {args.metadata}: {exc.strerror}") from None
+        raise InputError(f"cannot read {args.metadata}: {exc.strerror}") from exc
     metadata = parse_metadata(metadata_bytes)
     with SigningRuntime(config) as runtime:
         freeze_prepared_state()
@@ -378,7 +378,7 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         write_atomic(args.output, result.pdf)
     except OSError as exc:
-        raise InputError(f"cannot write {args.output}: {exc.strerror}") from None
+        raise InputError(f"cannot write {args.output}: {exc.strerror}") from exc
     summary = {
         "output": str(args.output),
         "level": str(result.level),

@@ -132,7 +132,7 @@ def _read_secret_file(path: Path) -> bytes:
     try:
         value = path.read_bytes().strip()
     except OSError as exc:
-        raise PassphraseError(f"cannot read passphrase file {path}: {exc.strerror}") from None
+        raise PassphraseError(f"cannot read passphrase file {path}: {exc.strerror}") from exc
     if not value:
         raise PassphraseError(f"passphrase file {path} is empty")
     return value

@@ -39,11 +39,11 @@ def load_pkcs12(path: Path, passphrase: bytes) -> KeyPair:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyMaterialError(f"cannot read key file {path}: {exc.strerror}") from None
+        raise KeyMaterialError(f"cannot read key file {path}: {exc.strerror}") from exc
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, passphrase)
-    except ValueError:
-        raise PassphraseError(f"cannot open {path}: wrong passphrase or not PKCS#12") from None
+    except ValueError as exc:
+        raise PassphraseError(f"cannot open {path}: wrong passphrase or not PKCS#12") from exc
     if key is None or cert is None:
         raise KeyMaterialError(f"{path} holds no private key with its certificate")
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):

@@ -52,7 +52,7 @@ class TokenSpec:
             try:
                 from_file = self.pin_file.read_text().strip()
             except OSError as exc:
-                raise TokenError(f"cannot read PIN file {self.pin_file}: {exc.strerror}") from None
+                raise TokenError(f"cannot read PIN file {self.pin_file}: {exc.strerror}") from exc
             if not from_file:
                 raise TokenError(f"PIN file {self.pin_file} is empty")
             return from_file
@@ -154,18 +154,18 @@ def _open_session(module: str, token_label: str, pin: str | None) -> Any:
         return pyhanko_pkcs11.open_pkcs11_session(
             module, token_criteria=TokenCriteria(label=token_label), user_pin=pin
         )
-    except (PinIncorrect, PinLenRange):
-        raise TokenError(f"wrong PIN for token {token_label!r}") from None
-    except PinLocked:
-        raise TokenError(f"the PIN of token {token_label!r} is locked") from None
-    except PinExpired:
-        raise TokenError(f"the PIN of token {token_label!r} has expired") from None
+    except (PinIncorrect, PinLenRange) as exc:
+        raise TokenError(f"wrong PIN for token {token_label!r}") from exc
+    except PinLocked as exc:
+        raise TokenError(f"the PIN of token {token_label!r} is locked") from exc
+    except PinExpired as exc:
+        raise TokenError(f"the PIN of token {token_label!r} has expired") from exc
     except Exception as exc:  # python-pkcs11 raises many unrelated types
         if str(exc).startswith("No token matching"):  # pyHanko's "no such label"
-            raise TokenError(f"no token labelled {token_label!r} in {module}") from None
+            raise TokenError(f"no token labelled {token_label!r} in {module}") from exc
         raise TokenError(
             f"cannot open token {token_label!r}: {type(exc).__name__} {exc}".strip()
-        ) from None
+        ) from exc
 
 
 # Concurrent token calls from two threads of one process crashed the interpreter
@@ -187,7 +187,7 @@ class _TokenSigner(TemplateCmsMixin, pyhanko_pkcs11.PKCS11Signer):
             return signature
         except PKCS11Error as exc:
             name = type(exc).__name__
-            raise TokenFailure(f"the token failed while signing: {name} {exc}".strip()) from None
+            raise TokenFailure(f"the token failed while signing: {name} {exc}".strip()) from exc
         finally:
             _token_calls.release()
 
@@ -209,12 +209,12 @@ def _signer(
         raise TokenError(
             f"token {spec.token_label!r} has no usable key/certificate labelled "
             f"{spec.key_label!r}: {type(exc).__name__} {exc}".strip()
-        ) from None
+        ) from exc
     try:
         certificate = x509.load_der_x509_certificate(signing_cert.dump())
     except ValueError as exc:
         raise TokenError(
             f"the certificate {cert_label!r} on token {spec.token_label!r}: {exc}"
-        ) from None
+        ) from exc
     signer.use_raw_mechanism = signing_cert.public_key.algorithm == "ec"
     return signer, certificate

@@ -112,7 +112,7 @@ class TrustList:
                 for item in doc["document_roots"]
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise KeyMaterialError(f"trust list is not valid: {exc}") from None
+            raise KeyMaterialError(f"trust list is not valid: {exc}") from exc
         return cls(seal_keys=seal_keys, document_roots=roots)
 
     @classmethod
@@ -120,7 +120,7 @@ class TrustList:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise KeyMaterialError(f"cannot read trust list {path}: {exc.strerror}") from None
+            raise KeyMaterialError(f"cannot read trust list {path}: {exc.strerror}") from exc
         return cls.from_json(data)
 
 

@@ -71,11 +71,11 @@ class WorkerPool:
         call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
         try:
             return await loop.run_in_executor(pool, call)
-        except BrokenProcessPool:
+        except BrokenProcessPool as exc:
             if pool is self._pool:  # the first to notice restarts it
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new()
-            raise PoolBroken("a worker process died; the work will be retried") from None
+            raise PoolBroken("a worker process died; the work will be retried") from exc
 
     async def start(self, probe: Callable[[], R]) -> list[R]:
         """Start every worker now (keys load, fonts subset) and run ``probe`` in each."""

@@ -70,6 +70,7 @@ async def create_api_key(db: Database, name: str) -> tuple[ApiKey, str]:
     try:
         await db.write(lambda conn: conn.execute(api_keys.insert(), row))
     except IntegrityError:
+        # the driver's error repeats the row, the key's hash included: not kept as the cause
         raise Conflict(f"an API key named {name!r} exists already", field="name") from None
     return key, plain
 

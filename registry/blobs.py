@@ -112,8 +112,8 @@ class FolderBlobStore:
     def get_sync(self, digest: str) -> bytes:
         try:
             data = self.path(digest).read_bytes()
-        except FileNotFoundError:
-            raise BlobMissing(f"document {digest[:12]}... is not in the blob store") from None
+        except FileNotFoundError as exc:
+            raise BlobMissing(f"document {digest[:12]}... is not in the blob store") from exc
         if sha256_hex(data) != digest:
             raise BlobMissing(f"document {digest[:12]}... in the blob store is damaged")
         return data

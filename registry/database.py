@@ -51,7 +51,11 @@ def database_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InputError(f"not a database URL: {url!r}", field="database_url") from None
+        # neither the URL nor the parser's text (which repeats it) is shown: it may hold a password
+        raise InputError(
+            "not a database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB)",
+            field="database_url",
+        ) from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise InputError(
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql",
@@ -186,7 +190,7 @@ def _lost_is_unavailable() -> Iterator[None]:
     except Exception as exc:
         if not _lost(exc):
             raise
-        raise Unavailable(f"the database cannot be reached: {type(exc).__name__}") from None
+        raise Unavailable(f"the database cannot be reached: {type(exc).__name__}") from exc
 
 
 def open_database(url: str, *, pool_size: int = POOL_SIZE) -> Database:

@@ -52,17 +52,17 @@ def sign_file(runtime: SigningRuntime, pdf: Path, out: Path, metadata_path: Path
     try:
         try:
             metadata_bytes = metadata_path.read_bytes()
-        except FileNotFoundError:
-            raise KetquaError(f"no metadata file {metadata_path.name} beside it") from None
+        except FileNotFoundError as exc:
+            raise KetquaError(f"no metadata file {metadata_path.name} beside it") from exc
         except OSError as exc:
-            raise KetquaError(f"cannot read {metadata_path.name}: {exc.strerror}") from None
+            raise KetquaError(f"cannot read {metadata_path.name}: {exc.strerror}") from exc
         metadata = parse_metadata(metadata_bytes)
         data = read_pdf(pdf, max_bytes=runtime.config.options.max_bytes)
         result = runtime.sign(data, metadata)
         try:
             write_atomic(out, result.pdf)
         except OSError as exc:
-            raise KetquaError(f"cannot write {out}: {exc.strerror}") from None
+            raise KetquaError(f"cannot write {out}: {exc.strerror}") from exc
     except KetquaError as exc:
         return FileOutcome(pdf, None, str(exc))
     return FileOutcome(pdf, out)

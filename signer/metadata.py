@@ -128,6 +128,7 @@ def parse_metadata(data: bytes | str) -> ResultMetadata:
         if first["type"] == "email_required":
             loc = "applicant.email"
         message = _PLAIN.get((loc, first["type"]), _PLAIN.get(("*", first["type"]), message))
+        # pydantic's own error repeats the input (names, addresses): not kept as the cause
         raise MetadataError(message, field=loc or "metadata") from None
 
 

@@ -174,28 +174,28 @@ async def apply_signature(
         return await _sign(pdf_signer, writer, stamp, rotation, now, _RESERVED[level])
     except PyHankoSigningError as exc:
         if isinstance(exc.__cause__, RevokedError):
-            raise SigningError(f"the signing certificate is revoked: {exc.__cause__}") from None
+            raise SigningError(f"the signing certificate is revoked: {exc.__cause__}") from exc
         if isinstance(exc.__cause__, InsufficientRevinfoError):
             raise RevocationUnavailable(
                 f"PAdES {level}: no OCSP response or CRL could be fetched for the signing "
                 f"certificate ({exc.__cause__})"
-            ) from None
+            ) from exc
         if isinstance(exc.__cause__, PathBuildingError):
             raise RevocationUnavailable(
                 f"PAdES {level}: no path from the signing certificate to a known root; put "
                 "the CA's root certificate in the .p12, in public/root-ca.pem or in the "
                 f"trust list ({exc.__cause__})"
-            ) from None
+            ) from exc
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
-        raise SigningError(f"PAdES {level} signing failed: {exc}{cause}") from None
+        raise SigningError(f"PAdES {level} signing failed: {exc}{cause}") from exc
     except TimestampRequestError as exc:
         cause = f": {exc.__cause__}" if exc.__cause__ else ""
-        raise SigningError(f"PAdES {level}: the timestamp server failed{cause}") from None
+        raise SigningError(f"PAdES {level}: the timestamp server failed{cause}") from exc
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise SigningError(
             f"PAdES {level}: a timestamp or revocation server did not answer: "
             f"{type(exc).__name__} {exc}".rstrip()
-        ) from None
+        ) from exc
 
 
 async def _sign(

@@ -47,7 +47,7 @@ def read_pdf(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise DocumentError(f"cannot read {path}: {exc.strerror}") from None
+        raise DocumentError(f"cannot read {path}: {exc.strerror}") from exc
     if len(data) > max_bytes:
         raise DocumentError(f"document is over the limit of {_megabytes(max_bytes)}")
     return data
@@ -71,7 +71,7 @@ def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
     except DocumentError:
         raise
     except Exception as exc:  # pyHanko raises many types on malformed input, zlib.error too
-        raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from None
+        raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from exc
     if page_count < 1:
         raise DocumentError("PDF has no pages")
     signature_fields = {sig.field_name for sig in signatures}
@@ -81,7 +81,7 @@ def vet_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VettedPdf:
     try:
         _read_every_object(data, reader)
     except Exception as exc:
-        raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from None
+        raise DocumentError(f"PDF is corrupt: {_describe(exc)}") from exc
     return VettedPdf(data, page_count, len(signatures), reader)
 
 
@@ -112,7 +112,7 @@ def _check_existing_signature(sig: EmbeddedPdfSignature, signature_fields: set[s
     except Exception as exc:  # pyHanko raises several types for unreadable CMS
         raise DocumentError(
             f"existing signature {name!r} cannot be read: {_describe(exc)}"
-        ) from None
+        ) from exc
     if not (intact and valid):
         raise DocumentError(
             f"existing signature {name!r} is broken: the bytes it signed were changed"

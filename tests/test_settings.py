@@ -210,3 +210,14 @@ def test_serve_names_the_setting_and_sign_names_the_flag_for_one_error(
         "ketqua: error: --tsa-url: PAdES B-T needs a timestamp server\n"
     )
     assert list(folder.iterdir()) == [pdf]  # said before anything was read or made
+
+
+def test_a_database_url_that_does_not_parse_is_not_echoed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a mistyped URL still holds the password: the one-line error must not print it
+    monkeypatch.setenv("KETQUA_DATABASE_URL", "postgresql//ketqua:mat-khau-db@db.internal/kq")
+    assert main(["apikey", "list", "--home", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ketqua: error: setting database_url (KETQUA_DATABASE_URL): not a ")
+    assert "mat-khau-db" not in err

@@ -52,10 +52,10 @@ async def trust_list(request: web.Request) -> web.Response:
     path = request.app[TRUST_LIST]
     try:
         body = await asyncio.to_thread(path.read_bytes)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise Problem(
             503, "unavailable", "Service unavailable", "no trust list configured"
-        ) from None
+        ) from exc
     return web.Response(body=body, content_type="application/json")
 
 

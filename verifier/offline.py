@@ -71,18 +71,18 @@ def load_trust_list(source: str) -> bytes:
             with urllib.request.urlopen(source, timeout=FETCH_TIMEOUT) as response:  # noqa: S310
                 data: bytes = response.read()
         except OSError as exc:
-            raise InputError(f"cannot fetch the trust list {source}: {exc}") from None
+            raise InputError(f"cannot fetch the trust list {source}: {exc}") from exc
     else:
         try:
             data = Path(source).read_bytes()
         except OSError as exc:
-            raise InputError(f"cannot read the trust list {source}: {exc.strerror}") from None
+            raise InputError(f"cannot read the trust list {source}: {exc.strerror}") from exc
     try:
         from keys.trust import TrustList
 
         TrustList.from_json(data)
     except Exception as exc:
-        raise InputError(f"{source} is not a ketqua trust list: {exc}") from None
+        raise InputError(f"{source} is not a ketqua trust list: {exc}") from exc
     return data
 
 
@@ -165,7 +165,7 @@ def qr_in_image(path: Path) -> str:
                 image, formats=zxingcpp.barcode_formats_from_str("QRCode"), try_rotate=True
             )
     except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"cannot read the image {path}: {exc}") from None
+        raise InputError(f"cannot read the image {path}: {exc}") from exc
     for code in codes:
         if "/V/" in code.text.upper():
             return str(code.text)

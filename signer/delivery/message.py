@@ -76,7 +76,7 @@ class DkimKey:
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(
                 f"cannot use the DKIM key {key_file}: {exc}", field="dkim_key_file"
-            ) from None
+            ) from exc
         return cls(selector, domain, pem)
 
     def sign(self, data: bytes) -> bytes:
@@ -144,7 +144,7 @@ class MessageBuilder:
             raise InputError(
                 f"email template {where}: {exc.message}".replace("  ", " "),
                 field="mail_templates",
-            ) from None
+            ) from exc
 
     def build(
         self,
