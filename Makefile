@@ -2,6 +2,7 @@
 #   make run    the service on its embedded default (SQLite, folder, development keys)
 #   make test   install everything the suite needs, then ruff, mypy --strict, and pytest on
 #               SQLite and on PostgreSQL
+#   make test-fast  the same checks, and the tests that start no service or server (under 2 min)
 #   make bench  signing throughput against stock pyHanko and the QR mask against the
 #               full search, as ratios; where one signature's time goes; the service end to end;
 #               emails per second with connection reuse on and off; the verifier and the portal
@@ -16,7 +17,7 @@ DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss
 # the command each Debian package brings, to skip apt-get when all are there
 DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil postfix chromium
 
-.PHONY: run test lint typecheck pytest bench debian-tools venv clean
+.PHONY: run test test-fast lint typecheck pytest bench debian-tools venv clean
 
 venv: $(STAMP)
 
@@ -53,6 +54,10 @@ pytest: venv debian-tools
 	$(VENV)/bin/pytest -n 2 -q --registry=postgresql
 
 test: debian-tools venv lint typecheck pytest
+
+# the developer's loop: lint, types and the tests that start no service (SQLite, no PostgreSQL)
+test-fast: venv debian-tools lint typecheck
+	$(VENV)/bin/pytest -n 2 -q -m "not slow"
 
 run: venv
 	@# a development API key for the curl below, made once and kept (0600) in var/

@@ -15,15 +15,14 @@ from cryptography import x509
 from keys.devpki import init_keydir
 from keys.keydir import KeyDir
 from keys.trust import TrustList
-from signer.document import SignOptions
+from signer.document import SignedResult, SignOptions
 from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.pdfs import example_metadata, result_pdf
 from tests.postgres import Cluster, start_cluster
-from tests.service import Client, Service, create_api_key, use_registry
+from tests.service import PUBLIC_URL, Client, Service, create_api_key, use_registry
 from tests.validators import make_nssdb
 
-PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
 REGISTRIES = ("sqlite", "postgresql")
 
 
@@ -42,12 +41,19 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# fixtures that start a real ``ketqua serve`` or database: a test that uses one is slow
+SERVICE_FIXTURES = frozenset({"service", "client", "api_key", "database_files", "postgres"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test about one backend runs in that backend's run of the suite, and only there."""
+    """A test about one backend runs in that backend's run of the suite, and only there;
+    a test that uses a real service is marked ``slow`` (``make test-fast`` leaves it out)."""
     chosen = config.getoption("--registry")
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
         marker = item.get_closest_marker("registry")
         (dropped if marker is not None and marker.args[0] != chosen else kept).append(item)
     if dropped:
@@ -98,6 +104,12 @@ def runtime(keydir: KeyDir) -> Iterator[SigningRuntime]:
 @pytest.fixture(scope="session")
 def example_pdf() -> bytes:
     return result_pdf()
+
+
+@pytest.fixture(scope="session")
+def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
+    """The example result, signed once for the session by the development keys."""
+    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""Result PDFs for tests and the bundled example: an A4 page of Vietnamese text."""
+"""PDFs for tests and the bundled example.
+
+``result_pdf``: an A4 page of Vietnamese text (the example result);
+``minimal_pdf``: one page written by hand, byte by byte, for malformed
+variants; ``small_page_pdf``: a sound page too small for the stamp;
+``scanned_pdf``: a page that is one image, as a scanner makes it.
+"""
 
 from __future__ import annotations
 
@@ -98,3 +104,47 @@ def scanned_pdf(path: Path) -> None:
     draw.rectangle((120, 150, 1120, 260), outline="black", width=4)
     draw.text((140, 180), "GIAY PHEP XAY DUNG (scan)", fill="black")
     scan.save(path, "PDF", resolution=150.0)
+
+
+def minimal_pdf(page_extra: bytes = b"") -> bytes:
+    """A one-page PDF written by hand (``page_extra`` goes into the page dictionary)."""
+    content = b"0 0 1 rg 72 700 200 50 re f"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R%s >>" % page_extra,
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def small_page_pdf(width: int = 200, height: int = 100) -> bytes:
+    """A valid one-page PDF whose page is smaller than the 300 x 136 pt stamp."""
+    writer = PdfFileWriter()
+    stream = generic.StreamObject(stream_data=b"0 0 m 100 50 l S")
+    page = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Page"),
+            pdf_name("/MediaBox"): generic.ArrayObject(
+                [generic.NumberObject(v) for v in (0, 0, width, height)]
+            ),
+            pdf_name("/Resources"): generic.DictionaryObject(),
+            pdf_name("/Contents"): writer.add_object(stream),
+        }
+    )
+    writer.insert_page(page)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()

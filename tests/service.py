@@ -24,6 +24,9 @@ import aiohttp
 
 from registry.blobs import BlobLocation
 
+# the verifier's public base URL every test's documents print in their QR codes
+PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
+
 _LISTENING = re.compile(r"(signer API|verifier) listening on (http://[0-9.]+:[0-9]+)")
 START_TIMEOUT = 60.0
 LOG_SETTLE = 0.3  # the service writes its log lines in batches every 50 ms

@@ -24,6 +24,8 @@ from tests.service import (
     unique_metadata,
 )
 
+pytestmark = pytest.mark.slow  # the real signer API
+
 TIMEOUT = aiohttp.ClientTimeout(total=60)
 PROBLEM = "application/problem+json"
 

@@ -24,24 +24,14 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, p
 
 from ketqua.cli import main
 from keys.keydir import KeyDir
-from tests.pdfs import example_metadata
+from tests.pdfs import example_metadata, minimal_pdf
 from tests.validators import pdfsig, read_qr
 
 KETQUA = Path(sys.executable).parent / "ketqua"
-ENV_VARS = (
-    "KETQUA_HOME",
-    "KETQUA_KEYS",
-    "KETQUA_KEY_PASSPHRASE",
-    "KETQUA_TSA_URL",
-    "KETQUA_PUBLIC_URL",
-    "KETQUA_PKCS11_PIN",
-)
 
 
-@pytest.fixture(autouse=True)
-def _no_ketqua_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+# only what a test sets reaches its commands and services
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 @dataclass(frozen=True)
@@ -64,7 +54,7 @@ def ketqua(capsys: pytest.CaptureFixture[str], *args: str | Path) -> Run:
 
 def console(*args: str | Path, cwd: Path) -> Run:
     """The installed ``ketqua`` script, as a user runs it (no KETQUA_* variables)."""
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KETQUA_")}
     done = subprocess.run(
         [str(KETQUA), *(str(arg) for arg in args)],
         capture_output=True,
@@ -98,30 +88,6 @@ def assert_valid_signature(path: Path, nssdb: Path) -> None:
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def minimal_pdf(page_extra: bytes = b"") -> bytes:
-    """A one-page PDF written by hand (``page_extra`` goes into the page dictionary)."""
-    content = b"0 0 1 rg 72 700 200 50 re f"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R%s >>" % page_extra,
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-    ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 # --- keys init ---------------------------------------------------------------------------------
@@ -663,6 +629,7 @@ def test_folder_into_an_existing_file_exits_2(
 # --- the installed console script --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_console_script_signs_and_keeps_stderr_clean(
     keydir: KeyDir, nssdb: Path, metadata_file: Path, tmp_path: Path
 ) -> None:
@@ -686,6 +653,7 @@ def test_console_script_signs_and_keeps_stderr_clean(
     assert_valid_signature(tmp_path / "odd.signed.pdf", nssdb)
 
 
+@pytest.mark.slow
 def test_console_script_reports_bad_input_in_one_line(
     keydir: KeyDir, metadata_file: Path, tmp_path: Path, example_pdf: bytes
 ) -> None:

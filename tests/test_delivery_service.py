@@ -8,7 +8,6 @@ back office sees is read from the API.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import aiohttp
 import pytest
 
 from tests.service import (
+    PUBLIC_URL,
     Client,
     Service,
     create_api_key,
@@ -29,15 +29,15 @@ from tests.service import (
 )
 from tests.smtp import Mailbox, SilentServer, SmtpServer, free_port
 
-PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
 TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=5)
 
 
-@pytest.fixture(autouse=True)
-def _no_ketqua_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("KETQUA_"):
-            monkeypatch.delenv(name)
+# only what a test sets reaches its commands and services
+# slow: the service with SMTP servers, outages and kills
+pytestmark = [
+    pytest.mark.usefixtures("clean_environment"),
+    pytest.mark.slow,
+]
 
 
 def mail_service(home: Path, port: int, **settings: str) -> Service:

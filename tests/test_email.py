@@ -30,7 +30,6 @@ from signer.delivery.message import ATTACHMENT, LINK, DkimKey, MessageBuilder, S
 from signer.delivery.transport import PickupFolder, SmtpTransport, SmtpUrl
 from signer.document import SignedResult
 from signer.metadata import ResultMetadata, parse_metadata
-from signer.runtime import SigningRuntime
 from tests.pdfs import example_metadata
 from tests.smtp import Mailbox, MailTls, SilentServer, SmtpServer, free_port, make_tls
 from tests.validators import pdfsig
@@ -75,11 +74,6 @@ def record_of(signed: SignedResult, metadata: ResultMetadata) -> ResultRecord:
         updated_at=now,
         metadata_json=metadata.model_dump_json(),
     )
-
-
-@pytest.fixture(scope="module")
-def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
-    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ import pytest
 from tests.pdfs import result_pdf
 from tests.service import Service, create_api_key, submission, unique_metadata
 
+pytestmark = pytest.mark.slow  # a service of its own with small limits
+
 LIMIT_MB = 1
 
 

@@ -6,7 +6,11 @@ import asyncio
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import pytest
+
 from tests.service import Client, issue
+
+pytestmark = pytest.mark.slow  # the real portal
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

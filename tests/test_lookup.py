@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.pdfs import result_pdf
 from tests.service import Client, Service, correct, query, unique_metadata
+
+pytestmark = pytest.mark.slow  # the real portal
 
 SECRET = "K7-PQ9-ZX42-mat-ma"
 NAME = "Lê Thị Hồng Nhung"

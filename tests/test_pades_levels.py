@@ -29,6 +29,8 @@ from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.online_pki import PASSPHRASE, OnlinePki, free_port, running_online_pki
 from tests.validators import make_nssdb, mutool_verify, pdfsig, pyhanko_statuses, read_qr
 
+pytestmark = pytest.mark.slow  # a timestamp server and OCSP/CRL responders over HTTP
+
 
 @pytest.fixture(scope="module")
 def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnlinePki]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
 import signal
 import socket
@@ -24,21 +23,18 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.generic import pdf_name
-from pyhanko.pdf_utils.writer import PdfFileWriter
 
 from keys.keydir import KeyDir
 from keys.trust import TrustList
 from seal import seal_from_text, verify_seal
-from tests.pdfs import result_pdf
+from tests.pdfs import result_pdf, small_page_pdf
 from tests.service import (
+    PUBLIC_URL,
     Client,
     Service,
     create_api_key,
@@ -49,17 +45,16 @@ from tests.service import (
 )
 from tests.validators import make_nssdb, pdfsig
 
-PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=5)
 API = "/api/v1/results"
 
 
-@pytest.fixture(autouse=True)
-def _no_ketqua_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only what a test sets reaches its service (a KETQUA_TSA_URL of the caller would not)."""
-    for name in list(os.environ):
-        if name.startswith("KETQUA_"):
-            monkeypatch.delenv(name)
+# only what a test sets reaches its commands and services
+# slow: the service under kill -9, SIGTERM and retries
+pytestmark = [
+    pytest.mark.usefixtures("clean_environment"),
+    pytest.mark.slow,
+]
 
 
 @dataclass
@@ -119,26 +114,6 @@ def black_hole() -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)  # never accept()ed: the kernel completes the handshakes
         yield f"http://127.0.0.1:{sock.getsockname()[1]}/tsa"
-
-
-def small_page_pdf(width: int = 200, height: int = 100) -> bytes:
-    """A valid one-page PDF whose page is smaller than the 300 x 136 pt stamp."""
-    writer = PdfFileWriter()
-    stream = generic.StreamObject(stream_data=b"0 0 m 100 50 l S")
-    page = generic.DictionaryObject(
-        {
-            pdf_name("/Type"): pdf_name("/Page"),
-            pdf_name("/MediaBox"): generic.ArrayObject(
-                [generic.NumberObject(v) for v in (0, 0, width, height)]
-            ),
-            pdf_name("/Resources"): generic.DictionaryObject(),
-            pdf_name("/Contents"): writer.add_object(stream),
-        }
-    )
-    writer.insert_page(page)
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def at(value: str) -> datetime:

@@ -36,8 +36,8 @@ from keys.token import TokenSpec
 from signer.document import SignedResult, SignOptions
 from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
-from tests.conftest import PUBLIC_URL
 from tests.pdfs import example_metadata
+from tests.service import PUBLIC_URL
 from tests.validators import mutool_verify, pdfsig, pyhanko_statuses
 
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")

@@ -27,6 +27,8 @@ import pytest
 from tests.pdfs import result_pdf
 from tests.service import Client, Service, create_api_key, unique_metadata
 
+pytestmark = pytest.mark.slow  # Debian's postfix
+
 USER = "kqmail"
 # postfix delivers this domain itself (mydestination); nothing leaves the machine
 DOMAIN = "hop-thu.vandon.example.vn"

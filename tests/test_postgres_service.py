@@ -15,7 +15,11 @@ import pytest
 from tests.postgres import Cluster, start_cluster
 from tests.service import Client, Service, create_api_key, distinct_pdfs, unique_metadata
 
-pytestmark = pytest.mark.registry("postgresql")
+# slow: a PostgreSQL cluster stopped and started
+pytestmark = [
+    pytest.mark.registry("postgresql"),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import pytest
 
 from tests.postgres import Cluster
 from tests.service import (
+    PUBLIC_URL,
     Client,
     Service,
     create_api_key,
@@ -37,14 +38,17 @@ from tests.service import (
 )
 from tests.smtp import Mailbox, SmtpServer
 
-pytestmark = pytest.mark.registry("postgresql")
+# slow: three signers and a verifier on PostgreSQL
+pytestmark = [
+    pytest.mark.registry("postgresql"),
+    pytest.mark.slow,
+]
 
 RESULTS = 2000
 SIGNERS = 3
 CLIENTS = 12  # concurrent submissions
 LEASE = 5  # seconds: the killed signer's jobs come back this soon
 DELIVERY_TASKS = 2 * 2  # per signer: twice smtp_connections (2), see README, E-mail
-PUBLIC_URL = "https://ketqua.vandon.quangninh.gov.vn"
 
 
 async def test_three_signers_share_the_work_and_survive_one_killed(

@@ -23,6 +23,8 @@ from signer.pipeline.worker import Pipeline
 from tests.service import Service, ketqua_command, query
 from tests.smtp import free_port
 
+pytestmark = pytest.mark.slow  # ketqua serve started and stopped
+
 
 def get(url: str) -> tuple[int, bytes]:
     try:
@@ -168,7 +170,6 @@ def port_is_free(listen: str) -> bool:
     return True
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("clean_environment")
 async def test_a_start_that_fails_half_way_releases_what_it_started(
     tmp_path: Path, database_url: str
@@ -189,7 +190,6 @@ async def test_a_start_that_fails_half_way_releases_what_it_started(
     assert left == ["MainThread"]
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("clean_environment")
 async def test_a_stop_step_that_fails_does_not_skip_the_others(
     tmp_path: Path,

@@ -93,6 +93,7 @@ def test_serve_refuses_a_bad_setting_with_one_line_and_exit_2(
     assert err.startswith("ketqua: error: setting workers (KETQUA_WORKERS)")
 
 
+@pytest.mark.slow
 def test_serve_help_lists_every_setting() -> None:
     out = subprocess.run(
         ketqua_command("serve", "--help"), check=True, capture_output=True, text=True
@@ -101,6 +102,7 @@ def test_serve_help_lists_every_setting() -> None:
         assert f"KETQUA_{name.upper()}" in out
 
 
+@pytest.mark.slow
 def test_apikey_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> None:
     out = run_ketqua(tmp_path, "apikey", "create", "--name", "mot-cua").stdout
     last = out.strip().splitlines()[-1]

@@ -28,8 +28,8 @@ from seal import seal_from_text, verify_seal
 from signer.document import SignedResult
 from signer.metadata import ResultMetadata
 from signer.runtime import SigningRuntime
-from tests.conftest import PUBLIC_URL
 from tests.pdfs import result_pdf, scanned_pdf
+from tests.service import PUBLIC_URL
 from tests.validators import (
     QR_ONLY,
     mutool_verify,
@@ -40,16 +40,6 @@ from tests.validators import (
     render_page,
     scan_codes,
 )
-
-
-@pytest.fixture(scope="module")
-def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
-    import json
-
-    from signer.metadata import parse_metadata
-    from tests.pdfs import example_metadata
-
-    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
 
 
 @pytest.fixture

@@ -157,6 +157,7 @@ def get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+@pytest.mark.slow
 def test_the_seed_report_comes_out_exactly(seeded: Service) -> None:
     base = seeded.verifier_url
     for query in ("period=2022-Q1", "from=2022-01-01&to=2022-03-31"):

@@ -21,6 +21,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from tests.pdfs import result_pdf
 from tests.service import Client, Service, create_api_key, issue
 
+pytestmark = pytest.mark.slow  # uploads to the real verifier
+
 PATH = "/api/v1/verify"
 
 

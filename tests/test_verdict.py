@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pytest
 
 from keys.trust import SealKeyStatus, TrustList
 from registry.states import ResultState
 from signer.document import SignedResult
-from signer.metadata import parse_metadata
-from signer.runtime import SigningRuntime
-from tests.pdfs import example_metadata
 from verifier.report import GenuineSeal, Registered, SealReport, Verdict, check_seal, decide
-
-
-@pytest.fixture(scope="module")
-def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
-    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
 
 
 def with_status(trust: TrustList, status: SealKeyStatus, agency: str | None = None) -> TrustList:

@@ -12,17 +12,10 @@ from PIL import Image, ImageFilter
 
 from keys.keydir import KeyDir
 from signer.document import SignedResult
-from signer.runtime import SigningRuntime
-from tests.pdfs import example_metadata
 from tests.service import ketqua_command
 from tests.validators import render_page
 
-
-@pytest.fixture(scope="module")
-def signed(runtime: SigningRuntime, example_pdf: bytes) -> SignedResult:
-    from signer.metadata import parse_metadata
-
-    return runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
+pytestmark = pytest.mark.slow  # ketqua verify as a process
 
 
 def verify(keydir: KeyDir, *args: str, lang: str = "C.UTF-8") -> subprocess.CompletedProcess[str]:

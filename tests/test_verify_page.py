@@ -24,10 +24,19 @@ from signer.document import SignedResult, SignOptions
 from signer.metadata import parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.browser import Chromium
-from tests.conftest import PUBLIC_URL
 from tests.pdfs import result_pdf
-from tests.service import Client, Service, correct, issue, ketqua_command, unique_metadata
+from tests.service import (
+    PUBLIC_URL,
+    Client,
+    Service,
+    correct,
+    issue,
+    ketqua_command,
+    unique_metadata,
+)
 from tests.validators import read_qr
+
+pytestmark = pytest.mark.slow  # the real verifier and Chromium
 
 JSON = {"Accept": "application/json"}
 
