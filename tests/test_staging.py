@@ -56,11 +56,13 @@ def test_a_staged_signature_carries_what_the_registry_records(
 ) -> None:
     signed = two_signatures[0]
     staged = StagedSignature.of(signed, earlier=True)
-    assert (staged.sha256, staged.size, staged.seal_kid) == (
+    facts = staged.facts
+    assert (facts.signed_sha256, facts.signed_size, facts.seal_kid) == (
         signed.sha256,
         len(signed.pdf),
         signed.seal_kid,
     )
+    assert facts.pades_level == signed.level.value
     assert staged.earlier
     with pytest.raises(ValueError, match="aware time"):
-        dataclasses.replace(staged, signed_at=signed.signed_at.replace(tzinfo=None))
+        dataclasses.replace(facts, signed_at=signed.signed_at.replace(tzinfo=None))

@@ -33,48 +33,24 @@ from signer.pades import PadesLevel
 
 @dataclass(frozen=True, slots=True)
 class StagedSignature:
-    """What the registry records of a signed document; its bytes are in the blob store."""
+    """What the registry records of a signed document, and whether an earlier attempt made it."""
 
-    sha256: str
-    size: int
-    level: PadesLevel
-    seal_url: str
-    verification_code: str
-    signed_at: datetime
-    signer_fingerprint: str
-    seal_kid: str
+    facts: SignedFacts
     earlier: bool = False  # staged by an earlier attempt (a crash before the record)
-
-    def __post_init__(self) -> None:
-        if len(self.sha256) != 64 or self.size <= 0 or self.signed_at.tzinfo is None:
-            raise ValueError("a staged signature needs a SHA-256, a size and an aware time")
-
-    def facts(self) -> SignedFacts:
-        """What the registry records of it."""
-        return SignedFacts(
-            signed_sha256=self.sha256,
-            signed_size=self.size,
-            signer_fingerprint=self.signer_fingerprint,
-            seal_kid=self.seal_kid,
-            seal_url=self.seal_url,
-            verification_code=self.verification_code,
-            pades_level=self.level.value,
-            signed_at=self.signed_at,
-        )
 
     @classmethod
     def of(cls, signed: SignedResult, *, earlier: bool = False) -> StagedSignature:
-        return cls(
-            sha256=signed.sha256,
-            size=len(signed.pdf),
-            level=signed.level,
-            seal_url=signed.seal_url,
-            verification_code=signed.verification_code,
-            signed_at=signed.signed_at,
+        facts = SignedFacts(
+            signed_sha256=signed.sha256,
+            signed_size=len(signed.pdf),
             signer_fingerprint=signed.signer_fingerprint,
             seal_kid=signed.seal_kid,
-            earlier=earlier,
+            seal_url=signed.seal_url,
+            verification_code=signed.verification_code,
+            pades_level=signed.level.value,
+            signed_at=signed.signed_at,
         )
+        return cls(facts, earlier)
 
 
 class Staging:

@@ -117,15 +117,16 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         await asyncio.to_thread(self.staging.drop, result.id)
 
     async def _record(self, job: Job, result: ResultRecord, signed: StagedSignature) -> None:
-        detail = f"PAdES {signed.level.value}, document {signed.sha256[:12]}"
+        facts = signed.facts
+        detail = f"PAdES {facts.pades_level}, document {facts.signed_sha256[:12]}"
         moved, followed_up = await self.db.write(
-            _record_unit, job, result, signed.facts(), detail, self._on_issued
+            _record_unit, job, result, facts, detail, self._on_issued
         )
         if followed_up and self._after_issued is not None:
             self._after_issued()
         log.info(
             "signed (PAdES %s) and %s",
-            signed.level.value,
+            facts.pades_level,
             "published" if result.publish and moved else "recorded",
             extra={"result_id": result.id},
         )
