@@ -67,12 +67,11 @@ def metadata_for(i: int) -> dict[str, object]:
 
 
 async def published(client: aiohttp.ClientSession) -> int:
+    """Results published so far, e-mailed ones included (they move on to ``delivered``)."""
     async with client.get("/metrics") as response:
         text = await response.text()
-    for line in text.splitlines():
-        if line.startswith('ketqua_results{state="published"}'):
-            return int(float(line.split()[-1]))
-    return 0
+    done = ('ketqua_results{state="published"}', 'ketqua_results{state="delivered"}')
+    return sum(int(float(line.split()[-1])) for line in text.splitlines() if line.startswith(done))
 
 
 async def drive(
