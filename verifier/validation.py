@@ -36,7 +36,12 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.ades import ades_basic_validation
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.policy_decl import SignatureValidationSpec
+from pyhanko.sign.validation.policy_decl import (
+    CertificateFetchingRule,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
@@ -239,15 +244,25 @@ def _signature(
     )
 
 
+# Nothing is fetched, ever: a certificate's caIssuers, OCSP and CRL URLs are chosen by
+# whoever made the document, and following them would let a stranger point this service
+# at any address (the signer's port behind it included). Revocation is judged from what
+# the file carries; a certificate that declares revocation services and carries no
+# answer from them is tolerated (soft), as a validator without network would.
+NO_FETCHING = RevocationInfoGatheringSpec(
+    online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY,
+    certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
+)
+
+
 def _spec(roots: list[asn1_x509.Certificate]) -> SignatureValidationSpec:
-    # revocation checked where the certificate declares where to look, from what the
-    # file carries (no fetching from here): the answer is TRY_LATER when that is not enough
     rule = RevocationCheckingRule.CHECK_IF_DECLARED_SOFT
     return SignatureValidationSpec(
         cert_validation_policy=CertValidationPolicySpec(
             trust_manager=SimpleTrustManager.build(trust_roots=roots),
             revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy(rule, rule)),
-        )
+        ),
+        revinfo_gathering_policy=NO_FETCHING,
     )
 
 

@@ -1,0 +1,193 @@
+"""What a stranger uploads to make the verifier work for them, and a listener that counts.
+
+``Listener``: an HTTP server on loopback that counts every request it gets
+and answers each with a redirect to itself, so that a validator following
+redirects would keep coming back; a test asserts the count stays 0.
+``hostile_signature``: a PDF signed by a certificate that names the
+listener as its issuer's location (caIssuers), its OCSP responder and its
+CRL: under a trusted CA (path building succeeds, revocation would be
+fetched) or under a stranger's (the issuer would be fetched to build a path).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from keys.keydir import KeyDir, read_passphrase
+
+
+class Listener:
+    """Counts requests; answers each with a redirect to a new path of its own."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        lock = threading.Lock()
+        paths = self.paths
+
+        class Handler(BaseHTTPRequestHandler):
+            def _count(self) -> None:
+                with lock:
+                    paths.append(self.path)
+                self.send_response(302)
+                self.send_header("Location", f"{self.path}/again")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = do_HEAD = _count
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def count(self) -> int:
+        return len(self.paths)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+@contextmanager
+def listening() -> Iterator[Listener]:
+    listener = Listener()
+    listener._thread.start()
+    try:
+        yield listener
+    finally:
+        listener._server.shutdown()
+        listener._server.server_close()
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _certificate(
+    subject: str,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    issuer: x509.Certificate | None,
+    issuer_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    listener: Listener | None = None,
+) -> x509.Certificate:
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer.subject if issuer is not None else _name(subject))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=not ca,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+    if listener is not None:
+        uri = x509.UniformResourceIdentifier
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS, uri(listener.url("/issuer.crt"))
+                    ),
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP, uri(listener.url("/ocsp"))
+                    ),
+                ]
+            ),
+            critical=False,
+        ).add_extension(
+            x509.CRLDistributionPoints(
+                [x509.DistributionPoint([uri(listener.url("/crl"))], None, None, None)]
+            ),
+            critical=False,
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+async def _sign(pdf: bytes, key: rsa.RSAPrivateKey, chain: list[x509.Certificate]) -> bytes:
+    """A plain PAdES B-B signature (no stamp, no QR) by ``chain[0]``."""
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=_asn1(chain[0]),
+        signing_key=asn1_keys.PrivateKeyInfo.load(der),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain[1:]]),
+    )
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    meta = signers.PdfSignatureMetadata(field_name="Stranger", md_algorithm="sha256")
+    out = await signers.PdfSigner(meta, signer=signer).async_sign_pdf(writer)
+    data: bytes = out.getvalue()
+    return data
+
+
+async def hostile_signature(pdf: bytes, listener: Listener, trusted: KeyDir | None) -> bytes:
+    """``pdf`` signed by a certificate whose issuer, OCSP and CRL locations are the listener.
+
+    ``trusted``: issued by that key folder's issuing CA (the chain reaches a trusted
+    root, so a validator goes on to revocation); None: by a stranger's CA that is
+    not in the file (a validator would fetch it from caIssuers to build a path).
+    """
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if trusted is not None:
+        ca_cert = x509.load_pem_x509_certificate(trusted.issuing_ca_cert.read_bytes())
+        loaded = serialization.load_pem_private_key(
+            trusted.issuing_ca_key.read_bytes(), read_passphrase(trusted)
+        )
+        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+        leaf = _certificate("Chữ ký lạ", key, ca_cert, loaded, ca=False, listener=listener)
+        return await _sign(pdf, key, [leaf, ca_cert])
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = _certificate("CA lạ", ca_key, None, ca_key, ca=True)
+    leaf = _certificate("Chữ ký lạ", key, ca_cert, ca_key, ca=False, listener=listener)
+    return await _sign(pdf, key, [leaf])  # the issuer is left out: only its URL is given
