@@ -47,6 +47,7 @@ FLAGS: Mapping[str, Mapping[str, str]] = {
         "jobs": "--jobs",
     },
     "keys": {
+        "cert": "--cert",
         "force": "--force",
         "passphrase": PASSPHRASE,
         "agency_code": "--agency-code",
@@ -99,6 +100,27 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="encrypt the keys with this (else KETQUA_KEY_PASSPHRASE, else a generated file)",
+    )
+    trust = keys_sub.add_parser(
+        "trust-signer",
+        help="list the agency's signing certificate in the trust list (a CA's or a token's)",
+        description="Offline verifiers call a document valid only when a certificate listed "
+        "here signed it. keys init lists its own; a certificate from a licensed CA or on a "
+        "token is added with this.",
+    )
+    trust.add_argument(
+        "--dir", type=Path, default=None, help="key folder (KETQUA_KEYS, else $KETQUA_HOME/keys)"
+    )
+    trust.add_argument(
+        "--cert",
+        type=Path,
+        default=None,
+        help="the certificate, PEM (default: public/signing.pem)",
+    )
+    trust.add_argument(
+        "--agency-code",
+        default=None,
+        help="the agency it signs for (default: the agency of the active seal key)",
     )
     init.add_argument("--ocsp-url", default=None, help="OCSP URL for the signing certificate")
     init.add_argument("--crl-url", default=None, help="CRL URL for the signing certificate")
@@ -200,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries()
     try:
         if args.command == "keys":
-            return _keys_init(args)
+            return _keys_init(args) if args.keys_command == "init" else _trust_signer(args)
         if args.command == "serve":
             return _serve(args)
         if args.command == "apikey":
@@ -255,6 +277,26 @@ def _keys_init(args: argparse.Namespace) -> int:
     )
     print(f"development PKI written to {keydir.root}")
     print(f"verifier material (public only): {keydir.public}")
+    return EXIT_OK
+
+
+def _trust_signer(args: argparse.Namespace) -> int:
+    from cryptography import x509
+
+    from keys.keydir import KeyDir
+    from keys.trust import list_signing_certificate
+
+    keydir = KeyDir(args.dir.absolute() if args.dir else load_settings().keys_dir)
+    path = args.cert or keydir.signing_cert
+    try:
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the certificate {path}: {exc}", field="cert") from exc
+    added = list_signing_certificate(keydir.trust_list, certificate, args.agency_code)
+    print(
+        f"listed {certificate.subject.rfc4514_string()} (SHA-256 {added.fingerprint[:16]}...) "
+        f"for {added.agency_code} in {keydir.trust_list}"
+    )
     return EXIT_OK
 
 

@@ -119,6 +119,7 @@ async def _start_signer(
     from signer.delivery import queue_email
     from signer.pipeline.pool import (
         Failure,
+        KeysFacts,
         describe_in_worker,
         intake_pool,
         noop_in_worker,
@@ -146,9 +147,16 @@ async def _start_signer(
     )
     described = await signing.start(describe_in_worker)
     failure = next((d for d in described if isinstance(d, Failure)), None)
-    agency_code = next((d for d in described if isinstance(d, str)), None)
-    if failure is not None or agency_code is None:
+    facts = next((d for d in described if isinstance(d, KeysFacts)), None)
+    if failure is not None or facts is None:
         raise InputError(f"the signing keys are not usable: {failure}")
+    agency_code = facts.agency_code
+    if not facts.listed:
+        log.warning(
+            "the signing certificate is not in the trust list %s: offline verifiers will call "
+            "no document valid; add it with: ketqua keys trust-signer --cert SIGNING.pem",
+            keydir.trust_list,
+        )
     intake = intake_pool(settings.intake_workers, blobs=settings.blobs)
     used.push_async_callback(
         stopping.step, "the intake processes", lambda: intake.close(deadline.left())

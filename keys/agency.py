@@ -46,6 +46,8 @@ class AgencyKeys:
     agency_code: str  # what the trust list says the seal key signs for
     trust_roots: tuple[x509.Certificate, ...]  # roots of the signing certificate's chain
     token: TokenSigner | None = None
+    # the signing certificate is in the trust list: offline verifiers accept its documents
+    listed: bool = False
 
     @property
     def signer_name(self) -> str:
@@ -95,10 +97,29 @@ def load_agency_keys(
     if token is None:
         pair = load_pkcs12(keydir.signing_p12, secret)
         roots = _roots((*pair.chain, *public_chain, *trust.document_roots))
-        return AgencyKeys(PreparedSigner(pair), pair.certificate, seal, listed.agency_code, roots)
+        return AgencyKeys(
+            PreparedSigner(pair),
+            pair.certificate,
+            seal,
+            listed.agency_code,
+            roots,
+            listed=_is_listed(trust, pair.certificate),
+        )
     opened = open_token(token, public_chain)
     roots = _roots((*public_chain, *trust.document_roots))
-    return AgencyKeys(opened.signer, opened.certificate, seal, listed.agency_code, roots, opened)
+    return AgencyKeys(
+        opened.signer,
+        opened.certificate,
+        seal,
+        listed.agency_code,
+        roots,
+        opened,
+        listed=_is_listed(trust, opened.certificate),
+    )
+
+
+def _is_listed(trust: TrustList, certificate: x509.Certificate) -> bool:
+    return trust.signing_certificate(certificate.fingerprint(hashes.SHA256()).hex()) is not None
 
 
 def _roots(certs: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:

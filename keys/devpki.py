@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from keys.errors import KeyMaterialError
 from keys.keydir import KeyDir, new_passphrase_file, read_passphrase, write_private, write_public
-from keys.trust import SealKey, TrustList
+from keys.trust import SealKey, SigningCertificate, TrustList
 from plumbing.secret import Secret
 
 DEFAULT_AGENCY_NAME = "UBND huyện Vân Đồn"
@@ -56,6 +56,7 @@ class DevPki:
         return TrustList(
             seal_keys=(SealKey(self.seal.cert, self.agency_code),),
             document_roots=(self.root.cert,),
+            signing_certificates=(SigningCertificate(self.signing.cert, self.agency_code),),
         )
 
 

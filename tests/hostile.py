@@ -24,6 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -191,3 +193,60 @@ async def hostile_signature(pdf: bytes, listener: Listener, trusted: KeyDir | No
     ca_cert = _certificate("CA lạ", ca_key, None, ca_key, ca=True)
     leaf = _certificate("Chữ ký lạ", key, ca_cert, ca_key, ca=False, listener=listener)
     return await _sign(pdf, key, [leaf])  # the issuer is left out: only its URL is given
+
+
+def overlay_field(pdf: bytes) -> bytes:
+    """An update after signing that adds an empty signature field whose widget's appearance
+    paints a white box with new text over the page: to pyHanko, form filling."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    page_ref = writer.root["/Pages"]["/Kids"][0]
+    page = page_ref.get_object()
+    appearance = writer.add_object(
+        generic.StreamObject(
+            {
+                pdf_name("/Type"): pdf_name("/XObject"),
+                pdf_name("/Subtype"): pdf_name("/Form"),
+                pdf_name("/BBox"): generic.ArrayObject(
+                    [generic.NumberObject(v) for v in (0, 0, 400, 60)]
+                ),
+            },
+            stream_data=b"1 1 1 rg 0 0 400 60 re f 0 0 0 rg BT /Helv 20 Tf 10 20 Td (X) Tj ET",
+        )
+    )
+    field = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name("/Widget"),
+                pdf_name("/FT"): pdf_name("/Sig"),
+                pdf_name("/T"): generic.TextStringObject("Overlay"),
+                pdf_name("/F"): generic.NumberObject(4),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    [generic.NumberObject(v) for v in (60, 600, 460, 660)]
+                ),
+                pdf_name("/P"): page_ref,
+                pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): appearance}),
+            }
+        )
+    )
+    annots = page.get("/Annots")
+    page[pdf_name("/Annots")] = generic.ArrayObject([*(annots or []), field])
+    writer.update_container(page)
+    form = writer.root["/AcroForm"]
+    form["/Fields"].append(field)
+    writer.update_container(form)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def signed_by_the_agency_without_a_stamp(pdf: bytes, keydir: KeyDir) -> bytes:
+    """``pdf`` signed with the agency's own signing key, as another tool would: no QR."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key, cert, chain = pkcs12.load_key_and_certificates(
+        keydir.signing_p12.read_bytes(), read_passphrase(keydir)
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
+    assert cert is not None
+    return await _sign(pdf, key, [cert, *chain])

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from keys.devpki import DEFAULT_AGENCY_CODE as AGENCY_CODE
 from keys.keydir import KeyDir, write_private, write_public
-from keys.trust import SealKey, TrustList
+from keys.trust import SealKey, SigningCertificate, TrustList
 
 TEMPLATE = Path(__file__).parent / "pki" / "online-pki.yml"
 ARCH = "ketqua-test"
@@ -118,7 +118,9 @@ def _write_keydir(
     ):
         write_public(path, cert.public_bytes(serialization.Encoding.PEM))
     trust = TrustList(
-        seal_keys=(SealKey(certs["seal"], AGENCY_CODE),), document_roots=(certs["root"],)
+        seal_keys=(SealKey(certs["seal"], AGENCY_CODE),),
+        document_roots=(certs["root"],),
+        signing_certificates=(SigningCertificate(certs[signer], AGENCY_CODE),),
     )
     write_public(keydir.trust_list, trust.to_json())
 

@@ -80,7 +80,8 @@ async def test_ketqua_verify_makes_no_request(
     pdf.write_bytes(await hostile_signature(example_pdf, listener, trusted))
     done = verify_offline(pdf, keydir.trust_list)
     assert listener.paths == []
-    assert done.returncode in (0, 1), done.stderr
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["verdict"] == "invalid"
 
 
 async def test_a_genuine_result_whose_certificate_names_ocsp_and_crl_makes_no_request(

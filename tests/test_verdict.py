@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from keys.trust import SealKeyStatus, TrustList
 from registry.states import ResultState
 from signer.document import SignedResult
+from signer.metadata import parse_metadata
+from signer.runtime import SigningRuntime
+from tests.pdfs import example_metadata
 from verifier.report import GenuineSeal, Registered, SealReport, Verdict, check_seal, decide
 
 
@@ -91,3 +96,33 @@ def test_a_report_cannot_claim_what_it_has_not_checked(signed: SignedResult) -> 
         SealReport(Verdict.VALID, "no seal")
     with pytest.raises(ValueError, match="needs the registry"):
         SealReport(Verdict.VALID, "no result", seal=GenuineSeal.__new__(GenuineSeal))
+
+
+def test_a_retired_key_verifies_only_the_seals_it_made_before_it_was_retired(
+    signed: SignedResult, trust_list: TrustList
+) -> None:
+    def retired(at: datetime) -> TrustList:
+        keys = tuple(
+            dataclasses.replace(k, status="retired", retired_at=at) for k in trust_list.seal_keys
+        )
+        return dataclasses.replace(trust_list, seal_keys=keys)
+
+    before = genuine(signed, retired(signed.signed_at + timedelta(seconds=1)))
+    assert before.key_status == "retired"
+    after = check_seal(signed.seal_url, retired(signed.signed_at))
+    assert isinstance(after, SealReport)
+    assert after.verdict is Verdict.INVALID
+    assert "after its key was retired" in after.reason
+
+
+def test_a_seal_made_outside_its_certificates_validity_is_refused(
+    runtime: SigningRuntime, example_pdf: bytes, trust_list: TrustList
+) -> None:
+    # the development seal certificate starts an hour before keys init: two days earlier
+    # is before it, as a seal back-dated with a stolen, since-replaced key would be
+    metadata = parse_metadata(json.dumps(example_metadata()))
+    early = runtime.sign(example_pdf, metadata, now=datetime.now(UTC) - timedelta(days=2))
+    report = check_seal(early.seal_url, trust_list)
+    assert isinstance(report, SealReport)
+    assert report.verdict is Verdict.INVALID
+    assert "outside its key's certificate" in report.reason

@@ -10,9 +10,19 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFilter
 
+from keys.devpki import init_keydir
 from keys.keydir import KeyDir
-from signer.document import SignedResult
-from tests.service import ketqua_command
+from signer.document import SignedResult, SignOptions
+from signer.metadata import parse_metadata
+from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
+from tests.hostile import (
+    hostile_signature,
+    listening,
+    overlay_field,
+    signed_by_the_agency_without_a_stamp,
+)
+from tests.pdfs import example_metadata
+from tests.service import PUBLIC_URL, ketqua_command
 from tests.validators import render_page
 
 pytestmark = pytest.mark.slow  # ketqua verify as a process
@@ -122,3 +132,88 @@ def test_a_file_that_is_no_pdf_or_an_image_without_a_qr_exits_2(
     done = verify(keydir, "--image", str(blank))
     assert done.returncode == 2
     assert "no ketqua QR code" in done.stderr
+
+
+# As strict as intake: valid only for what an agency issued and nobody changed since
+
+
+async def test_a_signature_from_another_holder_of_the_same_ca_is_not_valid(
+    keydir: KeyDir, example_pdf: bytes, tmp_path: Path
+) -> None:
+    with listening() as listener:
+        pdf = tmp_path / "la.pdf"
+        pdf.write_bytes(await hostile_signature(example_pdf, listener, keydir))
+        done = verify(keydir, str(pdf), "--json")
+    assert done.returncode == 1, done.stdout
+    report = json.loads(done.stdout)
+    assert report["signatures"][0]["indication"] == "TOTAL_PASSED"  # intact, trusted CA...
+    assert report["signatures"][0]["agency_code"] is None  # ...but not the agency's
+    assert "agency certificate in the trust list" in report["reason"]
+
+
+async def test_an_update_painting_over_the_page_after_the_agency_signed_is_not_valid(
+    keydir: KeyDir, signed: SignedResult, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "phu.pdf"
+    pdf.write_bytes(overlay_field(signed.pdf))
+    done = verify(keydir, str(pdf), "--json")
+    assert done.returncode == 1, done.stdout
+    report = json.loads(done.stdout)
+    assert report["signatures"][0]["modifications_after"] == "form_filling"
+    assert report["reason"] == "the document was changed after the agency signed it (form_filling)"
+
+
+async def test_the_agencys_own_signature_without_a_qr_is_valid_and_says_there_is_no_qr(
+    keydir: KeyDir, example_pdf: bytes, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "khong-qr.pdf"
+    pdf.write_bytes(await signed_by_the_agency_without_a_stamp(example_pdf, keydir))
+    done = verify(keydir, str(pdf), lang="vi_VN.UTF-8")
+    assert done.returncode == 0, done.stdout
+    assert "Con dấu QR: không có mã QR" in done.stdout
+
+
+def test_a_trust_list_without_the_agencys_certificates_calls_nothing_valid(
+    keydir: KeyDir, signed: SignedResult, tmp_path: Path
+) -> None:
+    """A list from before agency certificates were listed: fail closed, and say why."""
+    old = json.loads(keydir.trust_list.read_text())
+    del old["signing_certificates"]
+    listed = tmp_path / "cu.json"
+    listed.write_text(json.dumps(old))
+    pdf = tmp_path / "ket-qua.pdf"
+    pdf.write_bytes(signed.pdf)
+    done = subprocess.run(
+        ketqua_command("verify", str(pdf), "--trust-list", str(listed), "--json"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    assert "agency certificate in the trust list" in json.loads(done.stdout)["reason"]
+
+
+def test_a_signing_certificate_listed_with_trust_signer_makes_its_documents_valid(
+    tmp_path: Path, example_pdf: bytes
+) -> None:
+    """A certificate from a licensed CA or a token is not in the list keys init wrote."""
+    keydir = init_keydir(tmp_path / "keys")
+    listed = json.loads(keydir.trust_list.read_text())
+    listed["signing_certificates"] = []  # as for a certificate keys init did not make
+    keydir.trust_list.write_text(json.dumps(listed))
+    config = RuntimeConfig(KeySource(keydir.root), SignOptions(public_url=PUBLIC_URL))
+    with SigningRuntime(config) as runtime:
+        assert not runtime.keys.listed
+        signed = runtime.sign(example_pdf, parse_metadata(json.dumps(example_metadata())))
+    pdf = tmp_path / "ket-qua.pdf"
+    pdf.write_bytes(signed.pdf)
+    assert verify(keydir, str(pdf)).returncode == 1
+    added = subprocess.run(
+        ketqua_command("keys", "trust-signer", "--dir", str(keydir.root)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "for 000.18.27.H47" in added.stdout
+    assert verify(keydir, str(pdf)).returncode == 0

@@ -18,7 +18,7 @@ from typing import Any
 
 from plumbing.errors import InputError
 from verifier.report import GenuineSeal, check_seal
-from verifier.validation import Refused, SealRead, SealRefused, validate_upload
+from verifier.validation import Refused, SealRefused, validate_upload
 
 MAX_PAGES = 10_000
 FETCH_TIMEOUT = 10.0
@@ -38,6 +38,8 @@ WORDS = {
         "not_binds": "KHÔNG khớp với văn bản",
         "dossier": "Mã hồ sơ",
         "signed_at": "Thời điểm ký",
+        "reason": "Lý do",
+        "agency": "chứng thư số của cơ quan",
     },
     "en": {
         "valid": "VALID",
@@ -53,6 +55,8 @@ WORDS = {
         "not_binds": "NOT made for this document",
         "dossier": "Dossier",
         "signed_at": "Signed at",
+        "reason": "Reason",
+        "agency": "certificate of agency",
     },
 }
 
@@ -93,17 +97,17 @@ def verify_pdf(data: bytes, trust_json: bytes, lang: str) -> Outcome:
     words = WORDS[lang]
     signatures = checked.signatures
     seal = checked.seal
-    valid = (
-        bool(signatures)
-        and all(s.passed for s in signatures)
-        and (seal is None or (isinstance(seal, SealRead) and seal.binds_this_file))
-    )
+    reason = checked.not_the_agencys()
+    valid = reason is None
     lines = [f"{words['valid' if valid else 'invalid']} {words['offline']}"]
+    if reason is not None:
+        lines.append(f"{words['reason']}: {reason}")
     for s in signatures:
         sub = f" / {s.sub_indication}" if s.sub_indication else ""
         lines.append(f"{words['signature']} {s.field}: {s.indication}{sub}")
         if s.signer:
-            lines.append(f"  {s.signer}")
+            agency = f" ({words['agency']} {s.agency_code})" if s.agency_code else ""
+            lines.append(f"  {s.signer}{agency}")
         if s.validated is not None and s.validated.signing_time:
             lines.append(
                 f"  {words['signed_at']}: {s.validated.signing_time} ({s.validated.level})"
@@ -116,7 +120,12 @@ def verify_pdf(data: bytes, trust_json: bytes, lang: str) -> Outcome:
         binds = words["binds" if seal.binds_this_file else "not_binds"]
         lines.append(f"{words['seal']}: {words['genuine']}, {binds}")
         lines.append(f"  {words['dossier']}: {seal.dossier_code}-KQ{seal.result_no}")
-    report = {"verdict": "valid" if valid else "invalid", "offline": True, **checked.to_json()}
+    report = {
+        "verdict": "valid" if valid else "invalid",
+        "reason": reason,
+        "offline": True,
+        **checked.to_json(),
+    }
     return Outcome(valid, report, lines)
 
 

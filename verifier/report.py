@@ -139,6 +139,9 @@ def check_seal(text: str, trust: TrustList) -> GenuineSeal | SealReport:
             Verdict.INVALID,
             f"the seal speaks for agency {claims.agency_code}, but its key is {key.agency_code}'s",
         )
+    refused = key.refuses(claims.signed_at)
+    if refused is not None:
+        return SealReport(Verdict.INVALID, refused)
     return GenuineSeal(claims, verification_code(seal), kid.hex(), key.status)
 
 

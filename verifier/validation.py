@@ -99,6 +99,7 @@ class SignatureCheck:
     sub_indication: str | None
     detail: str | None
     validated: Validated | None = None  # None: the signature could not be parsed
+    agency_code: str | None = None  # made with this agency's certificate in the trust list
 
     def __post_init__(self) -> None:
         if self.indication not in INDICATIONS.values():
@@ -119,7 +120,12 @@ class SignatureCheck:
         }
         if self.validated is not None:
             body.update(asdict(self.validated))
+        body["agency_code"] = self.agency_code
         return body
+
+    def describe(self) -> str:
+        sub = f" / {self.sub_indication}" if self.sub_indication else ""
+        return f"signature {self.field!r}: {self.indication}{sub}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +154,54 @@ class SealRead:
         return {"genuine": True, **asdict(self)}
 
 
+# what may follow the agency's signature in a file it issued: nothing, or the long-term
+# material of its own B-LT / B-LTA (a DSS, a document timestamp). A new field or widget
+# with an appearance, an annotation or form filling can change what the page shows.
+AFTER_THE_AGENCY = ("none", "lta_updates")
+
+
 @dataclass(frozen=True, slots=True)
 class UploadCheck:
-    """Every signature of the file and its QR seal (None: no QR on the last page)."""
+    """Every signature of the file, in signing order, and its QR seal (None: no QR)."""
 
     pages: int
     signatures: tuple[SignatureCheck, ...]
     seal: SealRead | SealRefused | None
+
+    def not_the_agencys(self) -> str | None:
+        """Why this is not a result as an agency issued it (None: it is).
+
+        As strict as intake: every signature intact; the last one made with an
+        agency's own certificate listed in the trust list (not merely one from a
+        trusted CA), with nothing after it that could change what is shown; the
+        QR seal, where there is one, genuine, made for this file, by that agency.
+        """
+        if not self.signatures:
+            return "the PDF carries no signature"
+        failing = next((s for s in self.signatures if not s.passed), None)
+        if failing is not None:
+            return failing.describe()
+        last = self.signatures[-1]
+        if last.agency_code is None:
+            if any(s.agency_code for s in self.signatures):
+                return f"signature {last.field!r}, made after the agency's, is not an agency's"
+            return (
+                "no signature is made with an agency certificate in the trust list "
+                "(a certificate from the same CA is not enough)"
+            )
+        after = last.validated.modifications_after if last.validated else "unknown"
+        if after not in AFTER_THE_AGENCY:
+            return f"the document was changed after the agency signed it ({after})"
+        if isinstance(self.seal, SealRefused):
+            return f"the QR seal is not genuine: {self.seal.reason}"
+        if isinstance(self.seal, SealRead):
+            if not self.seal.binds_this_file:
+                return "the QR seal was made for another document"
+            if self.seal.agency_code != last.agency_code:
+                return (
+                    f"the QR seal is {self.seal.agency_code}'s, the signature {last.agency_code}'s"
+                )
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -200,9 +247,12 @@ def _signature(
     ]
     signer: str | None = None
     fingerprint: str | None = None
+    agency: str | None = None
     try:
         cert = sig.signer_cert
         signer, fingerprint = cert.subject.human_friendly, cert.sha256.hex()
+        listed = trust.signing_certificate(fingerprint)
+        agency = listed.agency_code if listed is not None else None
     except Exception:  # noqa: S110 - an unreadable certificate fails the validation below
         pass
     try:
@@ -215,7 +265,13 @@ def _signature(
         status = validate_pdf_signature(sig, context, diff_policy=DEFAULT_DIFF_POLICY)
     except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
         return SignatureCheck(
-            sig.field_name, signer, fingerprint, "TOTAL_FAILED", "FORMAT_FAILURE", _one_line(exc)
+            sig.field_name,
+            signer,
+            fingerprint,
+            "TOTAL_FAILED",
+            "FORMAT_FAILURE",
+            _one_line(exc),
+            agency_code=agency,
         )
     subindic = basic.ades_subindic
     indication = INDICATIONS[subindic.status]
@@ -241,6 +297,7 @@ def _signature(
             covers_whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
             modifications_after=modified.name.lower() if modified is not None else "unknown",
         ),
+        agency_code=agency,
     )
 
 

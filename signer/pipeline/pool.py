@@ -122,13 +122,22 @@ def probe_in_worker() -> Failure | None:
     return None
 
 
-def describe_in_worker() -> Failure | str:
-    """The agency code the keys sign for (after a probe signature), or why they cannot."""
+@dataclass(frozen=True, slots=True)
+class KeysFacts:
+    """What a signing process's keys are: the agency they sign for, and whether the trust
+    list names their signing certificate (else offline verifiers call nothing valid)."""
+
+    agency_code: str
+    listed: bool
+
+
+def describe_in_worker() -> Failure | KeysFacts:
+    """What the keys sign for (after a probe signature), or why they cannot."""
     failure = probe_in_worker()
     if failure is not None:
         return failure
     assert _runtime is not None
-    return _runtime.keys.agency_code
+    return KeysFacts(_runtime.keys.agency_code, _runtime.keys.listed)
 
 
 def noop_in_worker() -> None:
