@@ -3,6 +3,7 @@
 #   make test   install everything the suite needs, then ruff, mypy --strict, and pytest on
 #               SQLite and on PostgreSQL
 #   make test-fast  the same checks, and the tests that start no service or server (under 2 min)
+#   make fuzz   a coverage-guided fuzzing campaign on the parsers of public input (atheris)
 #   make bench  signing throughput against stock pyHanko and the QR mask against the
 #               full search, as ratios; where one signature's time goes; the service end to end;
 #               emails per second with connection reuse on and off; the verifier and the portal
@@ -17,7 +18,7 @@ DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss
 # the command each Debian package brings, to skip apt-get when all are there
 DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil postfix chromium
 
-.PHONY: run test test-fast lint typecheck pytest bench debian-tools venv clean
+.PHONY: run test test-fast lint typecheck pytest bench fuzz debian-tools venv clean
 
 venv: $(STAMP)
 
@@ -27,7 +28,7 @@ $(STAMP): pyproject.toml
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,bench,fuzz]'
 	touch $(STAMP)
 
 debian-tools:
@@ -80,6 +81,16 @@ bench: venv
 	$(PY) bench/verify.py
 	$(PY) bench/portal.py
 	$(PY) bench/scale.py
+
+# a coverage-guided campaign (atheris) on the parsers of public input, one target after the
+# other; FUZZ_SECONDS bounds each target. A crash stops it and leaves the input (crash-*).
+FUZZ_SECONDS ?= 300
+fuzz: venv
+	$(PY) fuzz/run.py seal --runs 2000000 --seconds $(FUZZ_SECONDS)
+	$(PY) fuzz/run.py metadata --runs 2000000 --seconds $(FUZZ_SECONDS)
+	$(PY) fuzz/run.py query --runs 2000000 --seconds $(FUZZ_SECONDS)
+	$(PY) fuzz/run.py pdf --runs 300000 --seconds $(FUZZ_SECONDS)
+	$(PY) fuzz/run.py upload --runs 30000 --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -4,6 +4,12 @@ Records carry structured fields (``result_id``, ``job_id``, ``status``...)
 passed as ``extra``. What must never reach a log (keys, passphrases, API
 keys, applicants' names and emails) is simply never put in a record: the
 code logs ids and codes, not metadata.
+
+Nothing a request carries can forge a line: in the text format control
+characters are escaped (``\\n``, ``\\x1b``) in the message and the fields,
+and the lines of a traceback are indented under its record, so that only a
+record's first line starts with a time; JSON escapes by itself. A client's
+malformed request is one line, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import atexit
 import collections
 import json
 import logging
+import re
 import sys
 import threading
 import time as _time
@@ -42,18 +49,53 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: every control character as its escape (``\\n``, ``\\x1b``)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
 class Text(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = (
+            f"{self.formatTime(record)} {record.levelname:<7} {record.name}: "
+            f"{printable(record.getMessage())}"
+        )
         fields = [
-            f"{name}={record.__dict__[name]}"
+            f"{name}={printable(str(record.__dict__[name]))}"
             for name in FIELDS
             if record.__dict__.get(name) is not None
         ]
-        return f"{line} [{' '.join(fields)}]" if fields else line
+        if fields:
+            line = f"{line} [{' '.join(fields)}]"
+        if record.exc_info:
+            # under the record's own line, every line indented: none can pass for a record
+            trace = self.formatException(record.exc_info)
+            line += "".join(f"\n    {printable(part)}" for part in trace.splitlines())
+        return line
+
+
+class ClientErrors(logging.Filter):
+    """aiohttp logs a client's malformed request (a bad request line, a bad header) with a
+    traceback, as an error of its own: one warning line instead, without the stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        status = getattr(error, "code", None) if error is not None else None
+        if isinstance(status, int) and 400 <= status < 500:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            record.msg, record.args = "malformed request: %s", (first,)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
 
 
 class _BatchWriter(threading.Thread):
@@ -131,6 +173,12 @@ def configure(fmt: str = "text", level: str = "INFO", stream: TextIO | None = No
     # pyHanko warns about lenient parsing of odd PDFs: noise for an operator
     for name in ("pyhanko", "pyhanko_certvalidator", "alembic"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # a library's warning about a stranger's input (aiohttp: a malformed Content-Disposition)
+    # would go to stderr as it is; as a record it is one escaped line like every other
+    logging.captureWarnings(True)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientErrors) for f in server.filters):
+        server.addFilter(ClientErrors())
 
 
 class _Clock:
@@ -169,6 +217,8 @@ class AccessLog(AbstractAccessLogger):
             response.status,
             round(time * 1000, 1),
         )
+        if not _json:  # JSON escapes by itself; a path is a stranger's text
+            method, path = printable(method), printable(path)
         now = _time.time()
         if _json:
             line = json.dumps(

@@ -75,7 +75,7 @@ class ResultMetadata(_Model):
     @field_validator("dossier_code")
     @classmethod
     def _dossier_code(cls, value: str) -> str:
-        match = DOSSIER_CODE_RE.match(value)
+        match = DOSSIER_CODE_RE.fullmatch(value)
         if not match:
             raise ValueError("must look like 000.18.27.H47-220301-0012 (agency-YYMMDD-NNNN)")
         yymmdd = match["date"]

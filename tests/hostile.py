@@ -12,12 +12,13 @@ fetched) or under a stranger's (the issuer would be fetched to build a path).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 
+from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -250,3 +251,22 @@ async def signed_by_the_agency_without_a_stamp(pdf: bytes, keydir: KeyDir) -> by
     assert isinstance(key, rsa.RSAPrivateKey)
     assert cert is not None
     return await _sign(pdf, key, [cert, *chain])
+
+
+def with_cms(pdf: bytes, change: Callable[[cms.ContentInfo], None]) -> bytes:
+    """``pdf`` with its (first) signature's CMS changed by ``change``, at the same length."""
+    start = pdf.index(b"/Contents <") + len(b"/Contents <")
+    end = pdf.index(b">", start)
+    blob = bytes.fromhex(pdf[start:end].decode("ascii"))
+    content = cms.ContentInfo.load(blob.rstrip(b"\x00"))
+    change(content)
+    changed: bytes = content.dump(force=True)
+    assert len(changed) <= len(blob), "the changed CMS must fit the reserved space"
+    padded = (changed + b"\x00" * (len(blob) - len(changed))).hex().encode("ascii")
+    return pdf[:start] + padded + pdf[end:]
+
+
+def unknown_digest(content: cms.ContentInfo) -> None:
+    """The signer says its digest is an algorithm no one knows."""
+    signer_info = content["content"]["signer_infos"][0]
+    signer_info["digest_algorithm"] = {"algorithm": "1.2.3.4.5.6.7"}

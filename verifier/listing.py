@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,42 +21,27 @@ from aiohttp import web
 from jinja2 import Environment
 
 from plumbing.vietnam import VIETNAM_TIME
-from plumbing.web.problems import Problem
 from registry.database import Database
 from registry.ids import looks_like_id
 from registry.listing import Filters, Listed, published
 from verifier.fresh import Fresh
+from verifier.query import bad, code, day, end_of, number, start_of
 from verifier.texts import pick_language
 
 MAX_LIMIT = 200
 FEED_SIZE = 50
 CACHE = "public, max-age=30"
-_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}$")
 
 
-def _bad(name: str, detail: str) -> Problem:
-    return Problem(400, "bad-request", "Bad request", f"{name}: {detail}", field=name)
-
-
-def _day(query: dict[str, str], name: str) -> date | None:
-    if name not in query:
-        return None
-    try:
-        return date.fromisoformat(query[name])
-    except ValueError:
-        raise _bad(name, "must be a date, YYYY-MM-DD") from None
-
-
-def parse_filters(query: dict[str, str]) -> Filters:
-    for name in ("agency", "procedure"):
-        if name in query and not _CODE.match(query[name]):
-            raise _bad(name, "must be a code, e.g. 000.18.27.H47 or 1.004227")
-    first, last = _day(query, "from"), _day(query, "to")
+def parse_filters(query: Mapping[str, str]) -> Filters:
+    first, last = day(query, "from"), day(query, "to")
+    if first is not None and last is not None and last < first:
+        raise bad("to", "the period ends before it starts")
     return Filters(
-        agency=query.get("agency"),
-        procedure=query.get("procedure"),
-        start=datetime.combine(first, time(), VIETNAM_TIME) if first else None,
-        end=datetime.combine(last + timedelta(days=1), time(), VIETNAM_TIME) if last else None,
+        agency=code(query, "agency", "000.00.14.H49"),
+        procedure=code(query, "procedure", "1.004227"),
+        start=start_of(first),
+        end=end_of(last),
     )
 
 
@@ -112,13 +97,10 @@ class Listing:
     async def _page(self, request: web.Request) -> tuple[list[Listed], str | None]:
         query = dict(request.query)
         filters = parse_filters(query)
-        try:
-            limit = min(MAX_LIMIT, max(1, int(query.get("limit", "50"))))
-        except ValueError:
-            raise _bad("limit", "must be a number") from None
+        limit = number(query, "limit", 50, 1, MAX_LIMIT)
         before = query.get("before")
         if before is not None and not looks_like_id(before):
-            raise _bad("before", "must be a result id (the next link gives it)")
+            raise bad("before", "must be a result id (the next link gives it)")
         rows = await self.db.read(published, filters, before=before, limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]

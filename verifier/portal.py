@@ -84,9 +84,16 @@ def _dossier_results(conn: Connection, dossier_code: str) -> list[ResultRecord]:
     return [ResultRecord.from_row(row) for row in conn.execute(query)]
 
 
-def _status(dossier_code: str, found: list[ResultRecord]) -> dict[str, Any]:
+def _status(
+    dossier_code: str, found: list[ResultRecord], *, unlocked: bool = False
+) -> dict[str, Any]:
+    """What anyone may know of a dossier: whether it has a result, when, which procedure.
+
+    A result not meant for publication (``"publish": false``) looks like no result at
+    all until its access code opens it: not even its existence is public.
+    """
     standing = next((r for r in found if r.state.issued or r.state is ResultState.REVOKED), None)
-    if standing is None:
+    if standing is None or not (standing.publish or unlocked):
         return {"dossier_code": dossier_code, "status": "no_result"}
     metadata = json.loads(standing.metadata_json)
     return {
@@ -134,7 +141,7 @@ class Portal:
         dossier_code, found = await self._found(request)
         result = await self._unlocked(request, dossier_code, found, request.headers[HEADER])
         current = next((r for r in found if r.state.issued), None)
-        body = {**_status(dossier_code, found), **_details(result, current)}
+        body = {**_status(dossier_code, found, unlocked=True), **_details(result, current)}
         return web.json_response(body, headers=_PRIVATE)
 
     async def document(self, request: web.Request) -> web.Response:
@@ -173,7 +180,7 @@ class Portal:
     @staticmethod
     def _dossier_code(request: web.Request) -> str:
         dossier_code = request.match_info["dossier_code"]
-        if not DOSSIER_CODE.match(dossier_code):
+        if not DOSSIER_CODE.fullmatch(dossier_code):
             raise Problem(
                 400,
                 "bad-request",
@@ -206,7 +213,8 @@ class Portal:
             else:
                 current = next((r for r in found if r.state.issued), None)
                 details = _details(result, current)
-        return self._render(request, _status(dossier_code, found), details, code, wrong)
+        status = _status(dossier_code, found, unlocked=details is not None)
+        return self._render(request, status, details, code, wrong)
 
     async def page_document(self, request: web.Request) -> web.Response:
         dossier_code, found = await self._found(request)

@@ -10,66 +10,47 @@ fraction, four decimals), the page the same with the rate as a percentage.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment
 
-from plumbing.vietnam import VIETNAM_TIME
-from plumbing.web.problems import Problem
 from registry.database import Database
 from registry.statistics import OnTime, on_time
 from verifier.fresh import Fresh
+from verifier.query import FIRST_DAY, LAST_DAY, Days, bad, code, day
 from verifier.texts import pick_language
 
-_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
-_AGENCY = re.compile(r"^[0-9A-Za-z.]{1,20}$")
+_PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?")
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
-    first: date
-    last: date  # included
-
-    def __post_init__(self) -> None:
-        if self.last < self.first:
-            raise ValueError("the period ends before it starts")
-
-    @property
-    def bounds(self) -> tuple[datetime, datetime]:
-        start = datetime.combine(self.first, time(), VIETNAM_TIME)
-        end = datetime.combine(self.last + timedelta(days=1), time(), VIETNAM_TIME)
-        return start, end
-
-
-def parse_period(query: dict[str, str]) -> Period:
+def parse_period(query: Mapping[str, str]) -> Days:
     """The period a query names; a Problem naming the parameter if it names none."""
     if "period" in query:
-        match = _PERIOD.match(query["period"])
+        match = _PERIOD.fullmatch(query["period"])
         if not match:
-            raise _bad("period", "use YYYY, YYYY-Qn or YYYY-MM (e.g. 2022-Q1)")
+            raise bad("period", "use YYYY, YYYY-Qn or YYYY-MM (e.g. 2022-Q1)")
         year = int(match["year"])
+        if not FIRST_DAY.year <= year <= LAST_DAY.year:
+            raise bad("period", f"must be a year from {FIRST_DAY.year} to {LAST_DAY.year}")
         if match["quarter"]:
             first_month = 3 * (int(match["quarter"]) - 1) + 1
-            return Period(date(year, first_month, 1), _month_end(year, first_month + 2))
+            return Days(date(year, first_month, 1), _month_end(year, first_month + 2))
         if match["month"]:
             month = int(match["month"])
-            return Period(date(year, month, 1), _month_end(year, month))
-        return Period(date(year, 1, 1), date(year, 12, 31))
-    days = []
-    for name in ("from", "to"):
-        if name not in query:
-            raise _bad(name, "give period=..., or both from= and to= (YYYY-MM-DD)")
-        try:
-            days.append(date.fromisoformat(query[name]))
-        except ValueError:
-            raise _bad(name, "must be a date, YYYY-MM-DD") from None
+            return Days(date(year, month, 1), _month_end(year, month))
+        return Days(date(year, 1, 1), date(year, 12, 31))
+    first, last = day(query, "from"), day(query, "to")
+    if first is None or last is None:
+        name = "from" if first is None else "to"
+        raise bad(name, "give period=..., or both from= and to= (YYYY-MM-DD)")
     try:
-        return Period(days[0], days[1])
+        return Days(first, last)
     except ValueError as exc:
-        raise _bad("to", str(exc)) from None
+        raise bad("to", str(exc)) from None
 
 
 def _month_end(year: int, month: int) -> date:
@@ -77,11 +58,7 @@ def _month_end(year: int, month: int) -> date:
     return following - timedelta(days=1)
 
 
-def _bad(name: str, detail: str) -> Problem:
-    return Problem(400, "bad-request", "Bad request", f"{name}: {detail}", field=name)
-
-
-def report(agency: str | None, period: Period, counts: OnTime) -> dict[str, Any]:
+def report(agency: str | None, period: Days, counts: OnTime) -> dict[str, Any]:
     rate = counts.rate
     return {
         "agency": agency,
@@ -104,15 +81,16 @@ class Statistics:
     answers: Fresh[dict[str, Any]] = field(default_factory=lambda: Fresh(seconds=10.0))
 
     async def _figures(self, request: web.Request) -> dict[str, Any]:
-        query = {k: v for k, v in request.query.items() if k != "lang"}
-        key = tuple(sorted(query.items()))
-        return await self.answers.get(key, lambda: self._count(query))
-
-    async def _count(self, query: dict[str, str]) -> dict[str, Any]:
-        agency = query.get("agency") or None
-        if agency is not None and not _AGENCY.match(agency):
-            raise _bad("agency", "an agency code, e.g. 000.18.27.H47")
+        # checked before the cache: an answer is kept under the question it answers,
+        # not under whatever spelling of parameters a stranger sends
+        query = request.query
+        agency = code(query, "agency", "000.00.14.H49") or None
         period = parse_period(query)
+        return await self.answers.get(
+            (agency, period.first, period.last), lambda: self._count(agency, period)
+        )
+
+    async def _count(self, agency: str | None, period: Days) -> dict[str, Any]:
         counts = await self.db.read(on_time, agency, *period.bounds)
         return report(agency, period, counts)
 

@@ -34,7 +34,6 @@ from pyhanko.sign.ades.report import AdESStatus
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.ades import ades_basic_validation
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import (
     CertificateFetchingRule,
@@ -216,6 +215,17 @@ def ready() -> None:
 
 
 def validate_upload(data: bytes, trust_json: bytes, max_pages: int) -> UploadCheck | Refused:
+    """Every signature and the QR seal of ``data``; what cannot be read is ``Refused``.
+
+    Never raises for what the file holds: it comes from anyone.
+    """
+    try:
+        return _validate(data, trust_json, max_pages)
+    except Exception as exc:  # the last line of defence of a worker
+        return Refused(f"the PDF cannot be checked: {_one_line(exc)}")
+
+
+def _validate(data: bytes, trust_json: bytes, max_pages: int) -> UploadCheck | Refused:
     logging.getLogger("pyhanko").setLevel(logging.ERROR)  # its warnings name people
     if not data.lstrip()[:5].startswith(b"%PDF-"):
         return Refused("not a PDF (no %PDF- header)")
@@ -263,7 +273,8 @@ def _signature(
             trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
         )
         status = validate_pdf_signature(sig, context, diff_policy=DEFAULT_DIFF_POLICY)
-    except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # a hostile CMS raises anything (an unknown digest OID:
+        # AttributeError from deep in the validator); it is a failed signature
         return SignatureCheck(
             sig.field_name,
             signer,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aiohttp import BodyPartReader, hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from plumbing.web.problems import Problem
 
@@ -65,7 +66,9 @@ async def read_parts(
                     400, "bad-request", "Bad request", f"part {name!r} given twice", field=name
                 )
             parts[name] = await _read_part(part, name, limits[name])
-    except (ValueError, AssertionError) as exc:  # aiohttp's complaints about the framing
+    except (ValueError, AssertionError, HttpProcessingError) as exc:
+        # aiohttp's complaints about the framing, or a part's headers (a control character
+        # in a name: InvalidHeader)
         raise Problem(
             400, "bad-request", "Bad request", f"malformed multipart body: {exc}"
         ) from None

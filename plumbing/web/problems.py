@@ -2,13 +2,17 @@
 
 Handlers raise ``Problem`` for HTTP-level refusals, or let a ``KetquaError``
 through; the middleware translates both here, at the edge, and nothing
-else in the service knows about status codes.
+else in the service knows about status codes. A client's error is never
+logged with a traceback; an unexpected one is, a few times a minute per
+route at most (a stranger repeating a request that fails must not flood
+the log), with a count of those left out.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -95,6 +99,35 @@ _HTTP_SLUGS = {
 }
 
 
+class LogThrottle:
+    """At most ``burst`` records per ``window`` seconds per key; says how many it held back."""
+
+    def __init__(self, burst: int = 5, window: float = 60.0) -> None:
+        self.burst = burst
+        self.window = window
+        self._seen: dict[str, tuple[float, int, int]] = {}  # key: window start, logged, held
+
+    def allow(self, key: str, now: float | None = None) -> tuple[bool, int]:
+        """Whether to log this one, and how many were held back before it."""
+        now = time.monotonic() if now is None else now
+        start, logged, held = self._seen.get(key, (now, 0, 0))
+        if now - start >= self.window:
+            start, logged = now, 0
+        if logged < self.burst:
+            self._seen[key] = (start, logged + 1, 0)
+            return True, held
+        self._seen[key] = (start, logged, held + 1)
+        return False, 0
+
+
+_throttle = LogThrottle()
+
+
+def _route(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return f"{request.method} {info.canonical if info is not None else 'unmatched'}"
+
+
 @web.middleware
 async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -110,7 +143,11 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return Problem(exc.status, slug, title, exc.reason, headers=headers).response(request.path)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        route = _route(request)
+        allowed, held = _throttle.allow(route)
+        if allowed:
+            more = f" ({held} more like it not logged)" if held else ""
+            log.exception("unhandled error on %s%s", route, more)
         return Problem(500, "internal", "Internal error", "see the service log").response(
             request.path
         )

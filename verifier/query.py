@@ -1,0 +1,89 @@
+"""The query parameters of the public routes, read strictly: a bad one is a 400 naming it.
+
+Anyone may send anything here, so every value is checked before it reaches
+a query or a cache: days only within the years the registry can hold
+(``FIRST_DAY`` to ``LAST_DAY``; outside them a date's arithmetic overflows),
+codes by their shape, numbers within their range. ``normalised`` gives the
+key an answer is kept under, so that spellings of one question share it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from plumbing.vietnam import VIETNAM_TIME
+from plumbing.web.problems import Problem
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# an agency code (QCVN 102:2016, 000.00.14.H49) or a procedure code (1.004227)
+CODE = re.compile(r"[0-9A-Za-z.]{1,20}")
+
+
+def bad(name: str, detail: str) -> Problem:
+    return Problem(400, "bad-request", "Bad request", f"{name}: {detail}", field=name)
+
+
+def day(query: Mapping[str, str], name: str) -> date | None:
+    """The day ``name`` gives (YYYY-MM-DD, within the registry's years), or None if absent."""
+    if name not in query:
+        return None
+    value = query[name]
+    try:
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
+        found = date.fromisoformat(value)
+    except ValueError:
+        raise bad(name, "must be a date, YYYY-MM-DD") from None
+    if not FIRST_DAY <= found <= LAST_DAY:
+        raise bad(name, f"must be a day from {FIRST_DAY} to {LAST_DAY}")
+    return found
+
+
+def code(query: Mapping[str, str], name: str, example: str) -> str | None:
+    """An agency or procedure code, or None if absent."""
+    value = query.get(name)
+    if value is not None and not CODE.fullmatch(value):
+        raise bad(name, f"must be a code, e.g. {example}")
+    return value
+
+
+def number(query: Mapping[str, str], name: str, default: int, lowest: int, highest: int) -> int:
+    value = query.get(name)
+    if value is None:
+        return default
+    if not value.isascii() or not value.isdigit() or not lowest <= int(value) <= highest:
+        raise bad(name, f"must be a whole number from {lowest} to {highest}")
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Days:
+    """Whole days in Vietnam time, both included."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValueError("the period ends before it starts")
+        if not (self.first >= FIRST_DAY and self.last <= LAST_DAY):
+            raise ValueError(f"the period must lie within {FIRST_DAY} to {LAST_DAY}")
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The first moment in and the first moment after, as aware datetimes."""
+        start = datetime.combine(self.first, time(), VIETNAM_TIME)
+        end = datetime.combine(self.last + timedelta(days=1), time(), VIETNAM_TIME)
+        return start, end
+
+
+def start_of(first: date | None) -> datetime | None:
+    return datetime.combine(first, time(), VIETNAM_TIME) if first is not None else None
+
+
+def end_of(last: date | None) -> datetime | None:
+    return datetime.combine(last + timedelta(days=1), time(), VIETNAM_TIME) if last else None
