@@ -256,28 +256,29 @@ def _verifier_app(
     settings: Settings, db: Database, blobs: BlobStore, metrics: Metrics, *, alone: bool
 ) -> web.Application:
     from keys.keydir import KeyDir
-    from plumbing.web.security import RateLimit
-    from verifier.app import RATE_LIMITED, create_app
+    from plumbing.web.security import ClientAddress, RateLimit
+    from verifier.app import PORTAL_LIMITED, RATE_LIMITED, create_app
     from verifier.upload import UploadLimits
 
     keydir = KeyDir(settings.keys_dir)
+    clients = ClientAddress(settings.trusted_proxies)
     return create_app(
         db,
         keydir.trust_list,
         metrics,
         with_metrics=alone,
         signer_certificates=[keydir.signing_cert],
-        rate_limit=RateLimit(
-            settings.verify_rate,
-            settings.verify_burst,
-            RATE_LIMITED,
-            settings.trusted_proxies,
+        rate_limit=RateLimit(settings.verify_rate, settings.verify_burst, RATE_LIMITED, clients),
+        portal_limit=RateLimit(
+            settings.portal_rate, settings.portal_burst, PORTAL_LIMITED, clients
         ),
         upload_limits=UploadLimits(
             max_bytes=int(settings.verify_max_mb * 1024 * 1024),
             max_pages=settings.verify_max_pages,
             timeout=settings.verify_timeout,
             workers=settings.verify_workers,
+            queue=settings.verify_queue,
+            max_memory_mb=settings.verify_max_memory_mb,
         ),
         blobs=blobs,
     )

@@ -134,6 +134,19 @@ class Settings(BaseSettings):
     verify_max_pages: int = Field(500, ge=1, le=100000, description="most pages to check")
     verify_timeout: float = Field(30.0, gt=0, le=600, description="seconds to check one PDF")
     verify_workers: int = Field(1, ge=1, le=64, description="processes that check uploads")
+    verify_queue: int = Field(
+        4, ge=0, le=1000, description="uploads that may wait for a check; beyond, 503 at once"
+    )
+    verify_max_memory_mb: int = Field(
+        1024, ge=256, le=65536, description="address space of each check process (RLIMIT_AS)"
+    )
+    portal_rate: float = Field(
+        20.0,
+        gt=0,
+        le=10000,
+        description="listing, feed and statistics requests a second, per client",
+    )
+    portal_burst: int = Field(100, ge=1, le=100000, description="burst above portal_rate")
     shutdown_timeout: float = Field(20.0, gt=0, le=600, description="seconds to finish on SIGTERM")
     log_format: Literal["text", "json"] = Field("text", description="text or JSON lines")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")

@@ -7,6 +7,7 @@ dates with received <= resolved and received <= due, email syntax.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 
@@ -85,6 +86,15 @@ class ResultMetadata(_Model):
             raise ValueError(f"{yymmdd} is not a date (YYMMDD)") from None
         return value
 
+    @field_validator("lookup_secret")
+    @classmethod
+    def _hard_to_guess(cls, value: str | None) -> str | None:
+        if value is not None and secret_strength(value) < MIN_SECRET_BITS:
+            raise ValueError(
+                "is too easy to guess: use at least 8 letters and digits mixed, or 13 digits"
+            )
+        return value
+
     @field_validator("due_at", "resolved_at")
     @classmethod
     def _not_before_received(cls, value: datetime, info: ValidationInfo) -> datetime:
@@ -106,6 +116,27 @@ class ResultMetadata(_Model):
     def result_code(self) -> str:
         """``<dossier code>-KQ<n>``, the code printed on the stamp."""
         return f"{self.dossier_code}-KQ{self.result_no}"
+
+
+# An access code of the applicant's own opens their result to whoever guesses it: the
+# portal allows a client 10 wrong guesses an hour (README, Security), so 40 bits take a
+# million clients about 50 years on average for one dossier
+MIN_SECRET_BITS = 40
+
+
+def secret_strength(secret: str) -> float:
+    """Bits a guesser must cover: the length times log2 of the alphabet its character
+    classes span (digits 10, each case 26, anything else 33); a secret of fewer than 5
+    different characters counts as its distinct characters only."""
+    classes = (
+        (str.isdigit, 10),
+        (str.islower, 26),
+        (str.isupper, 26),
+        (lambda c: not c.isalnum(), 33),
+    )
+    alphabet = sum(size for test, size in classes if any(test(c) for c in secret))
+    length = len(secret) if len(set(secret)) >= 5 else len(set(secret))
+    return length * math.log2(max(alphabet, 2))
 
 
 def parse_metadata(data: bytes | str) -> ResultMetadata:

@@ -84,9 +84,7 @@ async def test_the_code_is_kept_only_as_a_slow_hash(
         assert SECRET.encode() not in path.read_bytes(), path
 
 
-async def test_guessing_is_locked_out_and_the_right_code_still_works_elsewhere(
-    client: Client,
-) -> None:
+async def test_a_guesser_is_stopped_and_the_applicant_still_gets_in(client: Client) -> None:
     result = await issue(client, "guess")
     dossier = result["dossier_code"]
     # the guesser and the applicant: two clients, two loopback addresses
@@ -95,15 +93,52 @@ async def test_guessing_is_locked_out_and_the_right_code_still_works_elsewhere(
     async with guesser, applicant:
         statuses = [
             (await lookup(guesser, client.service, dossier, f"wrong-{n:03d}"))[0]
-            for n in range(50)
+            for n in range(15)
         ]
         status, own = await lookup(applicant, client.service, dossier, SECRET)
-    assert statuses[:5] == [403] * 5
-    assert set(statuses[5:]) == {429}
+        late, _ = await lookup(guesser, client.service, dossier, SECRET)
+    assert statuses[:10] == [403] * 10  # ten wrong codes an hour a client
+    assert set(statuses[10:]) == {429}
     assert status == 200, own
+    assert late == 429  # the guesser waits even with the right code
     log = client.service.settled_log()
     assert "wrong-0" not in log  # the codes tried are never logged
     assert f"wrong access code for dossier {dossier} from 127.0.0.3" in log
+
+
+async def test_wrong_codes_from_many_addresses_do_not_lock_the_applicant_out(
+    client: Client,
+) -> None:
+    """Strangers spending their allowances on one dossier: the applicant is still answered
+    (before, 20 wrong codes from anywhere locked the dossier for everyone)."""
+    result = await issue(client, "many-guessers")
+    dossier = result["dossier_code"]
+    wrong = []
+    for host in range(20, 45):  # 25 addresses, 5 wrong codes each
+        connector = aiohttp.TCPConnector(local_addr=(f"127.0.1.{host}", 0))
+        async with aiohttp.ClientSession(connector=connector) as stranger:
+            for n in range(5):
+                wrong.append((await lookup(stranger, client.service, dossier, f"x{n}"))[0])
+    applicant = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=("127.0.2.2", 0)))
+    async with applicant:
+        status, own = await lookup(applicant, client.service, dossier, SECRET)
+    assert set(wrong) == {403}
+    assert status == 200, own
+
+
+async def test_a_result_not_for_publication_shows_nothing_without_its_code(
+    client: Client,
+) -> None:
+    metadata = unique_metadata(publish=False)
+    metadata["lookup_secret"] = SECRET
+    status, accepted = await client.submit(metadata, result_pdf(trailing_text="not-public"))
+    assert status == 202, accepted
+    await client.wait_for({accepted["id"]}, "signed", within=60)
+    dossier = str(metadata["dossier_code"])
+    status, public = await lookup(client.session, client.service, dossier)
+    assert (status, public) == (200, {"dossier_code": dossier, "status": "no_result"})
+    status, own = await lookup(client.session, client.service, dossier, SECRET)
+    assert (status, own["status"]) == (200, "resolved")
 
 
 async def test_a_revoked_result_says_so_and_gives_no_document(client: Client) -> None:

@@ -140,6 +140,9 @@ def test_chronology_compares_instants_across_time_zones() -> None:
         ("publish", "yes", "valid boolean"),
         ("deliver.email", 1, "valid boolean"),
         ("lookup_secret", "short", "at least 8 characters"),
+        ("lookup_secret", "12345678", "too easy to guess"),
+        ("lookup_secret", "abcdefgh", "too easy to guess"),
+        ("lookup_secret", "aaaaaaaaaaaaaaaa", "too easy to guess"),
     ],
 )
 def test_invalid_value_names_its_field(path: str, value: object, message: str) -> None:

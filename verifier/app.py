@@ -24,13 +24,15 @@ from verifier.pages import Pages, TrustStore, stylesheet
 from verifier.pages import signer_certificates as pages_signers
 from verifier.portal import Portal
 from verifier.statistics import Statistics
-from verifier.upload import Upload, UploadLimits, verification_pool
+from verifier.upload import Upload, UploadLimits, verification_slots
 from verifier.validation import ready
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
-# what the per-address rate limit covers: the QR pages and (with the upload) verification
+# what the per-client rate limit covers: the QR pages, the upload check, the lookups
 RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify", "/api/v1/lookup/", "/tra-cuu/")
+# and the portal's own, wider one: the listing, the feed, the statistics (a portal polls them)
+PORTAL_LIMITED = ("/api/v1/published", "/api/v1/statistics", "/ket-qua", "/thong-ke")
 
 POOL_GRACE = 5.0  # seconds for checks still running when the verifier stops
 
@@ -67,16 +69,21 @@ def create_app(
     with_metrics: bool,
     signer_certificates: list[Path] | None = None,
     rate_limit: RateLimit | None = None,
+    portal_limit: RateLimit | None = None,
     upload_limits: UploadLimits | None = None,
     blobs: BlobStore | None = None,
 ) -> web.Application:
     limit = rate_limit or RateLimit(rate=5.0, burst=30, prefixes=RATE_LIMITED)
+    polled = portal_limit or RateLimit(
+        rate=20.0, burst=100, prefixes=PORTAL_LIMITED, clients=limit.clients
+    )
     app = web.Application(
         middlewares=[
             metrics.middleware("verifier"),
             security_headers,
             problems_middleware,
             limit.middleware(),
+            polled.middleware(),
         ]
     )
     app[DB] = db
@@ -86,11 +93,13 @@ def create_app(
     limits = upload_limits or UploadLimits()
 
     async def verification_workers(app: web.Application) -> AsyncIterator[None]:
-        pool = verification_pool(limits)
-        await pool.start(ready)  # spawned now, not on the first upload
-        app[UPLOAD] = Upload(db, trust, pool, limits)
-        yield
-        await pool.close(POOL_GRACE)
+        slots = verification_slots(limits)
+        try:
+            await slots.start(ready)  # spawned now, not on the first upload
+            app[UPLOAD] = Upload(db, trust, slots, limits)
+            yield
+        finally:
+            await slots.close(POOL_GRACE)
 
     async def verify_upload(request: web.Request) -> web.Response:
         return await request.app[UPLOAD].verify(request)
@@ -107,7 +116,7 @@ def create_app(
     app.router.add_get("/api/v1/published", listing.json)
     app.router.add_get("/api/v1/published.atom", listing.atom)
     app.router.add_get("/ket-qua", listing.page)
-    portal = Portal(db, blobs, pages.env)
+    portal = Portal(db, blobs, pages.env, clients=limit.clients)
     app.router.add_get("/tra-cuu/{dossier_code}", portal.page)
     app.router.add_post("/tra-cuu/{dossier_code}", portal.page)
     app.router.add_post("/tra-cuu/{dossier_code}/van-ban", portal.page_document)

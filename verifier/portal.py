@@ -6,11 +6,11 @@ With ``X-Access-Code``: the result's details and its download link;
 ``GET /api/v1/lookup/{dossier_code}/document`` with the code gives the
 signed PDF as issued. A revoked result says so and gives no document.
 
-Guessing is slowed per client address and per dossier code: after a few
-wrong codes, each key is locked out for a time that doubles with every
-further failure (429 with ``Retry-After``); the per-dossier allowance is
-wider, so a guesser cannot lock the applicant out from elsewhere. The code
-tried is never logged.
+Guessing is counted per client, never per dossier (``verifier.guesses``):
+a stranger's wrong codes cost that stranger, not the applicant. A result
+not meant for publication looks like no result until its code opens it,
+and a dossier without any access code costs a guess the same time as one
+with. The code tried is never logged.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import asyncio
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,49 +29,21 @@ from sqlalchemy import Connection, select
 from plumbing.masking import mask_name
 from plumbing.vietnam import VIETNAM_TIME
 from plumbing.web.problems import Problem
-from plumbing.web.security import too_many_requests
-from registry.access import check_code
+from plumbing.web.security import ClientAddress, too_many_requests
+from registry.access import check_code, check_nothing
 from registry.blobs import BlobStore
 from registry.database import Database
 from registry.results import ResultRecord
 from registry.schema import results
 from registry.states import ResultState
 from verifier.fresh import Fresh
+from verifier.guesses import Guesses
 from verifier.texts import pick_language
 
 log = logging.getLogger(__name__)
 DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
 HEADER = "X-Access-Code"
-
-
-@dataclass
-class _Failures:
-    count: int = 0
-    locked_until: float = 0.0
-
-
-@dataclass
-class GuessLimit:
-    """Failures per key; from the ``allowed``-th on, each locks the key out for twice as long
-    as the one before (2 s, 4 s, ...; at most ``longest``)."""
-
-    allowed: int
-    longest: float = 3600.0
-    _keys: dict[str, _Failures] = field(default_factory=dict)
-
-    def wait(self, key: str, now: float) -> float:
-        entry = self._keys.get(key)
-        return max(0.0, entry.locked_until - now) if entry else 0.0
-
-    def failed(self, key: str, now: float) -> None:
-        entry = self._keys.setdefault(key, _Failures())
-        entry.count += 1
-        if entry.count >= self.allowed:
-            lock = 2.0 ** min(entry.count - self.allowed + 1, 12)
-            entry.locked_until = now + min(self.longest, lock)
-
-    def succeeded(self, key: str) -> None:
-        self._keys.pop(key, None)
+MAX_CODE = 64  # the longest code the signer accepts: a longer one is cut before hashing
 
 
 def _dossier_results(conn: Connection, dossier_code: str) -> list[ResultRecord]:
@@ -130,8 +101,10 @@ class Portal:
     blobs: BlobStore | None
     env: Environment | None = None
     statuses: Fresh[dict[str, Any]] = field(default_factory=Fresh)
-    by_address: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=5))
-    by_dossier: GuessLimit = field(default_factory=lambda: GuessLimit(allowed=20))
+    clients: ClientAddress = field(default_factory=ClientAddress)
+    guesses: Guesses = field(default_factory=Guesses)
+    # scrypt is tens of milliseconds of a core: a few checks at a time, the rest wait
+    checking: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
 
     async def lookup(self, request: web.Request) -> web.Response:
         if HEADER not in request.headers:  # the status alone: the same for everyone, a second
@@ -239,22 +212,23 @@ class Portal:
     async def _unlocked(
         self, request: web.Request, dossier_code: str, found: list[ResultRecord], code: str
     ) -> ResultRecord:
-        """The result the access code opens; 429 while locked out, 403 for a wrong code."""
-        address = request.remote or "?"
-        now = time.monotonic()
-        wait = max(self.by_address.wait(address, now), self.by_dossier.wait(dossier_code, now))
+        """The result the access code opens; 429 while this client waits, 403 for a wrong code."""
+        client = self.clients.of(request)
+        wait = self.guesses.wait(client)
         if wait > 0:
-            raise too_many_requests(wait, "too many wrong access codes")
-        code = code.strip()
+            raise too_many_requests(wait, "too many wrong access codes from this address")
+        code = code.strip()[:MAX_CODE]
         candidates = [r for r in found if r.access_hash]
-        for result in candidates:
-            if await asyncio.to_thread(check_code, code, result.access_hash or ""):
-                self.by_address.succeeded(address)
-                return result
-        self.by_address.failed(address, now)
-        self.by_dossier.failed(dossier_code, now)
+        async with self.checking:
+            if not candidates:
+                await asyncio.to_thread(check_nothing, code)
+            for result in candidates:
+                if await asyncio.to_thread(check_code, code, result.access_hash or ""):
+                    self.guesses.succeeded(client)
+                    return result
+        self.guesses.failed(client, dossier_code)
         # what was tried stays out of the log; who tried, and for which dossier, goes in
-        log.warning("wrong access code for dossier %s from %s", dossier_code, address)
+        log.info("wrong access code for dossier %s from %s", dossier_code, client)
         raise Problem(
             403,
             "access-denied",

@@ -1,25 +1,38 @@
 """``POST /api/v1/verify``: upload a PDF, get every signature's indication and one verdict.
 
-The upload streams in under a size limit (413 as soon as it passes it);
-the validation runs in the verification pool, bounded in time (past it the
-pool is restarted and the answer is a 422 saying so); pages are bounded
-too. What the file cannot be read as (not a PDF, encrypted, damaged) is a
-422 with the reason, never a 500. The registry then says whether this
-exact file was issued, and whether it still stands.
+Anyone may send anything, so every upload's cost is bounded:
+
+- it streams to a temporary file under a size limit (413 as soon as it
+  passes it), hashed on the way: the service process holds a chunk, never
+  the file;
+- a check runs in a worker slot of its own (``plumbing.slots``): at most
+  ``workers`` at once and ``queue`` waiting, the next one a 503 with
+  ``Retry-After`` at once; its time limit counts from the moment a slot
+  takes it, and past it only its own process is killed (a 422 saying so);
+- each worker process may use ``max_memory_mb`` of address space
+  (``RLIMIT_AS``): a file that needs more ends its own process (a 422);
+- the pages are counted in the page tree itself, the last page is rendered
+  within a pixel cap, the signatures and their /ByteRange are bounded.
+
+What the file cannot be read as (not a PDF, encrypted, damaged) is a 422
+with the reason, never a 500. The registry then says whether this exact
+file was issued, and whether it still stands.
 """
 
 from __future__ import annotations
 
-import hashlib
+import resource
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
 from sqlalchemy import Connection
 
-from plumbing.web.multipart import read_parts, too_large
+from plumbing.slots import Died, Overrun, Slots
+from plumbing.web.multipart import receiving_file, too_large
 from plumbing.web.problems import Problem
-from plumbing.workers import WorkerPool, worker_process
+from plumbing.workers import worker_process
 from registry import results
 from registry.database import Database
 from registry.results import ResultRecord
@@ -30,7 +43,7 @@ from verifier.validation import (
     SealRead,
     SealRefused,
     UploadCheck,
-    validate_upload,
+    validate_file,
 )
 
 ENVELOPE_BYTES = 16 * 1024
@@ -49,46 +62,61 @@ class UploadLimits:
     max_pages: int = 500
     timeout: float = 30.0
     workers: int = 1
+    queue: int = 4  # checks that may wait for a worker; one more is a 503 at once
+    max_memory_mb: int = 1024  # address space of each worker process (RLIMIT_AS)
+    folder: Path | None = None  # where uploads are streamed to (None: the system's temp)
 
 
-def init_verify_worker() -> None:
+def init_verify_worker(max_memory: int) -> None:
     worker_process(b"ketqua-verify")
+    # a hostile file costs at most its own worker: past this, allocations fail in it
+    resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
 
 
-def verification_pool(limits: UploadLimits) -> WorkerPool:
-    return WorkerPool(limits.workers, init_verify_worker)
+def verification_slots(limits: UploadLimits) -> Slots:
+    memory = limits.max_memory_mb * 1024 * 1024
+    return Slots(limits.workers, limits.queue, init_verify_worker, (memory,))
+
+
+def _cannot_check(detail: str) -> Problem:
+    return Problem(422, "bad-document", "The document cannot be checked", detail, field="document")
 
 
 @dataclass(frozen=True, slots=True)
 class Upload:
     db: Database
     trust: TrustStore
-    pool: WorkerPool
+    slots: Slots
     limits: UploadLimits
 
     async def verify(self, request: web.Request) -> web.Response:
         limit = self.limits.max_bytes
         if request.content_length is not None and request.content_length > limit + ENVELOPE_BYTES:
             raise too_large("document", limit)
-        parts = await read_parts(
-            request, {"document": limit}, expected="multipart/form-data with the part 'document'"
-        )
-        data = parts["document"]
         trust_json = self.trust.current_json()
         if trust_json is None:
             raise Problem(503, "unavailable", "Service unavailable", "no trust list configured")
-        try:
-            checked = await self.pool.run_within(
-                self.limits.timeout, validate_upload, data, trust_json, self.limits.max_pages
-            )
-        except TimeoutError:
-            raise Problem(
-                422,
-                "bad-document",
-                "The document cannot be checked",
-                f"checking it took longer than {self.limits.timeout:g} s",
-                field="document",
-            ) from None
+        expected = "multipart/form-data with the part 'document'"
+        async with receiving_file(
+            request, "document", limit, expected=expected, folder=self.limits.folder
+        ) as received:
+            try:
+                checked = await self.slots.run(
+                    self.limits.timeout,
+                    validate_file,
+                    str(received.path),
+                    trust_json,
+                    self.limits.max_pages,
+                )
+            except Overrun:
+                raise _cannot_check(
+                    f"checking it took longer than {self.limits.timeout:g} s"
+                ) from None
+            except Died:
+                raise _cannot_check(
+                    "checking it needed more memory than a check may use "
+                    f"({self.limits.max_memory_mb} MB)"
+                ) from None
         if isinstance(checked, Refused):
             raise Problem(
                 422,
@@ -97,13 +125,13 @@ class Upload:
                 checked.reason,
                 field="document",
             )
-        digest = hashlib.sha256(data).hexdigest()
+        digest = received.sha256
         registry = await self.db.read(_registry_word, digest, checked.seal)
         verdict, reason = _verdict(checked, registry)
         body: dict[str, Any] = {
             "verdict": verdict,
             "reason": reason,
-            "document": {"sha256": digest, "size": len(data), "pages": checked.pages},
+            "document": {"sha256": digest, "size": received.size, "pages": checked.pages},
             "signatures": [s.to_json() for s in checked.signatures],
             "seal": checked.seal.to_json() if checked.seal is not None else None,
             "registry": registry.to_json(),

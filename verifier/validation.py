@@ -225,6 +225,51 @@ def validate_upload(data: bytes, trust_json: bytes, max_pages: int) -> UploadChe
         return Refused(f"the PDF cannot be checked: {_one_line(exc)}")
 
 
+def validate_file(path: str, trust_json: bytes, max_pages: int) -> UploadCheck | Refused:
+    """``validate_upload`` of a file the service streamed to disk (it holds no copy itself)."""
+    with open(path, "rb") as upload:
+        return validate_upload(upload.read(), trust_json, max_pages)
+
+
+# Bounds on what one file may cost, whatever it declares about itself
+MAX_SIGNATURES = 20
+MAX_PAGE_NODES = 10  # page-tree nodes visited per page allowed, inner nodes included
+MAX_SIDE = 14_400.0  # points: 200 inches, the largest page PDF allows (ISO 32000-1 C.2)
+MAX_PIXELS = 4_000_000  # of the rendered last page (an A4 page at 100 dpi is ~1 million)
+
+
+def count_pages(reader: PdfFileReader, max_pages: int) -> int:
+    """The pages the page tree really holds (``/Count`` can say anything), up to one more
+    than ``max_pages``; a tree that loops or is far larger than its pages is refused."""
+    seen: set[int] = set()
+    stack = [reader.root["/Pages"]]
+    pages = 0
+    while stack and pages <= max_pages:
+        if len(seen) > MAX_PAGE_NODES * (max_pages + 1):
+            raise ValueError("the page tree is far larger than its pages")
+        node = stack.pop()
+        key = id(node.get_object()) if hasattr(node, "get_object") else id(node)
+        if key in seen:
+            raise ValueError("the page tree loops")
+        seen.add(key)
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if node.get("/Type") == "/Page" or "/Kids" not in node:
+            pages += 1
+        else:
+            stack.extend(reversed(list(node["/Kids"])))
+    return pages
+
+
+def _byte_ranges_bounded(signatures: list[EmbeddedPdfSignature], size: int) -> str | None:
+    """Why a signature's /ByteRange is not the two ranges PAdES allows, within the file."""
+    for sig in signatures:
+        ranges = sig.sig_object.get("/ByteRange")
+        values = list(ranges) if ranges is not None else []
+        if len(values) != 4 or not all(isinstance(v, int) and 0 <= v <= size for v in values):
+            return f"signature {sig.field_name!r}: /ByteRange must be four offsets in the file"
+    return None
+
+
 def _validate(data: bytes, trust_json: bytes, max_pages: int) -> UploadCheck | Refused:
     logging.getLogger("pyhanko").setLevel(logging.ERROR)  # its warnings name people
     if not data.lstrip()[:5].startswith(b"%PDF-"):
@@ -233,13 +278,18 @@ def _validate(data: bytes, trust_json: bytes, max_pages: int) -> UploadCheck | R
         reader = PdfFileReader(BytesIO(data), strict=False)
         if reader.encrypted:
             return Refused("the PDF is encrypted")
-        pages = int(reader.root["/Pages"]["/Count"])
+        pages = count_pages(reader, max_pages)
         signatures = list(reader.embedded_regular_signatures)
         timestamps = list(reader.embedded_timestamp_signatures)
     except Exception as exc:  # pyHanko raises many types for a damaged file
         return Refused(f"the PDF cannot be read: {_one_line(exc)}")
     if pages > max_pages:
-        return Refused(f"the PDF has {pages} pages, more than {max_pages}")
+        return Refused(f"the PDF has more than {max_pages} pages")
+    if len(signatures) + len(timestamps) > MAX_SIGNATURES:
+        return Refused(f"the PDF has more than {MAX_SIGNATURES} signatures")
+    unbounded = _byte_ranges_bounded([*signatures, *timestamps], len(data))
+    if unbounded is not None:
+        return Refused(unbounded)
     trust = TrustList.from_json(trust_json)
     has_dss = "/DSS" in reader.root
     return UploadCheck(
@@ -369,7 +419,12 @@ def _read_qr(data: bytes) -> str | None:
         document = pypdfium2.PdfDocument(data)
         document.init_forms()  # the stamp is a widget's appearance
         page = document[len(document) - 1]
-        image = page.render(scale=100 / 72, may_draw_forms=True).to_pil()
+        width, height = page.get_size()
+        if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+            return None  # not a page anyone prints: no QR read from it
+        # 100 dpi, or fewer on a page so large that 100 dpi would pass the pixel cap
+        scale = min(100 / 72, (MAX_PIXELS / (width * height)) ** 0.5)
+        image = page.render(scale=scale, may_draw_forms=True).to_pil()
     except Exception:
         return None
     for code in zxingcpp.read_barcodes(image, formats=zxingcpp.barcode_formats_from_str("QRCode")):

@@ -6,12 +6,21 @@ upload check). The media type is read without aiohttp's
 every boundary misses its cache); the parts stream in chunks and a part
 that grows past its limit is refused (413) at once, before the rest of the
 body is read. Framing errors, unknown, repeated or missing parts are 400s
-that name the part.
+that name the part. ``receiving_file`` streams one part to a temporary
+file instead, so that a large upload never sits in the service's memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -78,6 +87,80 @@ async def read_parts(
                 400, "bad-request", "Bad request", f"the part {name!r} is missing", field=name
             )
     return parts
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedFile:
+    """An uploaded part on disk (removed when ``receiving_file`` ends), its size and digest."""
+
+    path: Path
+    size: int
+    sha256: str
+
+
+@contextlib.asynccontextmanager
+async def receiving_file(
+    request: web.Request, name: str, limit: int, *, expected: str, folder: Path | None = None
+) -> AsyncIterator[ReceivedFile]:
+    """The one part ``name``, streamed to a new file (0600) in ``folder`` under ``limit``.
+
+    Only a chunk at a time is in memory; the digest is computed on the way.
+    Other parts, a second ``name`` or none: 400s, as ``read_parts`` says them.
+    """
+    if media_type(request) != "multipart/form-data":
+        raise Problem(415, "unsupported-media-type", "Unsupported media type", f"send {expected}")
+    handle, raw_path = tempfile.mkstemp(prefix="upload-", suffix=".pdf", dir=folder)
+    path = Path(raw_path)
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            received = await _stream_part(request, name, limit, sink, path)
+        yield received
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+async def _stream_part(
+    request: web.Request, name: str, limit: int, sink: BinaryIO, path: Path
+) -> ReceivedFile:
+    write = sink.write
+    digest = hashlib.sha256()
+    size = 0
+    found = False
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise Problem(
+                    400, "bad-request", "Bad request", "nested multipart is not accepted"
+                )
+            if (part.name or "") != name:
+                raise Problem(
+                    400,
+                    "bad-request",
+                    "Bad request",
+                    f"unknown part {part.name or ''!r}: only {name!r}",
+                    field=part.name or None,
+                )
+            if found:
+                raise Problem(
+                    400, "bad-request", "Bad request", f"part {name!r} given twice", field=name
+                )
+            found = True
+            while chunk := await part.read_chunk(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(name, limit)
+                digest.update(chunk)
+                await asyncio.to_thread(write, chunk)
+    except (ValueError, AssertionError, HttpProcessingError) as exc:
+        raise Problem(
+            400, "bad-request", "Bad request", f"malformed multipart body: {exc}"
+        ) from None
+    if not found:
+        raise Problem(
+            400, "bad-request", "Bad request", f"the part {name!r} is missing", field=name
+        )
+    return ReceivedFile(path, size, digest.hexdigest())
 
 
 async def _read_part(part: BodyPartReader, name: str, limit: int) -> bytes:

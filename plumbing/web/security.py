@@ -1,11 +1,13 @@
-"""Security headers on every response, and a per-address rate limit for the public routes.
+"""Security headers on every response, and per-client rate limits for the public routes.
 
 Headers: a strict Content-Security-Policy (our own styles only, no script,
 no frames, no third-party anything), ``nosniff``, no referrer, no framing.
-The rate limit is a token bucket per client address (``rate`` requests a
-second, bursts of ``burst``) on the paths it is given; over it, 429 with
-``Retry-After`` as a problem document. Buckets live in memory: one process,
-one count; an idle bucket is dropped once it has refilled.
+``ClientAddress`` says who a request comes from (behind a trusted proxy, the
+client it names; an IPv6 client as its /64); every limit counts by it. A
+rate limit is a token bucket per client (``rate`` requests a second, bursts
+of ``burst``) on the paths it is given; over it, 429 with ``Retry-After`` as
+a problem document. Buckets live in memory: one process, one count; an idle
+bucket is dropped once it has refilled.
 """
 
 from __future__ import annotations
@@ -60,6 +62,51 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
+class ClientAddress:
+    """Who a request comes from, as the limits count it.
+
+    The peer's address, or, when the peer is a trusted reverse proxy, the
+    address it appended last to ``X-Forwarded-For`` (earlier ones are the
+    client's own claims and could be anything). An IPv6 client counts as its
+    /64: one home or one cloud machine holds a whole /64, and counting each
+    of its addresses apart would give one client billions of allowances.
+    """
+
+    def __init__(self, trusted_proxies: Iterable[str] = ()) -> None:
+        # addresses and networks ("10.0.0.5", "172.30.80.0/24"): single addresses are a set
+        # lookup on each request; a peer is parsed only when networks are configured
+        networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+        self._proxies = frozenset(str(n.network_address) for n in networks if n.num_addresses == 1)
+        self._proxy_networks = tuple(n for n in networks if n.num_addresses > 1)
+
+    def of(self, request: web.Request) -> str:
+        peer = request.remote or "?"
+        client = peer
+        if peer in self._proxies or (self._proxy_networks and self._in_proxy_network(peer)):
+            forwarded = request.headers.get("X-Forwarded-For", "")
+            client = forwarded.rsplit(",", 1)[-1].strip() or peer
+        return _counted_as(client)
+
+    def _in_proxy_network(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self._proxy_networks)
+
+
+def _counted_as(client: str) -> str:
+    if ":" not in client:
+        return client  # IPv4 (or whatever a proxy wrote): as it is
+    try:
+        address = ipaddress.IPv6Address(client.split("%", 1)[0])
+    except ValueError:
+        return client[:64]  # a proxy's oddity: bounded, still one key
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((address, 64), strict=False))
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -67,25 +114,24 @@ class _Bucket:
 
 
 class RateLimit:
-    """Token buckets per client address for the paths starting with ``prefixes``."""
+    """Token buckets per client for the paths starting with ``prefixes``."""
 
     def __init__(
         self,
         rate: float,
         burst: int,
         prefixes: tuple[str, ...],
-        trusted_proxies: Iterable[str] = (),
+        clients: ClientAddress | None = None,
+        *,
+        what: str = "requests",
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("a rate limit needs rate > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
         self.prefixes = prefixes
-        # addresses and networks ("10.0.0.5", "172.30.80.0/24"): single addresses are a set
-        # lookup on each request; a peer is parsed only when networks are configured
-        networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
-        self._proxies = frozenset(str(n.network_address) for n in networks if n.num_addresses == 1)
-        self._proxy_networks = tuple(n for n in networks if n.num_addresses > 1)
+        self.clients = clients or ClientAddress()
+        self.what = what
         self._buckets: dict[str, _Bucket] = {}
         self._swept = time.monotonic()
 
@@ -103,25 +149,6 @@ class RateLimit:
             return 0.0
         return (1 - bucket.tokens) / self.rate
 
-    def client_of(self, request: web.Request) -> str:
-        """The client's address: the peer, or, when the peer is a trusted reverse proxy,
-        the address it appended last to ``X-Forwarded-For`` (earlier ones are the
-        client's own claims and could be anything)."""
-        peer = request.remote or "?"
-        if peer in self._proxies or (self._proxy_networks and self._in_proxy_network(peer)):
-            forwarded = request.headers.get("X-Forwarded-For", "")
-            last = forwarded.rsplit(",", 1)[-1].strip()
-            if last:
-                return last
-        return peer
-
-    def _in_proxy_network(self, peer: str) -> bool:
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in network for network in self._proxy_networks)
-
     def _sweep(self, now: float) -> None:
         full_after = self.burst / self.rate
         if now - self._swept < max(full_after, 10.0):
@@ -134,10 +161,10 @@ class RateLimit:
         @web.middleware
         async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
             if request.path.startswith(self.prefixes):
-                wait = self.wait_for(self.client_of(request))
+                wait = self.wait_for(self.clients.of(request))
                 if wait > 0:
                     raise too_many_requests(
-                        wait, f"more than {self.rate:g} requests a second from one address"
+                        wait, f"more than {self.rate:g} {self.what} a second from one address"
                     )
             return await handler(request)
 
