@@ -46,6 +46,7 @@ FLAGS: Mapping[str, Mapping[str, str]] = {
         "placement": "--position / --page",
         "jobs": "--jobs",
     },
+    "apikey": {"agency": "--agency", "name": "--name"},
     "keys": {
         "cert": "--cert",
         "force": "--force",
@@ -208,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
         command = apikey_sub.add_parser(name, help=text)
         if name != "list":
             command.add_argument("--name", required=True, help="who uses the key")
+        if name == "create":
+            command.add_argument(
+                "--agency",
+                action="append",
+                default=None,
+                help="an agency the key may act for (again for more; default: the agency "
+                "of the signer it talks to, which is all a registry of one agency needs)",
+            )
         command.add_argument("--config", type=Path, default=None, help="TOML settings file")
         command.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
     return parser
@@ -340,8 +349,12 @@ def _apikey(args: argparse.Namespace) -> int:
         try:
             await upgrade(db)
             if args.apikey_command == "create":
-                key, plain = await apikeys.create_api_key(db, args.name)
-                print(f"API key {key.name!r} created (prefix {key.prefix}); it is shown once:")
+                key, plain = await apikeys.create_api_key(db, args.name, tuple(args.agency or ()))
+                acts_for = ", ".join(key.agencies) or "the agency of the signer it talks to"
+                print(
+                    f"API key {key.name!r} created for {acts_for} "
+                    f"(prefix {key.prefix}); it is shown once:"
+                )
                 print(plain)
             elif args.apikey_command == "revoke":
                 key = await apikeys.revoke_api_key(db, args.name)
@@ -349,7 +362,11 @@ def _apikey(args: argparse.Namespace) -> int:
             else:
                 for key in await apikeys.list_api_keys(db):
                     state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-                    print(f"{key.name}\t{key.prefix}\tcreated {key.created_at:%Y-%m-%d}\t{state}")
+                    acts_for = ",".join(key.agencies) or "the signer's agency"
+                    print(
+                        f"{key.name}\t{key.prefix}\t{acts_for}\t"
+                        f"created {key.created_at:%Y-%m-%d}\t{state}"
+                    )
         finally:
             await db.close()
         return EXIT_OK

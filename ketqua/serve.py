@@ -163,7 +163,7 @@ async def _start_signer(
     )
     await intake.start(noop_in_worker)
     histogram, attempts = register_signer_metrics(metrics, db)
-    deliverer, mail_domain = _deliverer(settings, db, blobs, attempts)
+    deliverer, mail_domain = _deliverer(settings, db, blobs, attempts, agency_code)
     pipeline = Pipeline(
         db,
         blobs,
@@ -175,6 +175,7 @@ async def _start_signer(
             retry_base=settings.job_retry_base,
             retry_max=settings.job_retry_max,
         ),
+        agency=agency_code,
         on_signed=histogram.observe,
         on_issued=functools.partial(queue_email, domain=mail_domain, actor=PIPELINE),
         after_issued=deliverer.wake,
@@ -207,7 +208,7 @@ async def _start_signer(
 
 
 def _deliverer(
-    settings: Settings, db: Database, blobs: BlobStore, attempts: Counter
+    settings: Settings, db: Database, blobs: BlobStore, attempts: Counter, agency: str
 ) -> tuple[Deliverer, str]:
     from keys.keydir import KeyDir
     from signer.delivery.message import DkimKey, MessageBuilder, Sender
@@ -246,6 +247,7 @@ def _deliverer(
             retry_base=settings.mail_retry_base,
             retry_max=settings.mail_retry_max,
         ),
+        agency=agency,
         on_attempt=lambda outcome: attempts.labels(outcome.value).inc(),
         access_secret=KeyDir(settings.keys_dir).load_access_key(),
     )

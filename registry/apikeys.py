@@ -3,20 +3,27 @@
 A key reads ``kq_<prefix>_<secret>``. The prefix finds the row; the whole
 key's SHA-256 is compared in constant time. A plain hash suffices: the
 secret is 256 random bits, not a password to be guessed.
+
+A key acts for the agencies it lists: it submits, reads, revokes and
+resends results of those agencies only. A key that lists none (the default,
+all a registry of one agency needs) acts for the agency of the signer it
+talks to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from plumbing.errors import Conflict, NotFound
+from plumbing.errors import Conflict, InputError, NotFound
+from plumbing.vietnam import AGENCY_CODE
 from registry.database import Database
 from registry.ids import new_id
 from registry.schema import api_keys
@@ -35,10 +42,22 @@ class ApiKey:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    agencies: tuple[str, ...] = field(default=())  # none: the signer's own agency
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def may_act_for(self, agency: str, signer_agency: str) -> bool:
+        """Whether this key may submit, read or change a result of ``agency``."""
+        return agency in (self.agencies or (signer_agency,))
+
+    def scope(self, signer_agency: str) -> tuple[str, ...]:
+        return self.agencies or (signer_agency,)
+
+
+def _agencies(value: str | None) -> tuple[str, ...]:
+    return tuple(value.split(",")) if value else ()
 
 
 def _digest(key: str) -> str:
@@ -52,20 +71,29 @@ def _split(key: str) -> str | None:
     return parts[1]
 
 
-async def create_api_key(db: Database, name: str) -> tuple[ApiKey, str]:
-    """A new key; the plain key is returned here, once, and never stored."""
+async def create_api_key(
+    db: Database, name: str, agencies: tuple[str, ...] = ()
+) -> tuple[ApiKey, str]:
+    """A new key acting for ``agencies`` (none: for the agency of the signer it talks to);
+    the plain key is returned here, once, and never stored."""
     name = name.strip()
     if not name or len(name) > 100:
         raise Conflict("an API key needs a name of 1 to 100 characters", field="name")
+    for agency in agencies:
+        if not re.fullmatch(AGENCY_CODE, agency):
+            raise InputError(
+                f"{agency!r} is not an agency code like 000.00.14.H49", field="agency"
+            )
     prefix = secrets.token_hex(_PREFIX_BYTES)
     plain = f"kq_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(new_id(), name, prefix, datetime.now(UTC), None)
+    key = ApiKey(new_id(), name, prefix, datetime.now(UTC), None, tuple(sorted(set(agencies))))
     row = {
         "id": key.id,
         "name": key.name,
         "prefix": prefix,
         "secret_sha256": _digest(plain),
         "created_at": key.created_at,
+        "agencies": ",".join(key.agencies) or None,
     }
     try:
         await db.write(lambda conn: conn.execute(api_keys.insert(), row))
@@ -81,7 +109,9 @@ def _revoke(conn: Connection, name: str) -> ApiKey:
         raise NotFound(f"no API key named {name!r}", field="name")
     revoked_at = row.revoked_at or datetime.now(UTC)
     conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=revoked_at))
-    return ApiKey(row.id, row.name, row.prefix, row.created_at, revoked_at)
+    return ApiKey(
+        row.id, row.name, row.prefix, row.created_at, revoked_at, _agencies(row.agencies)
+    )
 
 
 async def revoke_api_key(db: Database, name: str) -> ApiKey:
@@ -90,7 +120,10 @@ async def revoke_api_key(db: Database, name: str) -> ApiKey:
 
 def _list(conn: Connection) -> list[ApiKey]:
     rows = conn.execute(select(api_keys).order_by(api_keys.c.id))
-    return [ApiKey(r.id, r.name, r.prefix, r.created_at, r.revoked_at) for r in rows]
+    return [
+        ApiKey(r.id, r.name, r.prefix, r.created_at, r.revoked_at, _agencies(r.agencies))
+        for r in rows
+    ]
 
 
 async def list_api_keys(db: Database) -> list[ApiKey]:
@@ -110,4 +143,6 @@ async def authenticate(db: Database, presented: str) -> ApiKey | None:
     matches = hmac.compare_digest(_digest(presented), expected)
     if row is None or not matches or row.revoked_at is not None:
         return None
-    return ApiKey(row.id, row.name, row.prefix, row.created_at, row.revoked_at)
+    return ApiKey(
+        row.id, row.name, row.prefix, row.created_at, row.revoked_at, _agencies(row.agencies)
+    )

@@ -36,6 +36,7 @@ def enqueue(
     conn: Connection,
     result_id: str,
     kind: JobKind,
+    agency_code: str,
     *,
     at: datetime | None = None,
     delivery_id: str | None = None,
@@ -45,6 +46,7 @@ def enqueue(
         _INSERT,
         {
             "result_id": result_id,
+            "agency_code": agency_code,
             "kind": kind.value,
             "state": JobState.QUEUED.value,
             "attempts": 0,
@@ -55,10 +57,11 @@ def enqueue(
     )
 
 
-# due: queued, its time come, and no live lease on it
+# due: queued, of the claimer's agency, its time come, and no live lease on it
 _CLAIMABLE = (
     (jobs.c.state == JobState.QUEUED.value)
     & (jobs.c.kind == bindparam("job_kind"))
+    & (jobs.c.agency_code == bindparam("agency"))
     & (jobs.c.run_after <= bindparam("at"))
     & or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < bindparam("at"))
 )
@@ -86,20 +89,32 @@ _CLAIM = (
 )
 
 
-def claim_next(conn: Connection, owner: str, lease: timedelta, kind: JobKind) -> Job | None:
-    """The next due job of ``kind``, leased to ``owner``; None when none is due."""
+def claim_next(
+    conn: Connection, owner: str, lease: timedelta, kind: JobKind, agency: str
+) -> Job | None:
+    """The next due job of ``kind`` of ``agency``, leased to ``owner``; None when none is due.
+
+    A signer claims only its agency's jobs: in a registry that several agencies
+    share, another's result is signed by the keys of that agency, never these.
+    """
     now = datetime.now(UTC)
-    row = conn.execute(
-        _CLAIM, {"job_kind": kind.value, "at": now, "new_owner": owner, "new_until": now + lease}
-    ).first()
+    values = {
+        "job_kind": kind.value,
+        "agency": agency,
+        "at": now,
+        "new_owner": owner,
+        "new_until": now + lease,
+    }
+    row = conn.execute(_CLAIM, values).first()
     if row is None:
         return None
     return Job(row.id, row.result_id, kind, row.attempts, owner, row.delivery_id)
 
 
-def any_due(conn: Connection, kind: JobKind) -> bool:
+def any_due(conn: Connection, kind: JobKind, agency: str) -> bool:
     """Whether ``claim`` would find a job now (a read, for idle workers to poll with)."""
-    found = conn.execute(_ANY_DUE, {"job_kind": kind.value, "at": datetime.now(UTC)}).first()
+    values = {"job_kind": kind.value, "agency": agency, "at": datetime.now(UTC)}
+    found = conn.execute(_ANY_DUE, values).first()
     return found is not None
 
 

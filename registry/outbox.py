@@ -56,7 +56,13 @@ def message_id(delivery_id: str, domain: str) -> str:
 
 
 def create(
-    conn: Connection, result_id: str, recipients: list[str], *, domain: str, actor: str
+    conn: Connection,
+    result_id: str,
+    recipients: list[str],
+    *,
+    agency_code: str,
+    domain: str,
+    actor: str,
 ) -> list[str]:
     """A pending delivery and its ``deliver`` job per recipient; their ids."""
     now = datetime.now(UTC)
@@ -77,7 +83,9 @@ def create(
                 "updated_at": now,
             },
         )
-        jobs.enqueue(conn, result_id, JobKind.DELIVER, at=now, delivery_id=delivery_id)
+        jobs.enqueue(
+            conn, result_id, JobKind.DELIVER, agency_code, at=now, delivery_id=delivery_id
+        )
         created.append(delivery_id)
     if created:
         results.add_event(

@@ -166,15 +166,37 @@ def events(conn: Connection, result_id: str) -> list[ResultEvent]:
 
 
 def page(
-    conn: Connection, *, state: ResultState | None, after: str | None, limit: int
+    conn: Connection,
+    *,
+    state: ResultState | None,
+    after: str | None,
+    limit: int,
+    agencies: tuple[str, ...],
 ) -> list[ResultRecord]:
-    """Results in id (= creation) order, after the id ``after``; keyset paging."""
-    query = select(results).order_by(results.c.id).limit(limit)
+    """Results of ``agencies`` in id (= creation) order, after the id ``after``."""
+    query = (
+        select(results)
+        .where(results.c.agency_code.in_(agencies))
+        .order_by(results.c.id)
+        .limit(limit)
+    )
     if state is not None:
         query = query.where(results.c.state == state.value)
     if after is not None:
         query = query.where(results.c.id > after)
     return [ResultRecord.from_row(r) for r in conn.execute(query)]
+
+
+def events_since(
+    conn: Connection, result_id: str, step: HistoryStep, since: datetime
+) -> list[datetime]:
+    """When ``step`` happened to the result since ``since``."""
+    query = select(result_events.c.at).where(
+        result_events.c.result_id == result_id,
+        result_events.c.state == step.value,
+        result_events.c.at >= since,
+    )
+    return [row.at for row in conn.execute(query)]
 
 
 def highest_result_no(conn: Connection, dossier_code: str) -> int:

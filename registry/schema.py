@@ -80,6 +80,9 @@ api_keys = Table(
     Column("secret_sha256", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+    # the agencies the key may act for, comma-separated; NULL (a key made before they were
+    # recorded): the agency of the signer it talks to
+    Column("agencies", Text),
 )
 
 results = Table(
@@ -153,6 +156,8 @@ jobs = Table(
     Column("finished_at", UtcDateTime),
     # a "deliver" job sends one delivery (one recipient); a "sign" job has none
     _id("delivery_id", ForeignKey("deliveries.id")),
+    # the result's agency: a signer claims the jobs of the agency its keys sign for
+    Column("agency_code", String(32)),
     Index("ix_jobs_state_run_after", "state", "run_after"),
 )
 

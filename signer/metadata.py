@@ -24,9 +24,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from plumbing.vietnam import AGENCY_CODE
 from signer.errors import MetadataError
 
-AGENCY_CODE = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}"
 DOSSIER_CODE_RE = re.compile(
     rf"^(?P<agency>{AGENCY_CODE})-(?P<date>[0-9]{{6}})-(?P<seq>[0-9]{{4}})$"
 )
@@ -105,6 +105,17 @@ class ResultMetadata(_Model):
         return value
 
     @model_validator(mode="after")
+    def _dossier_of_this_agency(self) -> ResultMetadata:
+        # Circular 01/2018: a dossier code starts with the code of the agency that received it
+        if not self.dossier_code.startswith(f"{self.agency.code}-"):
+            raise PydanticCustomError(
+                "dossier_of_another_agency",
+                "belongs to agency {prefix}, not to agency.code {agency}",
+                {"prefix": self.dossier_code.rsplit("-", 2)[0], "agency": self.agency.code},
+            )
+        return self
+
+    @model_validator(mode="after")
     def _email_to_deliver_to(self) -> ResultMetadata:
         if self.deliver.email and self.applicant.email is None:
             raise PydanticCustomError(
@@ -158,6 +169,8 @@ def parse_metadata(data: bytes | str) -> ResultMetadata:
         loc = ".".join(str(part) for part in first["loc"])
         if first["type"] == "email_required":
             loc = "applicant.email"
+        if first["type"] == "dossier_of_another_agency":
+            loc = "dossier_code"
         message = _PLAIN.get((loc, first["type"]), _PLAIN.get(("*", first["type"]), message))
         # pydantic's own error repeats the input (names, addresses): not kept as the cause
         raise MetadataError(message, field=loc or "metadata") from None

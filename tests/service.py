@@ -74,9 +74,14 @@ def run_ketqua(
 
 
 def create_api_key(
-    home: Path, name: str = "back-office", env: Mapping[str, str] | None = None
+    home: Path,
+    name: str = "back-office",
+    env: Mapping[str, str] | None = None,
+    agencies: tuple[str, ...] = (),
 ) -> str:
-    out = run_ketqua(home, "apikey", "create", "--name", name, env=env)
+    """A new API key (by default for the agency of ``home``'s keys); the key itself."""
+    flags = [arg for agency in agencies for arg in ("--agency", agency)]
+    out = run_ketqua(home, "apikey", "create", "--name", name, *flags, env=env)
     return out.stdout.strip().splitlines()[-1]
 
 

@@ -165,7 +165,7 @@ async def test_a_correction_must_name_a_result_of_its_dossier(
         ({"received_at": "2022-03-01T08:00:00"}, "received_at"),
         ({"resolved_at": "2022-02-01T08:00:00+07:00"}, "resolved_at"),
         ({"procedure": None}, "procedure"),
-        ({"agency": {"code": "000.18.27.H48", "name": "UBND khác"}}, "agency.code"),
+        ({"dossier_code": "000.18.27.H48-220301-0099"}, "dossier_code"),
         ({"unknown": 1}, "unknown"),
     ],
 )

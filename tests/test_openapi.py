@@ -557,7 +557,7 @@ async def test_submissions_refused_as_documented(clients: Clients) -> None:
         (
             unique_metadata(agency={"code": "000.18.27.H48", "name": "UBND"}),
             clients.pdf,
-            "agency.code",
+            "dossier_code",  # the dossier's code names another agency than agency.code
         ),
         (unique_metadata(supersedes=UNKNOWN_ID), clients.pdf, "supersedes"),
         (unique_metadata(), b"not a PDF at all", "document"),
@@ -567,6 +567,11 @@ async def test_submissions_refused_as_documented(clients: Clients) -> None:
         refused = await api.call("POST", path, 422, key=key, data=form)
         assert refused.json()["field"] == field, refused.json()
         assert refused.json()["errors"][0]["pointer"] == "#/" + field.replace(".", "/")
+
+    foreign = unique_metadata(agency={"code": "000.18.27.H48", "name": "UBND"})
+    foreign["dossier_code"] = "000.18.27.H48" + str(foreign["dossier_code"])[13:]
+    refused = await api.call("POST", path, 403, key=key, data=submission(foreign, clients.pdf))
+    assert refused.json()["field"] == "agency.code"  # this key acts for this signer's agency
 
     metadata = unique_metadata()
     first = (await clients.submit(metadata)).json()

@@ -29,8 +29,13 @@ from registry.states import JobKind, JobState, ResultState
 LEASE = timedelta(seconds=30)
 
 
-async def claim(db: Database, owner: str, lease: timedelta) -> jobs.Job | None:
-    return await db.write(jobs.claim_next, owner, lease, JobKind.SIGN)
+AGENCY = "000.18.27.H47"
+
+
+async def claim(
+    db: Database, owner: str, lease: timedelta, agency: str = AGENCY
+) -> jobs.Job | None:
+    return await db.write(jobs.claim_next, owner, lease, JobKind.SIGN, agency)
 
 
 @pytest.fixture
@@ -51,7 +56,9 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.close()
 
 
-async def add_result(db: Database, dossier: str = "000.18.27.H47-220301-0001") -> str:
+async def add_result(
+    db: Database, dossier: str = "000.18.27.H47-220301-0001", agency: str = AGENCY
+) -> str:
     result_id = new_id()
     now = datetime.now(UTC)
 
@@ -62,7 +69,7 @@ async def add_result(db: Database, dossier: str = "000.18.27.H47-220301-0001") -
                 id=result_id,
                 dossier_code=dossier,
                 result_no=1,
-                agency_code="000.18.27.H47",
+                agency_code=agency,
                 procedure_code="1.004227",
                 metadata_json="{}",
                 publish=True,
@@ -74,7 +81,7 @@ async def add_result(db: Database, dossier: str = "000.18.27.H47-220301-0001") -
             ),
             actor="test",
         )
-        jobs.enqueue(conn, result_id, JobKind.SIGN)
+        jobs.enqueue(conn, result_id, JobKind.SIGN, agency)
 
     await db.write(unit)
     return result_id
@@ -137,6 +144,19 @@ async def test_times_come_back_aware_and_in_utc(db: Database) -> None:
     assert record.created_at.tzinfo is not None
     assert record.created_at.utcoffset() == timedelta(0)
     assert abs(datetime.now(UTC) - record.created_at) < timedelta(seconds=10)
+
+
+async def test_a_signer_claims_only_the_jobs_of_its_own_agency(db: Database) -> None:
+    """Several agencies in one registry: each signer's keys sign its own agency's results."""
+    other = await add_result(db, "000.00.15.H49-220301-0001", agency="000.00.15.H49")
+    ours = await add_result(db)
+    first = await claim(db, "signer-h47", LEASE)
+    assert first is not None
+    assert first.result_id == ours
+    assert await claim(db, "signer-h47", LEASE) is None  # the other agency's job stays
+    theirs = await claim(db, "signer-h49", LEASE, agency="000.00.15.H49")
+    assert theirs is not None
+    assert theirs.result_id == other
 
 
 async def test_a_leased_job_is_not_claimed_twice(db: Database) -> None:
@@ -293,7 +313,7 @@ def test_a_blob_location_is_a_folder_or_a_database(tmp_path: Path) -> None:
 
 
 async def test_api_keys_are_stored_as_hashes_and_revocable(db: Database) -> None:
-    key, plain = await apikeys.create_api_key(db, "mot-cua")
+    key, plain = await apikeys.create_api_key(db, "mot-cua", (AGENCY,))
     assert plain.startswith(f"kq_{key.prefix}_")
     assert await apikeys.authenticate(db, plain) == key
     assert await apikeys.authenticate(db, plain + "x") is None
@@ -304,7 +324,7 @@ async def test_api_keys_are_stored_as_hashes_and_revocable(db: Database) -> None
     assert plain not in dump
     assert plain.split("_", 2)[2] not in dump
     with pytest.raises(Conflict):
-        await apikeys.create_api_key(db, "mot-cua")
+        await apikeys.create_api_key(db, "mot-cua", (AGENCY,))
     revoked = await apikeys.revoke_api_key(db, "mot-cua")
     assert revoked.revoked_at is not None
     assert await apikeys.authenticate(db, plain) is None

@@ -271,6 +271,7 @@ def test_metadata_of_another_agency_is_refused(
 
     other = example_metadata()
     other["agency"] = {"code": "000.18.27.H48", "name": "UBND huyện Cô Tô"}
+    other["dossier_code"] = "000.18.27.H48-220301-0012"  # its own dossier, consistent
     with pytest.raises(MetadataError) as raised:
         runtime.sign(example_pdf, parse_metadata(json.dumps(other)))
     assert raised.value.field == "agency.code"

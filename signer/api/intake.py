@@ -45,6 +45,14 @@ async def create_result(request: web.Request) -> web.Response:
     )
     metadata_raw, document = parts["metadata"], parts["document"]
     metadata = parse_metadata(metadata_raw)
+    if not key.may_act_for(metadata.agency.code, ctx.agency_code):
+        raise Problem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"this API key may not act for agency {metadata.agency.code}",
+            field="agency.code",
+        )
     if metadata.agency.code != ctx.agency_code:
         raise MetadataError(
             f"is {metadata.agency.code}, but this service signs for {ctx.agency_code}",
@@ -106,7 +114,7 @@ def _accept(
     if isinstance(again, ResultRecord):
         return False, again
     created = results.insert_result(conn, new, actor=actor)
-    jobs.enqueue(conn, new.id, JobKind.SIGN)
+    jobs.enqueue(conn, new.id, JobKind.SIGN, new.agency_code)
     if metadata.supersedes is not None:
         results.move(
             conn,
@@ -138,7 +146,7 @@ def _decide(
     old = results.get(conn, old_id) if looks_like_id(old_id) else None
     if old is None:
         raise MetadataError(f"no result {old_id!r} to supersede", field="supersedes")
-    if old.dossier_code != metadata.dossier_code:
+    if old.dossier_code != metadata.dossier_code or old.agency_code != metadata.agency.code:
         raise MetadataError(
             f"result {old_id} belongs to dossier {old.dossier_code}, not {metadata.dossier_code}",
             field="supersedes",
@@ -154,6 +162,13 @@ def _decide(
             f"result {old_id} was already corrected by {old.superseded_by}",
             field="supersedes",
             existing=old.superseded_by,
+        )
+    if not old.state.issued:
+        # a revoked, failed or not yet signed result is not one to correct (revoke a queued
+        # one instead; a revoked one stays revoked)
+        raise MetadataError(
+            f"result {old_id} is {old.state.value}: only an issued result can be corrected",
+            field="supersedes",
         )
     if old.original_sha256 == digest:
         raise MetadataError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from sqlalchemy import Connection
 
 from plumbing.errors import Conflict, NotFound
 from plumbing.web.problems import Problem
+from plumbing.web.security import too_many_requests
 from registry import outbox, results
 from registry.ids import looks_like_id
 from registry.outbox import Delivery
@@ -20,15 +22,18 @@ from signer.api.representation import API, detail, summary
 from signer.delivery import queue_email, recipients
 
 MAX_PAGE = 200
+RESENDS_PER_WINDOW, RESEND_WINDOW = 3, timedelta(hours=1)
 
 
 async def _load(request: web.Request) -> ResultRecord:
+    """The result the path names, if this API key may act for its agency (else: not found,
+    as if it did not exist: another agency's results are not this key's to know of)."""
     result_id = request.match_info["id"]
     ctx = request.app[SIGNER]
     result = None
     if looks_like_id(result_id):
         result = await ctx.db.read(results.get, result_id)
-    if result is None:
+    if result is None or not request[API_KEY].may_act_for(result.agency_code, ctx.agency_code):
         raise NotFound(f"no result {result_id!r}", field="id")
     return result
 
@@ -104,8 +109,12 @@ async def list_results(request: web.Request) -> web.Response:
         raise Problem(
             400, "bad-request", "Bad request", "after must be a result id", field="after"
         )
-    found = await request.app[SIGNER].db.read(
-        lambda conn: results.page(conn, state=state, after=after, limit=limit + 1)
+    ctx = request.app[SIGNER]
+    agencies = request[API_KEY].scope(ctx.agency_code)
+    found = await ctx.db.read(
+        lambda conn: results.page(
+            conn, state=state, after=after, limit=limit + 1, agencies=agencies
+        )
     )
     items = found[:limit]
     body: dict[str, Any] = {"items": [summary(r) for r in items], "next": None}
@@ -174,6 +183,17 @@ async def resend_result(request: web.Request) -> web.Response:
     if not recipients(result):
         raise Conflict(
             f"result {result.id} asks for no email delivery (deliver.email is false)", field="id"
+        )
+    now = datetime.now(UTC)
+    recent = await ctx.db.read(
+        results.events_since, result.id, EventKind.RESEND, now - RESEND_WINDOW
+    )
+    if len(recent) >= RESENDS_PER_WINDOW:
+        # a key must not be able to flood an applicant's inbox
+        free_at = sorted(recent)[-RESENDS_PER_WINDOW] + RESEND_WINDOW
+        raise too_many_requests(
+            (free_at - now).total_seconds(),
+            f"result {result.id} was sent again {len(recent)} times within the hour",
         )
     await ctx.db.write(_resend, result, ctx.mail_domain, key.id)
     ctx.deliverer.wake()

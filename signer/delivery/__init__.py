@@ -25,4 +25,11 @@ def recipients(result: ResultRecord) -> list[str]:
 
 def queue_email(conn: Connection, result: ResultRecord, *, domain: str, actor: str) -> list[str]:
     """The result's deliveries, added to the outbox in the caller's transaction."""
-    return outbox.create(conn, result.id, recipients(result), domain=domain, actor=actor)
+    return outbox.create(
+        conn,
+        result.id,
+        recipients(result),
+        agency_code=result.agency_code,
+        domain=domain,
+        actor=actor,
+    )

@@ -70,10 +70,11 @@ class Deliverer(LeasedWorkers[Claimed]):
         builder: MessageBuilder,
         config: DeliveryConfig,
         *,
+        agency: str,
         on_attempt: Callable[[AttemptOutcome], None] | None = None,
         access_secret: bytes | None = None,
     ) -> None:
-        super().__init__(db, lease=config.lease, poll_interval=config.poll_interval)
+        super().__init__(db, agency=agency, lease=config.lease, poll_interval=config.poll_interval)
         self.access_secret = access_secret
         self.blobs = blobs
         self.transport = transport
@@ -93,7 +94,7 @@ class Deliverer(LeasedWorkers[Claimed]):
         await self.transport.close(max(0.1, left))
 
     def claim(self, conn: Connection, owner: str, lease: timedelta) -> tuple[Job, Claimed] | None:
-        job = jobs.claim_next(conn, owner, lease, JobKind.DELIVER)
+        job = jobs.claim_next(conn, owner, lease, JobKind.DELIVER, self.agency)
         if job is None:
             return None
         delivery = outbox.get(conn, job.delivery_id) if job.delivery_id else None

@@ -45,8 +45,9 @@ class LeasedWorkers(ABC, Generic[T]):
 
     kind: JobKind
 
-    def __init__(self, db: Database, *, lease: float, poll_interval: float) -> None:
+    def __init__(self, db: Database, *, agency: str, lease: float, poll_interval: float) -> None:
         self.db = db
+        self.agency = agency  # the jobs of this agency only: the one whose keys this holds
         self.lease = lease
         self.poll_interval = poll_interval
         self.owner = f"{_MACHINE}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -57,7 +58,7 @@ class LeasedWorkers(ABC, Generic[T]):
 
     @abstractmethod
     def claim(self, conn: Connection, owner: str, lease: timedelta) -> tuple[Job, T] | None:
-        """The unit of work that leases the next job and loads what it needs."""
+        """The unit of work that leases the next job of ``self.agency``, with what it needs."""
 
     @abstractmethod
     async def run(self, job: Job, item: T) -> None:
@@ -163,7 +164,7 @@ class LeasedWorkers(ABC, Generic[T]):
                 self._idle_waiters.remove(waiter)
 
     async def _claim(self, look_first: bool) -> tuple[Job, T] | None:
-        if look_first and not await self.db.read(jobs.any_due, self.kind):
+        if look_first and not await self.db.read(jobs.any_due, self.kind, self.agency):
             return None
         return await self.db.write(self.claim, self.owner, timedelta(seconds=self.lease))
 

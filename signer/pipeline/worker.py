@@ -61,11 +61,12 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         pool: WorkerPool,
         config: PipelineConfig,
         *,
+        agency: str,
         on_signed: Callable[[float], None] | None = None,
         on_issued: Callable[[Connection, ResultRecord], object] | None = None,
         after_issued: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(db, lease=config.lease, poll_interval=config.poll_interval)
+        super().__init__(db, agency=agency, lease=config.lease, poll_interval=config.poll_interval)
         self.blobs = blobs
         self.staging = staging
         self.pool = pool
@@ -90,7 +91,7 @@ class Pipeline(LeasedWorkers[ResultRecord]):
     def claim(
         self, conn: Connection, owner: str, lease: timedelta
     ) -> tuple[Job, ResultRecord] | None:
-        return _claim_unit(conn, owner, lease)
+        return _claim_unit(conn, owner, lease, self.agency)
 
     async def failed(self, job: Job, reason: str) -> None:
         await self._retry_or_fail(job, reason, permanent=False)
@@ -161,9 +162,11 @@ class Pipeline(LeasedWorkers[ResultRecord]):
 # units of work: each runs in one transaction (``Database.write``)
 
 
-def _claim_unit(conn: Connection, owner: str, lease: timedelta) -> tuple[Job, ResultRecord] | None:
+def _claim_unit(
+    conn: Connection, owner: str, lease: timedelta, agency: str
+) -> tuple[Job, ResultRecord] | None:
     """The next job and its result, moved to ``signing`` in the same transaction."""
-    job = jobs.claim_next(conn, owner, lease, JobKind.SIGN)
+    job = jobs.claim_next(conn, owner, lease, JobKind.SIGN, agency)
     if job is None:
         return None
     result = results.get(conn, job.result_id)
