@@ -452,7 +452,12 @@ PG_STARTED=1
 runuser -u nobody -- "$PGBIN/createdb" -h "$WORK/pg" -p "$PGPORT" -U ketqua ketqua ||
     die "createdb"
 DB_URL="postgresql://ketqua:$PGPASS@127.0.0.1:$PGPORT/ketqua"
-log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT (throwaway, password auth)"
+# the verifiers' read-only role, made by compose's own script for the postgres image
+VPASS=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+runuser -u nobody -- env PATH="$PGBIN:$PATH" PGHOST="$WORK/pg" PGPORT="$PGPORT"     POSTGRES_USER=ketqua POSTGRES_DB=ketqua KETQUA_VERIFIER_DB_PASSWORD="$VPASS"     sh "$ROOT/docker/postgres-init.sh" >"$WORK/pg-init.log" 2>&1 ||
+    { cat "$WORK/pg-init.log"; die "docker/postgres-init.sh"; }
+READER_URL="postgresql://ketqua_verifier:$VPASS@127.0.0.1:$PGPORT/ketqua"
+log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT (throwaway, password auth; role ketqua_verifier by docker/postgres-init.sh)"
 
 for v in keys trust; do
     podman volume create "$RUN_ID-$v" >/dev/null
@@ -483,7 +488,9 @@ for n in 1 2; do
 done
 V=$RUN_ID-verifier
 CONTAINERS+=("$V")
-prun -d --name "$V" --read-only "${HOSTNET[@]}" -v "$RUN_ID-trust:/etc/ketqua/trust:ro" \
+# as compose.yaml runs it: the read-only role, not the signers'
+prun -d --name "$V" --read-only --network host -e "KETQUA_DATABASE_URL=$READER_URL" \
+    -e KETQUA_BLOB_STORE=database -v "$RUN_ID-trust:/etc/ketqua/trust:ro" \
     -e KETQUA_KEYS=/etc/ketqua/trust -e KETQUA_PUBLIC_URL="http://127.0.0.1:$VP2" \
     -e KETQUA_VERIFIER_LISTEN="127.0.0.1:$VP2" -e KETQUA_SIGNER_LISTEN="127.0.0.1:$NOBODY" \
     "$IMAGE" serve --role verifier >/dev/null || die "podman run (verifier)"
@@ -505,6 +512,26 @@ for c in "$RUN_ID-signer1" "$RUN_ID-signer2" "$V"; do
     podman healthcheck run "$c" >"$WORK/health.out" 2>&1 || die "HEALTHCHECK of $c: $(cat "$WORK/health.out")"
 done
 log "HEALTHCHECK: both signers and the verifier healthy"
+# the verifier's role reads; it cannot write a result or an API key, nor read the keys
+denied=$(podman exec "$V" /opt/ketqua/bin/python -c '
+import asyncio, sys, asyncpg
+async def main():
+    conn = await asyncpg.connect(sys.argv[1])
+    try:
+        for sql in ("INSERT INTO api_keys (id, name, prefix, secret_sha256, created_at) "
+                    "VALUES (\x27x\x27, \x27x\x27, \x27x\x27, \x27x\x27, now())",
+                    "SELECT count(*) FROM api_keys", "UPDATE results SET state = \x27revoked\x27",
+                    "CREATE TABLE mine (id int)"):
+            try:
+                await conn.execute(sql)
+                print("ALLOWED: " + sql)
+            except asyncpg.InsufficientPrivilegeError:
+                print("denied")
+    finally:
+        await conn.close()
+asyncio.run(main())' "$READER_URL" 2>&1) || die "the read-only role check: $denied"
+[ "$(echo "$denied" | sort -u)" = denied ] || die "the verifier's role can write: $denied"
+log "postgres: the verifier's role (ketqua_verifier) reads only: INSERT, UPDATE, CREATE and SELECT on api_keys denied"
 
 # -- 6. docker/nginx.conf in front of a verifier: X-Forwarded-For and trusted_proxies --------
 # compose.yaml's edge network in small: the proxy at a fixed address that the verifier
@@ -530,10 +557,12 @@ VERIFIER_IP=$NET.20
 E=$RUN_ID-edge-verifier
 P=$RUN_ID-proxy
 CONTAINERS+=("$E" "$P")
+# its own SQLite home, migrated first (a verifier never migrates)
 prun -d --name "$E" --network "$EDGE" --ip "$VERIFIER_IP" --read-only \
     -v "$RUN_ID-trust:/etc/ketqua/trust:ro" -e KETQUA_KEYS=/etc/ketqua/trust \
     -e KETQUA_TRUSTED_PROXIES="[\"$PROXY_IP\"]" -e KETQUA_VERIFY_RATE=0.01 -e KETQUA_VERIFY_BURST=2 \
-    "$IMAGE" serve --role verifier >/dev/null || die "podman run (verifier behind the proxy)"
+    --entrypoint /bin/sh "$IMAGE" -c 'ketqua migrate >/dev/null && exec ketqua serve --role verifier' \
+    >/dev/null || die "podman run (verifier behind the proxy)"
 printf '%s\n' 'events {}' 'http { include /etc/nginx/conf.d/*.conf; }' >"$WORK/nginx-main.conf"
 sed -e '/^resolver 127\.0\.0\.11/d' -e "s|http://verifier:8080|http://$VERIFIER_IP:8080|" \
     "$ROOT/docker/nginx.conf" >"$WORK/nginx-ketqua.conf"
@@ -565,4 +594,20 @@ case "$statuses" in 429*) die "client A limited at once ($statuses)" ;; esac
 [ "$other" != 429 ] || die "client B shares client A's limit: the verifier does not see X-Forwarded-For"
 [ "$metrics" = 404 ] || die "/metrics is reachable through the proxy ($metrics)"
 grep -q "X-Forwarded-For\|x-forwarded-for" "$ROOT/docker/nginx.conf" || die "nginx.conf sets no X-Forwarded-For"
+# -- 7. compose.yaml's networks: the public verifier shares none with a signer -------------
+# The verifiers are on edge and verifier-db, the signers and init on signer-db, backoffice and
+# outbound: a verifier cannot reach a signer's port (Docker isolates its bridge networks from
+# each other). Checked in the file: podman 4's CNI bridges here route to one another, so a
+# probe between two podman networks would not tell what compose does.
+python3 - "$ROOT/docker/compose.yaml" <<'PY' || die "compose.yaml puts a verifier on a signer's network"
+import re, sys
+text = open(sys.argv[1]).read()
+def networks(service):
+    block = re.search(rf"^  {service}:\n(.*?)(?=^  \S|^\S)", text, re.S | re.M).group(1)
+    return set(re.search(r"networks: \[([^\]]*)\]", block).group(1).replace(" ", "").split(","))
+shared = networks("verifier") & (networks("signer") | networks("init"))
+print(f"verifier {sorted(networks('verifier'))}, signer {sorted(networks('signer'))}")
+sys.exit(1 if shared else 0)
+PY
+log "networks: compose.yaml's verifiers share no network with its signers"
 log "image $IMAGE: $(awk -v s="$size" 'BEGIN {printf "%.1f MB", s / 1e6}')"

@@ -47,6 +47,7 @@ FLAGS: Mapping[str, Mapping[str, str]] = {
         "jobs": "--jobs",
     },
     "apikey": {"agency": "--agency", "name": "--name"},
+    "migrate": {"role": "--grant-reader"},
     "keys": {
         "cert": "--cert",
         "force": "--force",
@@ -199,6 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring the registry's database schema up to date (a signer also does at start)",
+        description="Migrate the database; with --grant-reader, let a PostgreSQL role read "
+        "what the public verifier needs, and nothing more.",
+    )
+    migrate.add_argument("--config", type=Path, default=None, help="TOML settings file")
+    migrate.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
+    migrate.add_argument(
+        "--grant-reader", metavar="ROLE", default=None, help="the verifier's read-only role"
+    )
+
     apikey = sub.add_parser("apikey", help="API keys of the signer's intake")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
     for name, text in (
@@ -236,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "apikey":
             return _apikey(args)
+        if args.command == "migrate":
+            return _migrate(args)
         if args.command == "verify":
             return _verify(args)
         return _sign(args, parser)
@@ -334,6 +349,30 @@ def _verify(args: argparse.Namespace) -> int:
         outcome = offline.verify_qr(text, trust, lang)
     print(offline.as_json(outcome) if args.json else "\n".join(outcome.lines))
     return EXIT_OK if outcome.valid else EXIT_FAILED
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from registry.database import current_revision, open_database, upgrade
+    from registry.roles import READER_TABLES, grant_reader
+
+    settings = load_settings(args.config, home=args.home)
+
+    async def act() -> int:
+        db = open_database(settings.database)
+        try:
+            await upgrade(db)
+            print(f"database schema at {await current_revision(db)}")
+            if args.grant_reader is not None:
+                await db.write(grant_reader, args.grant_reader)
+                tables = ", ".join(READER_TABLES)
+                print(f"role {args.grant_reader} may read {tables}, and nothing else")
+        finally:
+            await db.close()
+        return EXIT_OK
+
+    return asyncio.run(act())
 
 
 def _apikey(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from ketqua.settings import Listen, Settings
 from plumbing.errors import InputError
 from plumbing.web.metrics import Metrics
 from registry.blobs import BlobStore
-from registry.database import Database, open_database, upgrade
+from registry.database import Database, open_database, upgrade, wait_for_schema
 from signer.delivery.worker import Deliverer
 
 log = logging.getLogger("ketqua.serve")
@@ -69,7 +69,10 @@ async def serve(
         stack.push_async_callback(
             stopping.step, "the blob store", functools.partial(asyncio.to_thread, blobs.close)
         )
-        await upgrade(db)
+        if role is Role.VERIFIER:  # reads only: the signer (or ketqua migrate) migrates
+            await wait_for_schema(db, settings.schema_wait)
+        else:
+            await upgrade(db)
         # after the drain: what requests and jobs used (the audit trail, the process pools)
         used = await stack.enter_async_context(contextlib.AsyncExitStack())
         # first, side by side: requests in flight and running jobs

@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     )
     portal_burst: int = Field(100, ge=1, le=100000, description="burst above portal_rate")
     shutdown_timeout: float = Field(20.0, gt=0, le=600, description="seconds to finish on SIGTERM")
+    schema_wait: float = Field(
+        60.0, ge=0, le=3600, description="seconds a verifier waits for the schema to be current"
+    )
     log_format: Literal["text", "json"] = Field("text", description="text or JSON lines")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
 

@@ -249,5 +249,36 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     await db.write(migrate)
 
 
+def head_revision() -> str:
+    """The revision the migrations bring a database to."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
+async def wait_for_schema(db: Database, seconds: float, poll: float = 1.0) -> None:
+    """Until the database's schema is current (a signer or ``ketqua migrate`` brings it
+    there; a reader never migrates); ``Unavailable`` naming both revisions after ``seconds``.
+    """
+    head = head_revision()
+    deadline = asyncio.get_running_loop().time() + seconds
+    found: str | None = None
+    while True:
+        try:
+            found = await current_revision(db)
+        except Unavailable:  # not up yet: as good as not migrated yet
+            found = None
+        if found == head:
+            return
+        if asyncio.get_running_loop().time() >= deadline:
+            raise Unavailable(
+                f"the database schema is at {found or 'nothing'}, not {head}: start a signer "
+                "or run ketqua migrate first (a verifier does not migrate)"
+            )
+        await asyncio.sleep(poll)
+
+
 async def current_revision(db: Database) -> str | None:
     return await db.read(lambda conn: MigrationContext.configure(conn).get_current_revision())

@@ -131,7 +131,7 @@ class ResultMetadata(_Model):
 
 # An access code of the applicant's own opens their result to whoever guesses it: the
 # portal allows a client 10 wrong guesses an hour (README, Security), so 40 bits take a
-# million clients about 50 years on average for one dossier
+# thousand clients about 6,000 years on average for one dossier, a million about 6
 MIN_SECRET_BITS = 40
 
 

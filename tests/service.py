@@ -162,6 +162,8 @@ class Service:
 
     def start(self) -> Service:
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.role == "verifier":  # it does not migrate: the operator's step, as in README
+            run_ketqua(self.home, "migrate", env=self.env)
         env = home_env(
             self.home,
             {

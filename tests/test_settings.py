@@ -114,7 +114,9 @@ def test_apikey_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> 
     with pytest.raises(subprocess.CalledProcessError) as again:
         run_ketqua(tmp_path, "apikey", "create", "--name", "mot-cua")
     assert again.value.returncode == 2
-    assert again.value.stderr == "ketqua: error: --name: an API key named 'mot-cua' exists already\n"
+    assert (
+        again.value.stderr == "ketqua: error: --name: an API key named 'mot-cua' exists already\n"
+    )
 
 
 @pytest.mark.parametrize(

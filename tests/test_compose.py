@@ -1,0 +1,38 @@
+"""docker/compose.yaml keeps the public verifier apart: no signer network, a read-only role.
+
+The container smoke test (docker/smoke.sh, not run by make test) runs this layout; these
+checks of the file itself run with every test run, so that an edit cannot quietly put a
+verifier back beside the signers or on the signers' database role.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COMPOSE = Path(__file__).resolve().parent.parent / "docker" / "compose.yaml"
+
+
+def services() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    found: dict[str, Any] = document["services"]
+    return found
+
+
+def test_the_verifier_shares_no_network_with_a_signer() -> None:
+    found = services()
+    public = set(found["verifier"]["networks"])
+    private = set(found["signer"]["networks"]) | set(found["init"]["networks"])
+    assert public.isdisjoint(private), public & private
+    assert "edge" in public  # the proxy reaches it
+    assert set(found["postgres"]["networks"]) >= {"signer-db", "verifier-db"}
+
+
+def test_the_verifier_reads_with_the_read_only_role_and_never_migrates() -> None:
+    found = services()
+    url = found["verifier"]["environment"]["KETQUA_DATABASE_URL"]
+    assert url.startswith("postgresql://ketqua_verifier:")
+    assert "ketqua migrate --grant-reader ketqua_verifier" in found["init"]["command"][0]
+    assert found["verifier"]["command"] == ["serve", "--role", "verifier"]
