@@ -112,7 +112,13 @@ def main() -> None:
         started = time.perf_counter()
         dossier = asyncio.run(seed(home, args.results))
         seeded = time.perf_counter() - started
-        env = {"KETQUA_VERIFY_RATE": "10000", "KETQUA_VERIFY_BURST": "100000"}
+        env = {
+            "KETQUA_VERIFY_RATE": "10000",
+            "KETQUA_VERIFY_BURST": "100000",
+            # one bench client stands for many visitors; the per-client limit is not measured
+            "KETQUA_PORTAL_RATE": "10000",
+            "KETQUA_PORTAL_BURST": "100000",
+        }
         service = Service(home, role="verifier", env=env).start()
         try:
             base = service.verifier_url

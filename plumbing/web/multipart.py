@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -50,9 +50,32 @@ async def read_parts(
     request: web.Request, limits: Mapping[str, int], *, expected: str
 ) -> dict[str, bytes]:
     """Every part named in ``limits``, each at most its limit; ``expected`` says what to send."""
+    parts: dict[str, bytes] = {}
+
+    async def keep(name: str, part: BodyPartReader) -> None:
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await part.read_chunk(CHUNK):
+            size += len(chunk)
+            if size > limits[name]:
+                raise too_large(name, limits[name])
+            chunks.append(chunk)
+        parts[name] = b"".join(chunks)
+
+    await _each_part(request, limits, expected, keep)
+    return parts
+
+
+async def _each_part(
+    request: web.Request,
+    limits: Mapping[str, int],
+    expected: str,
+    take: Callable[[str, BodyPartReader], Awaitable[None]],
+) -> None:
+    """Hands ``take`` each part named in ``limits``, once each; anything else is a 4xx."""
     if media_type(request) != "multipart/form-data":
         raise Problem(415, "unsupported-media-type", "Unsupported media type", f"send {expected}")
-    parts: dict[str, bytes] = {}
+    seen: set[str] = set()
     known = " and ".join(repr(n) for n in limits)
     try:
         reader = await request.multipart()
@@ -70,11 +93,12 @@ async def read_parts(
                     f"unknown part {name!r}: only {known}",
                     field=name or None,
                 )
-            if name in parts:
+            if name in seen:
                 raise Problem(
                     400, "bad-request", "Bad request", f"part {name!r} given twice", field=name
                 )
-            parts[name] = await _read_part(part, name, limits[name])
+            seen.add(name)
+            await take(name, part)
     except (ValueError, AssertionError, HttpProcessingError) as exc:
         # aiohttp's complaints about the framing, or a part's headers (a control character
         # in a name: InvalidHeader)
@@ -82,11 +106,10 @@ async def read_parts(
             400, "bad-request", "Bad request", f"malformed multipart body: {exc}"
         ) from None
     for name in limits:
-        if name not in parts:
+        if name not in seen:
             raise Problem(
                 400, "bad-request", "Bad request", f"the part {name!r} is missing", field=name
             )
-    return parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,67 +131,33 @@ async def receiving_file(
     Other parts, a second ``name`` or none: 400s, as ``read_parts`` says them.
     """
     if media_type(request) != "multipart/form-data":
+        # before a temporary file is made for it
         raise Problem(415, "unsupported-media-type", "Unsupported media type", f"send {expected}")
     handle, raw_path = tempfile.mkstemp(prefix="upload-", suffix=".pdf", dir=folder)
     path = Path(raw_path)
     try:
         with os.fdopen(handle, "wb") as sink:
-            received = await _stream_part(request, name, limit, sink, path)
+            received = await _stream_part(request, name, limit, sink, path, expected)
         yield received
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 async def _stream_part(
-    request: web.Request, name: str, limit: int, sink: BinaryIO, path: Path
+    request: web.Request, name: str, limit: int, sink: BinaryIO, path: Path, expected: str
 ) -> ReceivedFile:
     write = sink.write
     digest = hashlib.sha256()
     size = 0
-    found = False
-    try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise Problem(
-                    400, "bad-request", "Bad request", "nested multipart is not accepted"
-                )
-            if (part.name or "") != name:
-                raise Problem(
-                    400,
-                    "bad-request",
-                    "Bad request",
-                    f"unknown part {part.name or ''!r}: only {name!r}",
-                    field=part.name or None,
-                )
-            if found:
-                raise Problem(
-                    400, "bad-request", "Bad request", f"part {name!r} given twice", field=name
-                )
-            found = True
-            while chunk := await part.read_chunk(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(name, limit)
-                digest.update(chunk)
-                await asyncio.to_thread(write, chunk)
-    except (ValueError, AssertionError, HttpProcessingError) as exc:
-        raise Problem(
-            400, "bad-request", "Bad request", f"malformed multipart body: {exc}"
-        ) from None
-    if not found:
-        raise Problem(
-            400, "bad-request", "Bad request", f"the part {name!r} is missing", field=name
-        )
+
+    async def store(_: str, part: BodyPartReader) -> None:
+        nonlocal size
+        while chunk := await part.read_chunk(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise too_large(name, limit)
+            digest.update(chunk)
+            await asyncio.to_thread(write, chunk)
+
+    await _each_part(request, {name: limit}, expected, store)
     return ReceivedFile(path, size, digest.hexdigest())
-
-
-async def _read_part(part: BodyPartReader, name: str, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk(CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise too_large(name, limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
