@@ -38,7 +38,7 @@ from registry.timeliness import timeliness
 from tests.load import wrk
 from tests.service import Service, ketqua_command
 
-AGENCY = "000.18.27.H47"
+AGENCY = "000.00.14.H49"
 
 
 def rows(count: int) -> list[dict[str, object]]:
@@ -50,7 +50,7 @@ def rows(count: int) -> list[dict[str, object]]:
         resolved = start + timedelta(minutes=5 * n % (360 * 24 * 60))
         due = resolved + timedelta(days=(n % 7) - 1)
         metadata = {
-            "agency": {"code": AGENCY, "name": "UBND huyện Vân Đồn"},
+            "agency": {"code": AGENCY, "name": "Ủy ban nhân dân huyện Vân Đồn"},
             "procedure": {"code": f"1.00{n % 50:04d}", "name": "Cấp giấy phép xây dựng"},
             "applicant": {"name": "Nguyễn Văn An", "email": "an@example.vn"},
         }

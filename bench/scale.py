@@ -49,7 +49,7 @@ CONCURRENCY = 8
 
 def metadata_for(i: int) -> dict[str, object]:
     metadata = example_metadata()
-    metadata["dossier_code"] = f"000.18.27.H47-2203{1 + i // 9000:02d}-{i % 9000 + 1:04d}"
+    metadata["dossier_code"] = f"000.00.14.H49-2203{1 + i // 9000:02d}-{i % 9000 + 1:04d}"
     metadata["deliver"] = {"email": False}
     return metadata
 

@@ -62,7 +62,7 @@ def baseline(work: Path, pdf: bytes, count: int) -> float:
 
 def metadata_for(i: int) -> dict[str, object]:
     metadata = example_metadata()
-    metadata["dossier_code"] = f"000.18.27.H47-2203{1 + i // 9000:02d}-{i % 9000 + 1:04d}"
+    metadata["dossier_code"] = f"000.00.14.H49-2203{1 + i // 9000:02d}-{i % 9000 + 1:04d}"
     return metadata
 
 

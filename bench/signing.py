@@ -39,8 +39,8 @@ from signer.stamp.font import REGULAR
 from tests.pdfs import example_metadata, result_pdf
 
 STAMP_TEXT = (
-    "UBND huyện Vân Đồn\\nNgười ký: %(signer)s\\nThời gian ký: %(ts)s\\n"
-    "Số kết quả: 000.18.27.H47-220301-0012-KQ1\\nMã xác thực: ABCDE-FGHIJ"
+    "Ủy ban nhân dân huyện Vân Đồn\\nNgười ký: %(signer)s\\nThời gian ký: %(ts)s\\n"
+    "Số kết quả: 000.00.14.H49-220301-0012-KQ1\\nMã xác thực: ABCDE-FGHIJ"
 )
 # a seal URL of the real length (what ketqua puts in its QR)
 SEAL_URL = "HTTP://127.0.0.1:8080/V/" + "A2B3C4D5E6" * 27 + "AB"

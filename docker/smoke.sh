@@ -574,7 +574,7 @@ prun -d --name "$P" --network "$EDGE" --ip "$PROXY_IP" -p "127.0.0.1:$PP:8080" \
     "$NGINX_IMAGE" nginx -g 'daemon off;' >/dev/null || die "podman run (nginx)"
 wait_ready "$E" "http://127.0.0.1:$PP/healthz"
 log "proxy: nginx with docker/nginx.conf at $PROXY_IP (published :$PP) -> verifier $VERIFIER_IP:8080 (trusts $PROXY_IP)"
-lookup=/api/v1/lookup/000.18.27.H47-220301-0099
+lookup=/api/v1/lookup/000.00.14.H49-220301-0099
 statuses=""
 for _ in 1 2 3; do
     statuses+="$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PP$lookup") "

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ketqua.settings import describe, language, load_settings, settings_help
 from plumbing.errors import InputError, KetquaError
+from plumbing.formats import day, moment
 
 if TYPE_CHECKING:  # the signer is imported when a command needs it, not at start-up
     from signer.pades import Placement
@@ -90,12 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", type=Path, default=None, help="key folder (KETQUA_KEYS, else $KETQUA_HOME/keys)"
     )
     init.add_argument(
-        "--agency-name", default=None, help='the agency\'s name (default "UBND huyện Vân Đồn")'
+        "--agency-name",
+        default=None,
+        help='the agency\'s name in full (default "Ủy ban nhân dân huyện Vân Đồn")',
     )
     init.add_argument(
         "--agency-code",
         default=None,
-        help="the agency's code; metadata must carry the same (default 000.18.27.H47)",
+        help="the agency's code; metadata must carry the same (default 000.00.14.H49)",
     )
     init.add_argument(
         "--passphrase-file",
@@ -199,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
         "default $KETQUA_HOME/keys/public/trust-list.json",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument(
+        "--lang",
+        choices=["vi", "en"],
+        default=None,
+        help="the report's language (default Vietnamese; English under an English locale)",
+    )
 
     migrate = sub.add_parser(
         "migrate",
@@ -337,7 +346,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     source = args.trust_list or str(KeyDir(load_settings().keys_dir).trust_list)
     trust = offline.load_trust_list(source)
-    lang = language()
+    lang = args.lang or language()
     if args.pdf is not None:
         try:
             data = args.pdf.read_bytes()
@@ -400,11 +409,11 @@ def _apikey(args: argparse.Namespace) -> int:
                 print(f"API key {key.name!r} revoked")
             else:
                 for key in await apikeys.list_api_keys(db):
-                    state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+                    state = f"revoked {day(key.revoked_at)}" if key.revoked_at else "active"
                     acts_for = ",".join(key.agencies) or "the signer's agency"
                     print(
                         f"{key.name}\t{key.prefix}\t{acts_for}\t"
-                        f"created {key.created_at:%Y-%m-%d}\t{state}"
+                        f"created {day(key.created_at)}\t{state}"
                     )
         finally:
             await db.close()
@@ -488,7 +497,10 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
-        print(f"signed {args.output} (PAdES {result.level}, code {result.verification_code})")
+        print(
+            f"signed {args.output} (PAdES {result.level}, signed at {moment(result.signed_at)}, "
+            f"verification code {result.verification_code})"
+        )
     return EXIT_OK
 
 

@@ -359,12 +359,12 @@ def _env_path(name: str) -> Path | None:
 
 
 def language() -> str:
-    """The language of a person's terminal (the locale's variables): ``vi`` or ``en``."""
+    """The language of a person's terminal: Vietnamese unless the locale is an English one."""
     for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
         value = os.environ.get(name, "")
         if value:
-            return "vi" if value.lower().startswith("vi") else "en"
-    return "en"
+            return "en" if value.lower().startswith("en") else "vi"
+    return "vi"
 
 
 def settings_help() -> str:

@@ -12,7 +12,6 @@ imports its certificate from a licensed CA (PKCS#12 or a PKCS#11 token).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,9 +26,10 @@ from keys.errors import KeyMaterialError
 from keys.keydir import KeyDir, new_passphrase_file, read_passphrase, write_private, write_public
 from keys.trust import SealKey, SigningCertificate, TrustList
 from plumbing.secret import Secret
+from plumbing.vietnam import agency_code_fault, normalised_code
 
-DEFAULT_AGENCY_NAME = "UBND huyện Vân Đồn"
-DEFAULT_AGENCY_CODE = "000.18.27.H47"
+DEFAULT_AGENCY_NAME = "Ủy ban nhân dân huyện Vân Đồn"
+DEFAULT_AGENCY_CODE = "000.00.14.H49"
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -279,9 +279,10 @@ def init_keydir(
     With no passphrase given (a file or a value) a random one is written to
     ``passphrase`` (0600) beside the keys.
     """
-    if not re.fullmatch(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}", agency_code):
+    agency_code = normalised_code(agency_code)
+    if (fault := agency_code_fault(agency_code)) is not None:
         # it goes into the public trust list: a code, never free text
-        raise KeyMaterialError(f"agency code {agency_code!r} is not like 000.18.27.H47")
+        raise KeyMaterialError(f"agency code {agency_code!r} {fault}")
     if not agency_name.strip():
         raise KeyMaterialError("the agency name is empty")
     keydir = KeyDir(root)

@@ -3,7 +3,7 @@
 Listed: results that stand and were published (``"publish": true``): a
 result withdrawn from publication, revoked or replaced by a correction is
 not. Each row carries public facts only; the applicant's name is masked
-(``plumbing.masking.mask_name``) before it leaves here.
+(``plumbing.masking.public_name``: a person masked, an organisation in full) before it leaves here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from plumbing.masking import mask_name
+from plumbing.masking import public_name
 from registry.schema import results
 from registry.states import ResultState
 
@@ -87,7 +87,9 @@ def published(
                 procedure=str(metadata["procedure"]["name"]),
                 agency_code=row.agency_code,
                 agency=str(metadata["agency"]["name"]),
-                applicant=mask_name(str(metadata["applicant"]["name"])),
+                applicant=public_name(
+                    str(metadata["applicant"]["name"]), metadata["applicant"].get("kind", "person")
+                ),
                 resolved_at=row.resolved_at,
                 timeliness=row.timeliness,
                 signed_at=row.signed_at,

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from registry.schema import result_events, results
-from registry.states import HistoryStep, ResultState, history_step
+from registry.states import HistoryStep, ResultState, RevocationReason, history_step
 from registry.timeliness import timeliness
 
 PIPELINE = "pipeline"  # the actor of the service's own moves
@@ -110,6 +110,7 @@ class ResultRecord:
     metadata_json: str
     timeliness: str | None = None  # registry.timeliness; None only for rows from before it
     access_hash: str | None = field(default=None, repr=False)  # registry.access
+    revocation_code: RevocationReason | None = None  # public; revoked_reason is internal
 
     def __repr__(self) -> str:
         return f"ResultRecord(id={self.id!r}, state={self.state.value!r})"
@@ -122,6 +123,8 @@ class ResultRecord:
     def from_row(cls, row: Row[Any]) -> ResultRecord:
         values = row._asdict()
         values["state"] = ResultState(values["state"])
+        if values.get("revocation_code") is not None:
+            values["revocation_code"] = RevocationReason(values["revocation_code"])
         return cls(**values)
 
 

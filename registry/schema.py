@@ -116,7 +116,9 @@ results = Table(
     Column("signed_at", UtcDateTime),
     _id("supersedes", ForeignKey("results.id")),
     _id("superseded_by", ForeignKey("results.id")),
+    # the clerk's words (internal: may name people) and the public reason (states.RevocationReason)
     Column("revoked_reason", Text),
+    Column("revocation_code", String(32)),
     Column("failure", Text),
     _id("api_key_id", ForeignKey("api_keys.id")),
     Column("created_at", UtcDateTime, nullable=False),

@@ -26,6 +26,19 @@ class ResultState(StrEnum):
         return self in (ResultState.FAILED, ResultState.REVOKED, ResultState.SUPERSEDED)
 
 
+class RevocationReason(StrEnum):
+    """Why a result was revoked, from a fixed list: the public sees this, never the free text.
+
+    The labels people read are ``plumbing.terms.REVOCATION_REASONS``.
+    """
+
+    ISSUED_IN_ERROR = "issued_in_error"
+    REPLACED = "replaced"
+    APPLICANT_REQUEST = "applicant_request"
+    AUTHORITY_DECISION = "authority_decision"
+    OTHER = "other"
+
+
 class EventKind(StrEnum):
     """Steps of a result's history that are not a change of state."""
 

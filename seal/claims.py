@@ -22,7 +22,7 @@ __all__ = ["CLAIM_KEYS", "DOC_DIGEST_LENGTH", "MAX_CODE_LENGTH", "SealClaims"]
 DOC_DIGEST_LENGTH = 16
 
 #: Longest agency, dossier or procedure code accepted. Real ones are shorter
-#: (``000.18.27.H47-220301-0012`` is 25); with all three at 32 characters and
+#: (``000.00.14.H49-220301-0012`` is 25); with all three at 32 characters and
 #: every number at its maximum, the seal URL still fits QR version 16 at level Q.
 MAX_CODE_LENGTH = 32
 

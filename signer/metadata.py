@@ -1,15 +1,22 @@
 """The metadata that comes with a result, as in DESIGN.md, validated into an immutable model.
 
-Checks: required fields, the dossier code format of Circular 01/2018/TT-VPCP
-(``<agency code>-<YYMMDD>-<NNNN>``), result number >= 1, timezone-aware
-dates with received <= resolved and received <= due, email syntax.
+Checks: required fields; the agency code of QCVN 102:2016; the dossier code
+of Circular 01/2018/TT-VPCP (``<agency code>-<YYMMDD>-<NNNN>``: the agency's
+own code, the day it was received in Vietnam time, a sequence from 0001);
+codes read in any case and stored in capitals; result number >= 1;
+timezone-aware dates with received <= resolved and received <= due; the
+document's number and symbol in the Decree 30/2020 form (``12/GPXD-UBND``)
+and its date no later than the day it was resolved; e-mail syntax; an
+electronic copy's form and what it copies.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import (
     AwareDatetime,
@@ -24,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from plumbing.vietnam import AGENCY_CODE
+from plumbing.vietnam import AGENCY_CODE, VIETNAM_TIME, agency_code_fault, normalised_code
 from signer.errors import MetadataError
 
 DOSSIER_CODE_RE = re.compile(
@@ -32,6 +39,11 @@ DOSSIER_CODE_RE = re.compile(
 )
 AGENCY_CODE_RE = re.compile(rf"^{AGENCY_CODE}$")
 PROCEDURE_CODE_RE = re.compile(r"^[0-9]{1,3}\.[0-9]{6}$")
+# Decree 30/2020, Appendix I, box 3: the number (a leading zero below 10), an optional year
+# (legal documents: 15/2022/QĐ-UBND), then the symbol: capitals, groups joined by hyphens
+DOCUMENT_NUMBER_RE = re.compile(
+    r"^(?:0[1-9]|[1-9][0-9]{1,6})(?:/[0-9]{4})?/[0-9A-ZĐ]+(?:[-.][0-9A-ZĐ]+)*$"
+)
 
 
 class _Model(BaseModel):
@@ -44,13 +56,41 @@ class Procedure(_Model):
 
 
 class Agency(_Model):
-    code: str = Field(pattern=AGENCY_CODE_RE.pattern, description="e.g. 000.18.27.H47")
-    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(description="QCVN 102:2016, e.g. 000.00.14.H49")
+    name: str = Field(min_length=1, max_length=200, description="in full, as on its seal")
+
+    @field_validator("code")
+    @classmethod
+    def _qcvn_102(cls, value: str) -> str:
+        value = normalised_code(value)
+        fault = agency_code_fault(value)
+        if fault is not None:
+            raise ValueError(fault)
+        return value
 
 
 class Applicant(_Model):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
+    # an organisation's name is not personal data (Decree 13/2023): shown in full
+    kind: Literal["person", "organization"] = "person"
+
+    @field_validator("name")
+    @classmethod
+    def _composed(cls, value: str) -> str:
+        return unicodedata.normalize("NFC", value)
+
+
+class Copy(_Model):
+    """An electronic copy (Decree 30/2020, Part II): of a paper original, or an attachment.
+
+    ``form``: ``sao_y``, ``sao_luc``, ``trich_sao`` (a copy), or ``attachment`` (an
+    appendix in a separate file, which shows the document's number and symbol
+    instead of a copy form). ``original``: what it is a copy of, as people name it.
+    """
+
+    form: Literal["sao_y", "sao_luc", "trich_sao", "attachment"]
+    original: str = Field(min_length=1, max_length=300)
 
 
 class Delivery(_Model):
@@ -72,18 +112,43 @@ class ResultMetadata(_Model):
     publish: bool = True
     lookup_secret: str | None = Field(default=None, min_length=8, max_length=64, repr=False)
     supersedes: str | None = None
+    document_number: str | None = Field(
+        default=None, max_length=60, description="số, ký hiệu: e.g. 12/GPXD-UBND"
+    )
+    document_date: date | None = None
+    copy_of: Copy | None = Field(default=None, alias="copy")
+
+    @field_validator("dossier_code", "supersedes")
+    @classmethod
+    def _capitals(cls, value: str | None) -> str | None:
+        return None if value is None else normalised_code(value)
 
     @field_validator("dossier_code")
     @classmethod
     def _dossier_code(cls, value: str) -> str:
         match = DOSSIER_CODE_RE.fullmatch(value)
         if not match:
-            raise ValueError("must look like 000.18.27.H47-220301-0012 (agency-YYMMDD-NNNN)")
+            raise ValueError("must look like 000.00.14.H49-220301-0012 (agency-YYMMDD-NNNN)")
         yymmdd = match["date"]
         try:
             date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:]))
         except ValueError:
             raise ValueError(f"{yymmdd} is not a date (YYMMDD)") from None
+        if match["seq"] == "0000":
+            raise ValueError("a day's dossiers are numbered from 0001")
+        return value
+
+    @field_validator("document_number")
+    @classmethod
+    def _decree_30_number(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = unicodedata.normalize("NFC", value).upper().replace(" ", "")
+        if not DOCUMENT_NUMBER_RE.fullmatch(value):
+            raise ValueError(
+                "must be a number and symbol as Decree 30/2020 writes them, e.g. "
+                "12/GPXD-UBND or 05/QĐ-UBND (a leading zero below 10)"
+            )
         return value
 
     @field_validator("lookup_secret")
@@ -112,6 +177,37 @@ class ResultMetadata(_Model):
                 "dossier_of_another_agency",
                 "belongs to agency {prefix}, not to agency.code {agency}",
                 {"prefix": self.dossier_code.rsplit("-", 2)[0], "agency": self.agency.code},
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _received_that_day(self) -> ResultMetadata:
+        # Circular 01/2018: YYMMDD is the day the dossier was received, in Vietnam time
+        received = self.received_at.astimezone(VIETNAM_TIME).strftime("%y%m%d")
+        written = self.dossier_code.rsplit("-", 2)[1]
+        if written != received:
+            raise PydanticCustomError(
+                "dossier_of_another_day",
+                "says it was received on {written} (YYMMDD), but received_at is {received}",
+                {"written": written, "received": received},
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _dated_by_resolution(self) -> ResultMetadata:
+        resolved = self.resolved_at.astimezone(VIETNAM_TIME).date()
+        if self.document_date is not None and self.document_date > resolved:
+            raise PydanticCustomError(
+                "document_after_resolution",
+                "is after the day the dossier was resolved ({resolved})",
+                {"resolved": resolved.isoformat()},
+            )
+        attachment = self.copy_of is not None and self.copy_of.form == "attachment"
+        if attachment and self.document_number is None:
+            raise PydanticCustomError(
+                "attachment_without_number",
+                "is required for an attachment: its stamp shows the number and symbol",
+                {},
             )
         return self
 
@@ -167,22 +263,30 @@ def parse_metadata(data: bytes | str) -> ResultMetadata:
         else:
             message = first["msg"].removeprefix("Value error, ")
         loc = ".".join(str(part) for part in first["loc"])
-        if first["type"] == "email_required":
-            loc = "applicant.email"
-        if first["type"] == "dossier_of_another_agency":
-            loc = "dossier_code"
+        loc = _FIELD_OF.get(first["type"], loc)
         message = _PLAIN.get((loc, first["type"]), _PLAIN.get(("*", first["type"]), message))
         # pydantic's own error repeats the input (names, addresses): not kept as the cause
         raise MetadataError(message, field=loc or "metadata") from None
 
 
+# errors of the model as a whole, and the field each one is about
+_FIELD_OF = {
+    "email_required": "applicant.email",
+    "dossier_of_another_agency": "dossier_code",
+    "dossier_of_another_day": "dossier_code",
+    "document_after_resolution": "document_date",
+    "attachment_without_number": "document_number",
+}
+
 # pydantic's wording where a clerk needs an example instead
 _ISO = "must be an ISO 8601 date and time with its UTC offset, e.g. 2022-03-14T10:00:00+07:00"
 _PLAIN = {
     ("procedure.code", "string_pattern_mismatch"): "must look like 1.004227",
-    ("agency.code", "string_pattern_mismatch"): "must look like 000.18.27.H47",
     ("*", "datetime_from_date_parsing"): _ISO,
     ("*", "datetime_parsing"): _ISO,
     ("*", "datetime_type"): _ISO,
     ("*", "timezone_aware"): _ISO,
+    ("document_date", "date_from_datetime_parsing"): "must be a date, YYYY-MM-DD",
+    ("document_date", "date_parsing"): "must be a date, YYYY-MM-DD",
+    ("document_date", "date_type"): "must be a date, YYYY-MM-DD",
 }

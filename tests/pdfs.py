@@ -30,7 +30,7 @@ EXAMPLE_LINES = [
     ("Cấp cho: Ông Nguyễn Văn An", False, 11),
     ("Địa chỉ công trình: thôn Đông Trung, xã Đông Xá, huyện Vân Đồn, tỉnh Quảng Ninh", False, 10),
     ("Nội dung: xây dựng nhà ở riêng lẻ, 3 tầng, diện tích sàn 240 m²", False, 10),
-    ("Mã hồ sơ: 000.18.27.H47-220301-0012", False, 10),
+    ("Mã hồ sơ: 000.00.14.H49-220301-0012", False, 10),
     ("", False, 10),
     ("Giấy phép có hiệu lực kể từ ngày ký.", False, 10),
 ]
@@ -84,10 +84,10 @@ def result_pdf(
 
 def example_metadata() -> dict[str, object]:
     return {
-        "dossier_code": "000.18.27.H47-220301-0012",
+        "dossier_code": "000.00.14.H49-220301-0012",
         "result_no": 1,
         "procedure": {"code": "1.004227", "name": "Cấp giấy phép xây dựng"},
-        "agency": {"code": "000.18.27.H47", "name": "UBND huyện Vân Đồn"},
+        "agency": {"code": "000.00.14.H49", "name": "Ủy ban nhân dân huyện Vân Đồn"},
         "applicant": {"name": "Nguyễn Văn An", "email": "an.nguyen@example.vn"},
         "received_at": "2022-03-01T08:00:00+07:00",
         "due_at": "2022-03-15T17:00:00+07:00",

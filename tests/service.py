@@ -218,14 +218,31 @@ def unique_metadata(**changes: object) -> dict[str, object]:
 
     Without email delivery unless ``deliver`` is given: the result ends ``published``.
     """
+    from datetime import datetime, timedelta
+
+    from plumbing.vietnam import VIETNAM_TIME
     from tests.pdfs import example_metadata
 
     metadata = example_metadata()
     metadata["deliver"] = {"email": False}
     day = 1 + (os.getpid() % 28)
-    metadata["dossier_code"] = f"000.18.27.H47-2203{day:02d}-{next(_sequence):04d}"
+    # the code's day is the day received (Circular 01/2018); the example's spans kept
+    received = datetime(2022, 3, day, 8, tzinfo=VIETNAM_TIME)
+    metadata["dossier_code"] = f"000.00.14.H49-2203{day:02d}-{next(_sequence):04d}"
+    metadata["received_at"] = received.isoformat()
+    metadata["resolved_at"] = (received + timedelta(days=13, hours=2)).isoformat()
+    metadata["due_at"] = (received + timedelta(days=14, hours=9)).isoformat()
     metadata.update(changes)
     return metadata
+
+
+def resolved_on(dossier_code: str) -> str:
+    """The day ``unique_metadata`` resolves the dossier of this code on (13 days later)."""
+    from datetime import date, timedelta
+
+    yymmdd = dossier_code.rsplit("-", 2)[1]
+    received = date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:]))
+    return (received + timedelta(days=13)).isoformat()
 
 
 def submission(metadata: Mapping[str, object] | bytes, document: bytes) -> aiohttp.FormData:
@@ -265,9 +282,13 @@ class Client:
         ) as response:
             return response.status, await response.json(content_type=None)
 
-    async def revoke(self, result_id: str, reason: str) -> None:
+    async def revoke(
+        self, result_id: str, reason: str, reason_code: str = "issued_in_error"
+    ) -> None:
         async with self.session.post(
-            self.url(f"{API}/{result_id}/revoke"), json={"reason": reason}, headers=self.headers
+            self.url(f"{API}/{result_id}/revoke"),
+            json={"reason_code": reason_code, "reason": reason},
+            headers=self.headers,
         ) as response:
             assert response.status == 200, await response.text()
 

@@ -158,14 +158,14 @@ async def test_a_correction_must_name_a_result_of_its_dossier(
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"dossier_code": "H47-220301-12"}, "dossier_code"),
+        ({"dossier_code": "H49-220301-12"}, "dossier_code"),
         ({"result_no": 0}, "result_no"),
         ({"result_no": "1"}, "result_no"),
         ({"applicant": {"name": "A", "email": "not-an-address"}}, "applicant.email"),
         ({"received_at": "2022-03-01T08:00:00"}, "received_at"),
         ({"resolved_at": "2022-02-01T08:00:00+07:00"}, "resolved_at"),
         ({"procedure": None}, "procedure"),
-        ({"dossier_code": "000.18.27.H48-220301-0099"}, "dossier_code"),
+        ({"dossier_code": "000.00.15.H49-220301-0099"}, "dossier_code"),
         ({"unknown": 1}, "unknown"),
     ],
 )
@@ -279,17 +279,23 @@ async def test_revoking_a_result(client: aiohttp.ClientSession) -> None:
     _, accepted = await submit(client, unique_metadata(), result_pdf(trailing_text="revoke"))
     await wait_for(client, accepted["id"], "published")
     url = f"/api/v1/results/{accepted['id']}/revoke"
-    async with client.post(url, json={}) as response:
-        assert_problem(response.status, await response.json(), 422, "reason")
     async with client.post(url, json={"reason": "cấp nhầm hồ sơ"}) as response:
+        assert_problem(response.status, await response.json(), 422, "reason_code")
+    body = {"reason_code": "issued_in_error", "reason": "cấp nhầm hồ sơ"}
+    async with client.post(url, json=body) as response:
         assert response.status == 200
         revoked = await response.json()
     assert revoked["state"] == "revoked"
+    assert revoked["revocation_code"] == "issued_in_error"
     assert revoked["revoked_reason"] == "cấp nhầm hồ sơ"
     assert revoked["events"][-1]["state"] == "revoked"
-    async with client.post(url, json={"reason": "again"}) as response:
+    async with client.post(url, json={"reason_code": "other", "reason": "again"}) as response:
         assert response.status == 200  # already revoked: the same answer
-        assert (await response.json())["revoked_reason"] == "cấp nhầm hồ sơ"
+        again = await response.json()
+    assert (again["revocation_code"], again["revoked_reason"]) == (
+        "issued_in_error",
+        "cấp nhầm hồ sơ",
+    )
     async with client.post(f"/api/v1/results/{accepted['id']}/resend") as response:
         assert_problem(response.status, await response.json(), 409, "id")
 
@@ -300,7 +306,8 @@ async def test_two_revokes_at_once_record_one_revocation(client: aiohttp.ClientS
     url = f"/api/v1/results/{accepted['id']}/revoke"
 
     async def revoke(reason: str) -> tuple[int, dict[str, Any]]:
-        async with client.post(url, json={"reason": reason}) as response:
+        body = {"reason_code": "other", "reason": reason}
+        async with client.post(url, json=body) as response:
             return response.status, await response.json()
 
     answers = await asyncio.gather(*(revoke(f"reason {n}") for n in range(4)))

@@ -60,7 +60,9 @@ async def test_a_key_for_another_agency_sees_and_changes_nothing_of_this_one(
             assert response.status == 404
         async with session.get(f"{base}/{ours['id']}/document") as response:
             assert response.status == 404
-        async with session.post(f"{base}/{ours['id']}/revoke", json={"reason": "x"}) as response:
+        async with session.post(
+            f"{base}/{ours['id']}/revoke", json={"reason_code": "other"}
+        ) as response:
             assert response.status == 404
         async with session.post(f"{base}/{ours['id']}/resend") as response:
             assert response.status == 404

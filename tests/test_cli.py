@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -211,7 +212,8 @@ def test_sign_one_file(
     )
     assert run.code == 0, run.err
     assert run.err == ""
-    assert run.out.startswith(f"signed {out} (PAdES B-B, code ")
+    assert run.out.startswith(f"signed {out} (PAdES B-B, signed at ")
+    assert re.search(r"signed at \d\d/\d\d/\d{4} \d\d:\d\d:\d\d, verification code ", run.out)
     assert listing(out.parent) == ["signed.pdf"]
     assert_valid_signature(out, nssdb)
     # the input's bytes are the signed file's prefix (incremental update)
@@ -389,7 +391,7 @@ def test_bad_input_exits_2_with_one_line_and_no_output(
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        pytest.param({"dossier_code": "000.18.27.H47-220301"}, "dossier_code", id="dossier-code"),
+        pytest.param({"dossier_code": "000.00.14.H49-220301"}, "dossier_code", id="dossier-code"),
         pytest.param({"result_no": 0}, "result_no", id="result-no-0"),
         pytest.param({"received_at": "2022-03-01T08:00:00"}, "received_at", id="no-timezone"),
         pytest.param(
@@ -428,7 +430,7 @@ def test_metadata_that_is_not_json_exits_2(
     keydir: KeyDir, pdf_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     meta = tmp_path / "meta.json"
-    meta.write_text("dossier_code = 000.18.27.H47-220301-0012\n")
+    meta.write_text("dossier_code = 000.00.14.H49-220301-0012\n")
     run = ketqua(
         capsys,
         "sign",
@@ -649,7 +651,7 @@ def test_console_script_signs_and_keeps_stderr_clean(
     )
     assert run.code == 0, run
     assert run.err == ""
-    assert run.out.startswith("signed odd.signed.pdf (PAdES B-B, code ")
+    assert run.out.startswith("signed odd.signed.pdf (PAdES B-B, signed at ")
     assert_valid_signature(tmp_path / "odd.signed.pdf", nssdb)
 
 
@@ -835,7 +837,7 @@ def test_keys_init_refuses_an_agency_code_that_is_not_a_code(
         capsys, "keys", "init", "--dir", tmp_path / "k", "--agency-code", "Nguyễn Văn An 0901"
     )
     assert run.code == 2, run
-    assert "is not like 000.18.27.H47" in run.err
+    assert "must look like 000.00.14.H49" in run.err
     assert not (tmp_path / "k" / "signing.p12").exists()
 
 

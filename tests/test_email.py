@@ -39,7 +39,7 @@ SENDER = Sender(
     reply_to="motcua@vandon.example.vn",
     public_url="https://ketqua.vandon.example.vn",
 )
-SUBJECT = "[UBND huyện Vân Đồn] Kết quả giải quyết hồ sơ 000.18.27.H47-220301-0012"
+SUBJECT = "[Ủy ban nhân dân huyện Vân Đồn] Kết quả giải quyết hồ sơ 000.00.14.H49-220301-0012"
 
 
 def record_of(signed: SignedResult, metadata: ResultMetadata) -> ResultRecord:
@@ -121,7 +121,7 @@ async def test_the_message_arrives_whole_and_the_attachment_still_validates(
     assert message["Subject"] == SUBJECT  # RFC 2047 on the wire, Vietnamese when decoded
     assert "=?utf-8?" in received.data.decode("ascii").split("\r\n\r\n")[0].lower()
     assert message["Message-ID"] == mid
-    assert message["From"].addresses[0].display_name == "UBND huyện Vân Đồn"
+    assert message["From"].addresses[0].display_name == "Ủy ban nhân dân huyện Vân Đồn"
     assert message["Reply-To"] == "motcua@vandon.example.vn"
     assert message["Auto-Submitted"] == "auto-generated"
     text = message.get_body(("plain",))
@@ -129,14 +129,14 @@ async def test_the_message_arrives_whole_and_the_attachment_still_validates(
     assert text is not None
     assert html is not None
     for body in (text.get_content(), html.get_content()):
-        assert "000.18.27.H47-220301-0012-KQ1" in body
+        assert "000.00.14.H49-220301-0012-KQ1" in body
         assert "Cấp giấy phép xây dựng" in body
         assert signed.verification_code in body
         assert "14/03/2022" in body
     assert signed.seal_url in text.get_content()
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
-    assert attachment.get_filename() == "Kết quả 000.18.27.H47-220301-0012-KQ1.pdf"
+    assert attachment.get_filename() == "Kết quả 000.00.14.H49-220301-0012-KQ1.pdf"
     # RFC 2231 on the wire (continued over two lines when long: filename*0*=, filename*1*=)
     assert re.search(r"filename\*(0\*)?=utf-8''K%E1%BA%BFt", received.data.decode("ascii"))
     pdf = attachment.get_content()
@@ -152,7 +152,7 @@ async def test_no_metadata_field_can_add_a_header_and_html_is_escaped(
 ) -> None:
     data, _, _ = build(
         signed,
-        agency={"code": "000.18.27.H47", "name": "UBND\r\nBcc: thief@evil.example"},
+        agency={"code": "000.00.14.H49", "name": "UBND\r\nBcc: thief@evil.example"},
         applicant={"name": "<script>alert(1)</script>", "email": "an.nguyen@example.vn"},
     )
     async with SmtpServer() as server:
@@ -181,7 +181,7 @@ async def test_a_message_over_the_limit_carries_the_links_instead(signed: Signed
     assert text is not None
     assert "quá lớn" in text.get_content()
     assert "too large" in text.get_content()
-    assert "https://ketqua.vandon.example.vn/tra-cuu/000.18.27.H47-220301-0012" in (
+    assert "https://ketqua.vandon.example.vn/tra-cuu/000.00.14.H49-220301-0012" in (
         text.get_content()
     )
 
@@ -330,7 +330,10 @@ async def test_a_dkim_signature_verifies_on_arrival_and_breaks_with_a_change(
     arrived = server.mailbox.messages[0].data
     assert dkim.verify(arrived, dnsfunc=dns)
     assert asked == [b"ketqua2026._domainkey.vandon.example.vn."]
-    tampered = arrived.replace(b"Subject: [UBND", b"Subject: [UBNX", 1)
+    subject = re.search(rb"^Subject: (\S+)", arrived, re.MULTILINE)
+    assert subject is not None
+    tampered = arrived.replace(subject[0], subject[0][:-1] + b"X", 1)  # one letter changed
+    assert tampered != arrived
     assert not dkim.verify(tampered, dnsfunc=dns)
 
 

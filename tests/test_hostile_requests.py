@@ -33,8 +33,22 @@ OUT_OF_RANGE = [
     ("/api/v1/published.atom?to=9999-12-31", "to"),
     ("/ket-qua?to=9999-12-31", "to"),
     ("/thong-ke?period=0000", "period"),
-    ("/api/v1/lookup/000.00.14.H49-220301-0012%0A", "dossier_code"),
+    ("/api/v1/lookup/000.00.14.H49-220301%0A-0012", "dossier_code"),
 ]
+
+
+async def test_a_code_typed_in_lower_case_or_with_spaces_and_a_newline_is_read_as_typed(
+    client: Client,
+) -> None:
+    # people type codes: any case, spaces or a line break around them; nothing of that
+    # reaches the answer or a log line
+    for typed in ("000.00.14.h49-220301-0012%0A", "%20000.00.14.H49-220301-0012%20"):
+        async with client.session.get(
+            f"{client.service.verifier_url}/api/v1/lookup/{typed}"
+        ) as response:
+            body = await response.json(content_type=None)
+        assert response.status == 200, body
+        assert body["dossier_code"] == "000.00.14.H49-220301-0012"
 
 
 @pytest.mark.parametrize(("path", "field"), OUT_OF_RANGE)

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from registry.database import open_database
+from registry.database import head_revision, open_database
 from tests.postgres import Cluster
 from tests.service import (
     PUBLIC_URL,
@@ -60,8 +60,8 @@ def test_a_verifier_does_not_migrate_an_empty_database(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
-        "ketqua: error: the database schema is at nothing, not 0008: start a signer or run "
-        "ketqua migrate first (a verifier does not migrate)"
+        f"ketqua: error: the database schema is at nothing, not {head_revision()}: start a "
+        "signer or run ketqua migrate first (a verifier does not migrate)"
     )
     url = env.get("KETQUA_DATABASE_URL") or f"sqlite:///{home / 'ketqua.db'}"
     tables = asyncio.run(_tables(url))

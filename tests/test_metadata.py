@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from signer.errors import MetadataError
 from signer.metadata import ResultMetadata, parse_metadata
 from tests.pdfs import example_metadata
 
-DOSSIER = "000.18.27.H47-220301-0012"
+DOSSIER = "000.00.14.H49-220301-0012"
 
 
 def _with(path: str, value: object) -> bytes:
@@ -54,8 +55,8 @@ def test_the_example_parses_into_typed_values() -> None:
     assert meta.dossier_code == DOSSIER
     assert meta.result_no == 1
     assert meta.procedure.code == "1.004227"
-    assert meta.agency.code == "000.18.27.H47"
-    assert meta.agency.name == "UBND huyện Vân Đồn"
+    assert meta.agency.code == "000.00.14.H49"
+    assert meta.agency.name == "Ủy ban nhân dân huyện Vân Đồn"
     assert meta.applicant.name == "Nguyễn Văn An"
     assert meta.applicant.email == "an.nguyen@example.vn"
     assert meta.received_at == datetime(2022, 3, 1, 1, 0, tzinfo=UTC)
@@ -114,10 +115,18 @@ def test_chronology_compares_instants_across_time_zones() -> None:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("dossier_code", "000.18.27.H47-220301-12", "must look like"),
-        ("dossier_code", "H47-220301-0012", "must look like"),
-        ("dossier_code", "000.18.27.H47-220230-0012", "220230 is not a date"),
-        ("dossier_code", "000.18.27.H47-２２0301-0012", "must look like"),
+        ("dossier_code", "000.00.14.H49-220301-12", "must look like"),
+        ("dossier_code", "H49-220301-0012", "must look like"),
+        ("dossier_code", "000.00.14.H49-220230-0012", "220230 is not a date"),
+        ("dossier_code", "000.00.14.H49-２２0301-0012", "must look like"),
+        ("dossier_code", "000.00.14.H49-220301-0000", "numbered from 0001"),
+        ("dossier_code", "000.00.14.H49-220302-0012", "received on 220302 (YYMMDD)"),
+        ("document_number", "5/QĐ-UBND", "a leading zero below 10"),
+        ("document_number", "12-GPXD-UBND", "e.g. 12/GPXD-UBND"),
+        ("document_number", "12/GPXD-", "e.g. 12/GPXD-UBND"),
+        ("document_date", "14/03/2022", "must be a date, YYYY-MM-DD"),
+        ("document_date", "2022-03-15", "after the day the dossier was resolved (2022-03-14)"),
+        ("applicant.kind", "company", "'person' or 'organization'"),
         ("result_no", 0, "greater than or equal to 1"),
         ("result_no", -1, "greater than or equal to 1"),
         ("result_no", 1000, "less than or equal to 999"),
@@ -133,8 +142,9 @@ def test_chronology_compares_instants_across_time_zones() -> None:
         ("applicant.email", "an.nguyen.example.vn", "not a valid email"),
         ("applicant.email", "an@", "not a valid email"),
         ("applicant.name", "   ", "at least 1 character"),
-        ("agency.code", "H47", "must look like 000.18.27.H47"),
-        ("agency.code", "000.18.27.h47", "must look like 000.18.27.H47"),
+        ("agency.code", "H49", "must look like 000.00.14.H49"),
+        ("agency.code", "000.05.00.H49", "level-3 unit (Z1Z2) under no level-2"),
+        ("agency.code", "001.00.14.H49", "level-4 unit (V1V2V3) under no level-3"),
         ("procedure.code", "1.4227", "must look like 1.004227"),
         ("procedure.code", "thủ tục", "must look like 1.004227"),
         ("publish", "yes", "valid boolean"),
@@ -151,6 +161,65 @@ def test_invalid_value_names_its_field(path: str, value: object, message: str) -
     assert message in error.message
     assert str(error) == f"{path}: {error.message}"
     assert "\n" not in str(error)
+
+
+def test_a_copy_form_is_one_of_the_decrees() -> None:
+    error = _refused(_with("copy", {"form": "photocopy", "original": "x"}))
+    assert (error.field, "'sao_y'" in error.message) == ("copy.form", True)
+
+
+def test_codes_are_read_in_any_case_with_spaces_around() -> None:
+    data = copy.deepcopy(example_metadata())
+    data["dossier_code"] = "  000.00.14.h49-220301-0012 "
+    data["agency"] = {"code": " 000.00.14.h49", "name": "Ủy ban nhân dân huyện Vân Đồn"}
+    data["supersedes"] = "01m958xhnx4ajefemjskr9ymzy"
+    data["document_number"] = " 12/gpxd-ubnd "
+    meta = parse_metadata(json.dumps(data, ensure_ascii=False))
+    assert meta.dossier_code == DOSSIER
+    assert meta.agency.code == "000.00.14.H49"
+    assert meta.supersedes == "01M958XHNX4AJEFEMJSKR9YMZY"
+    assert meta.document_number == "12/GPXD-UBND"  # đ -> Đ too: "05/qđ-ubnd" is 05/QĐ-UBND
+    assert parse_metadata(_with("document_number", "05/qđ-ubnd")).document_number == "05/QĐ-UBND"
+
+
+def test_the_dossier_day_is_the_day_received_in_vietnam() -> None:
+    # 17:30 UTC on 28 February is 00:30 on 1 March in Vietnam: the code's 220301 is right
+    meta = parse_metadata(_with("received_at", "2022-02-28T17:30:00Z"))
+    assert meta.dossier_code == DOSSIER
+    # 16:30 UTC is still 28 February in Vietnam
+    error = _refused(_with("received_at", "2022-02-28T16:30:00Z"))
+    assert error.field == "dossier_code"
+    assert "received_at is 220228" in error.message
+
+
+def test_the_document_number_and_date_and_the_applicants_kind() -> None:
+    data = copy.deepcopy(example_metadata())
+    data["document_number"] = "15/2022/QĐ-UBND"
+    data["document_date"] = "2022-03-14"
+    data["applicant"] = {**data["applicant"], "kind": "organization"}  # type: ignore[dict-item]
+    meta = parse_metadata(json.dumps(data, ensure_ascii=False))
+    assert meta.document_number == "15/2022/QĐ-UBND"
+    assert meta.document_date is not None
+    assert meta.document_date.isoformat() == "2022-03-14"
+    assert meta.applicant.kind == "organization"
+    assert parse_metadata(_with("publish", True)).applicant.kind == "person"
+
+
+def test_a_name_typed_with_combining_accents_is_stored_composed() -> None:
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Văn An")
+    assert decomposed != "Nguyễn Văn An"
+    assert parse_metadata(_with("applicant.name", decomposed)).applicant.name == "Nguyễn Văn An"
+
+
+def test_an_electronic_copy_says_what_it_copies_and_an_attachment_its_number() -> None:
+    original = "Giấy phép xây dựng số 12/GPXD-UBND ngày 05/01/2022"
+    meta = parse_metadata(_with("copy", {"form": "sao_y", "original": original}))
+    assert meta.copy_of is not None
+    assert meta.copy_of.form == "sao_y"
+    assert meta.copy_of.original == original
+    error = _refused(_with("copy", {"form": "attachment", "original": original}))
+    assert error.field == "document_number"
+    assert "required for an attachment" in error.message
 
 
 @pytest.mark.parametrize(
@@ -207,7 +276,7 @@ def test_models_are_immutable() -> None:
     with pytest.raises(ValidationError, match="frozen"):
         meta.agency.code = "000.00.00.A00"
     assert meta.result_no == 1
-    assert meta.agency.code == "000.18.27.H47"
+    assert meta.agency.code == "000.00.14.H49"
     assert isinstance(meta, ResultMetadata)
 
 
@@ -217,4 +286,4 @@ def test_repr_leaves_out_personal_data_and_the_access_code() -> None:
     assert "Nguyễn" not in text
     assert "an.nguyen@example.vn" not in text
     assert "K7-PQ9-ZX42" not in text
-    assert "000.18.27.H47-220301-0012" in text
+    assert "000.00.14.H49-220301-0012" in text

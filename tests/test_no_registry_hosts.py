@@ -15,7 +15,7 @@ is. To add one: ``printf %s HOST | sha256sum`` (lower case, no trailing dot).
 Debian's numbered and per-country FTP mirrors (``ftp2.CC.`` under Debian's domain) are
 matched through the primary FTP mirror's digest: see ``host_candidates``. Only exact hosts
 are listed, not whole organisations' domains: Debian's web site or a person's address at
-Debian (the DejaVu fonts' licence names both) is not a package mirror.
+Debian (a font licence names both) is not a package mirror.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def test_matcher_finds_a_host(template: str, rot13_host: str) -> None:
 @pytest.mark.parametrize(
     "rot13_name",
     [
-        # Debian's web site and a person's address there (signer/stamp/fonts/LICENSE-DejaVu.txt)
+        # Debian's web site and a person's address there (a font licence names both)
         "jjj.qrovna.bet",
         "fbzrbar@qrovna.bet",
         "qrovna.bet",

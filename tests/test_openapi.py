@@ -34,7 +34,7 @@ from tests.contract import (
     load_document,
 )
 from tests.pdfs import example_metadata, result_pdf, small_page_pdf
-from tests.service import Service, submission, unique_metadata
+from tests.service import Service, resolved_on, submission, unique_metadata
 from verifier.app import create_app as create_verifier_app
 
 pytestmark = pytest.mark.slow  # every route of both real services
@@ -243,18 +243,25 @@ async def _revoke(c: Clients) -> None:
         200,
         key=c.key,
         result_id=result["id"],
-        json={"reason": "  issued  in error "},
+        json={"reason_code": "issued_in_error", "reason": "  wrong  applicant "},
     )
     revoked = answer.json()
     assert revoked["state"] == "revoked"
-    assert revoked["revoked_reason"] == "issued in error"
+    assert revoked["revocation_code"] == "issued_in_error"
+    assert revoked["revoked_reason"] == "wrong applicant"
     last = revoked["events"][-1]
-    assert (last["state"], last["detail"]) == ("revoked", "issued in error")
+    assert (last["state"], last["detail"]) == ("revoked", "issued_in_error: wrong applicant")
     assert last["actor"] != "pipeline"
     again = await c.signer.call(
-        "POST", path, 200, key=c.key, result_id=result["id"], json={"reason": "another reason"}
+        "POST",
+        path,
+        200,
+        key=c.key,
+        result_id=result["id"],
+        json={"reason_code": "other", "reason": "another reason"},
     )
-    assert again.json()["revoked_reason"] == "issued in error"
+    assert again.json()["revocation_code"] == "issued_in_error"
+    assert again.json()["revoked_reason"] == "wrong applicant"
 
 
 async def _resend(c: Clients) -> None:
@@ -328,8 +335,8 @@ async def _verify_upload(c: Clients) -> None:
 
 
 async def _statistics(c: Clients) -> None:
-    await c.published()
-    day = "2022-03-14"  # the example metadata's resolved_at, in Vietnam
+    published = await c.published()
+    day = resolved_on(str(published["dossier_code"]))  # its resolved_at, in Vietnam
     path = "/api/v1/statistics"
     figures = await c.verifier.call("GET", path, 200, params={"from": day, "to": day})
     assert figures.json()["resolved"] >= 1
@@ -338,7 +345,7 @@ async def _statistics(c: Clients) -> None:
 
 async def _statistics_page(c: Clients) -> None:
     page = await c.verifier.call("GET", "/thong-ke", 200, params={"period": "2022"})
-    assert "2022-01-01" in page.body.decode()
+    assert "01/01/2022" in page.body.decode()  # as people read dates
     await c.verifier.call("GET", "/thong-ke", 400)
 
 
@@ -503,7 +510,7 @@ async def test_unknown_results_are_404(clients: Clients) -> None:
         if "{id}" not in path:
             continue
         for result_id in (UNKNOWN_ID, "not-an-id"):
-            extra: dict[str, Any] = {"json": {"reason": "x"}} if method == "post" else {}
+            extra: dict[str, Any] = {"json": {"reason_code": "other"}} if method == "post" else {}
             answer = await api.call(
                 method.upper(), path, 404, key=clients.key, result_id=result_id, **extra
             )
@@ -546,7 +553,7 @@ async def test_submissions_refused_as_documented(clients: Clients) -> None:
 
     cases: list[tuple[dict[str, object] | bytes, bytes, str]] = [
         (b"{not json", clients.pdf, "metadata"),
-        (unique_metadata(dossier_code="000.18.27.H47-221399-0001"), clients.pdf, "dossier_code"),
+        (unique_metadata(dossier_code="000.00.14.H49-221399-0001"), clients.pdf, "dossier_code"),
         (
             unique_metadata(applicant={"name": "An"}, deliver={"email": True}),
             clients.pdf,
@@ -555,7 +562,7 @@ async def test_submissions_refused_as_documented(clients: Clients) -> None:
         (unique_metadata(due_at="2022-02-01T08:00:00+07:00"), clients.pdf, "due_at"),
         (unique_metadata(result_no=0), clients.pdf, "result_no"),
         (
-            unique_metadata(agency={"code": "000.18.27.H48", "name": "UBND"}),
+            unique_metadata(agency={"code": "000.00.15.H49", "name": "UBND"}),
             clients.pdf,
             "dossier_code",  # the dossier's code names another agency than agency.code
         ),
@@ -568,8 +575,8 @@ async def test_submissions_refused_as_documented(clients: Clients) -> None:
         assert refused.json()["field"] == field, refused.json()
         assert refused.json()["errors"][0]["pointer"] == "#/" + field.replace(".", "/")
 
-    foreign = unique_metadata(agency={"code": "000.18.27.H48", "name": "UBND"})
-    foreign["dossier_code"] = "000.18.27.H48" + str(foreign["dossier_code"])[13:]
+    foreign = unique_metadata(agency={"code": "000.00.15.H49", "name": "UBND"})
+    foreign["dossier_code"] = "000.00.15.H49" + str(foreign["dossier_code"])[13:]
     refused = await api.call("POST", path, 403, key=key, data=submission(foreign, clients.pdf))
     assert refused.json()["field"] == "agency.code"  # this key acts for this signer's agency
 
@@ -597,18 +604,27 @@ async def test_corrections_and_revocations_refused_as_documented(clients: Client
     assert twice["existing"] == new["id"]
 
     revoke = "/api/v1/results/{id}/revoke"
-    reason = {"reason": "wrong applicant"}
+    reason = {"reason_code": "issued_in_error", "reason": "wrong applicant"}
     refused = await api.call("POST", revoke, 409, key=key, result_id=old["id"], json=reason)
     assert refused.json()["field"] == "id"
     await api.call("POST", "/api/v1/results/{id}/resend", 409, key=key, result_id=old["id"])
 
     target = new["id"]
     not_json = await api.call("POST", revoke, 400, key=key, result_id=target, data=b"reason?")
-    assert not_json.json()["field"] == "reason"
-    for body in ({}, {"reason": "   "}, {"reason": 7}, {"reason": "x" * 501}, ["reason"]):
+    assert not_json.json()["field"] == "reason_code"
+    refusals: list[tuple[object, str]] = [
+        ({}, "reason_code"),
+        ({"reason": "wrong applicant"}, "reason_code"),
+        ({"reason_code": "because"}, "reason_code"),
+        (["reason_code"], "reason_code"),
+        ({"reason_code": "other", "reason": 7}, "reason"),
+        ({"reason_code": "other", "reason": "x" * 501}, "reason"),
+    ]
+    for body, field in refusals:
         invalid = await api.call("POST", revoke, 422, key=key, result_id=target, json=body)
-        assert invalid.json()["field"] == "reason"
-    await api.call("POST", revoke, 413, key=key, result_id=target, json={"reason": "x" * 70_000})
+        assert invalid.json()["field"] == field
+    huge = {"reason_code": "other", "reason": "x" * 70_000}
+    await api.call("POST", revoke, 413, key=key, result_id=target, json=huge)
 
     revoked = (await api.call("POST", revoke, 200, key=key, result_id=target, json=reason)).json()
     assert revoked["state"] == "revoked"

@@ -45,7 +45,7 @@ TOKEN_LABEL = "ketqua-test"
 USER_PIN = "246810"
 PIN_VARIABLE = "KETQUA_PKCS11_PIN"
 SO_PIN = "13579111"
-AGENCY = "UBND huyện Vân Đồn"
+AGENCY = "Ủy ban nhân dân huyện Vân Đồn"
 
 Kind = Literal["rsa", "ec"]
 KINDS: tuple[Kind, ...] = ("rsa", "ec")

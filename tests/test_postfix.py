@@ -115,6 +115,7 @@ async def test_postfix_accepts_and_delivers_the_signed_result(
         await asyncio.sleep(0.2)
     assert "(Postfix)" in str(message["Received"])
     assert message["Delivered-To"] == f"{USER}@{DOMAIN}"
-    assert message["Subject"].startswith("[UBND huyện Vân Đồn] Kết quả giải quyết hồ sơ ")
+    subject = "[Ủy ban nhân dân huyện Vân Đồn] Kết quả giải quyết hồ sơ "
+    assert message["Subject"].startswith(subject)
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content() == document

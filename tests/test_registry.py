@@ -29,7 +29,7 @@ from registry.states import JobKind, JobState, ResultState
 LEASE = timedelta(seconds=30)
 
 
-AGENCY = "000.18.27.H47"
+AGENCY = "000.00.14.H49"
 
 
 async def claim(
@@ -57,7 +57,7 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def add_result(
-    db: Database, dossier: str = "000.18.27.H47-220301-0001", agency: str = AGENCY
+    db: Database, dossier: str = "000.00.14.H49-220301-0001", agency: str = AGENCY
 ) -> str:
     result_id = new_id()
     now = datetime.now(UTC)
@@ -169,7 +169,7 @@ async def test_a_leased_job_is_not_claimed_twice(db: Database) -> None:
 
 async def test_workers_claiming_at_once_never_share_a_job(db: Database, database_url: str) -> None:
     """Twelve workers (four processes' worth of connections) drain 60 jobs together."""
-    queued = {await add_result(db, f"000.18.27.H47-220301-{n:04d}") for n in range(60)}
+    queued = {await add_result(db, f"000.00.14.H49-220301-{n:04d}") for n in range(60)}
     processes = [open_database(database_url) for _ in range(4)]
 
     async def worker(database: Database, name: str) -> list[str]:
@@ -228,9 +228,9 @@ async def test_a_retry_waits_for_its_time_and_a_release_frees_at_once(db: Databa
 async def test_queue_depth_and_age(db: Database) -> None:
     empty = await db.read(jobs.stats)
     assert (empty.depth, empty.oldest_age) == (0, 0.0)
-    await add_result(db, "000.18.27.H47-220301-0001")
+    await add_result(db, "000.00.14.H49-220301-0001")
     await asyncio.sleep(0.2)
-    await add_result(db, "000.18.27.H47-220301-0002")
+    await add_result(db, "000.00.14.H49-220301-0002")
     stats = await db.read(jobs.stats)
     assert stats.depth == 2
     assert 0.2 <= stats.oldest_age < 10

@@ -86,8 +86,8 @@ def seal_key() -> SealKey:
 @pytest.fixture(scope="module")
 def claims() -> SealClaims:
     return SealClaims(
-        agency_code="000.18.27.H47",
-        dossier_code="000.18.27.H47-220301-0012",
+        agency_code="000.00.14.H49",
+        dossier_code="000.00.14.H49-220301-0012",
         result_no=1,
         procedure_code="1.004227",
         signed_at=datetime(2022, 3, 14, 10, 0, 0, tzinfo=VN),
@@ -154,9 +154,9 @@ def test_claims_normalise_signed_at_to_utc_whole_seconds(claims: SealClaims) -> 
     [
         ("agency_code", ""),
         ("agency_code", "x" * 33),
-        ("agency_code", "UBND huyện Vân Đồn"),
-        ("dossier_code", "000.18.27.H47 220301"),
-        ("dossier_code", b"000.18.27.H47"),
+        ("agency_code", "Ủy ban nhân dân huyện Vân Đồn"),
+        ("dossier_code", "000.00.14.H49 220301"),
+        ("dossier_code", b"000.00.14.H49"),
         ("result_no", 0),
         ("result_no", True),
         ("result_no", 2**64),
@@ -308,7 +308,7 @@ def test_changed_claims_keep_signature_fail(seal: bytes, seal_key: SealKey) -> N
     original = decode_seal(seal)
     for field, value in [
         ("result_no", 2),
-        ("dossier_code", "000.18.27.H47-220301-0013"),
+        ("dossier_code", "000.00.14.H49-220301-0013"),
         ("doc_digest", bytes(16)),
         ("signed_at", datetime(2030, 1, 1, tzinfo=UTC)),
     ]:
@@ -607,7 +607,7 @@ def worst_case_seal(seal_key: SealKey) -> bytes:
     """A realistic seal with every field at its realistic maximum size."""
     claims = SealClaims(
         agency_code="000.00.00.G22",
-        dossier_code="000.18.27.H47-220301-0012",
+        dossier_code="000.00.14.H49-220301-0012",
         result_no=65_535,
         procedure_code="1.004227",
         signed_at=datetime(2099, 12, 31, 23, 59, 59, tzinfo=VN),

@@ -70,7 +70,7 @@ def test_pdfsig_says_valid_trusted_and_total(signed_file: Path, nssdb: Path) -> 
     assert sig.valid, sig.raw
     assert sig.trusted, sig.raw
     assert sig.total_document, sig.raw
-    assert sig.common_name == "UBND huyện Vân Đồn"
+    assert sig.common_name == "Ủy ban nhân dân huyện Vân Đồn"
     assert "ETSI.CAdES.detached" in sig.raw  # PAdES, not adbe.pkcs7.detached
 
 
@@ -86,9 +86,9 @@ def test_qr_on_the_rendered_page_is_the_seal_url_and_verifies(
     assert text == signed.seal_url
     assert text.startswith(PUBLIC_URL.upper() + "/V/")
     claims = verify_seal(seal_from_text(text), _seal_keys(trust_list))
-    assert claims.dossier_code == "000.18.27.H47-220301-0012"
+    assert claims.dossier_code == "000.00.14.H49-220301-0012"
     assert claims.result_no == 1
-    assert claims.agency_code == "000.18.27.H47"
+    assert claims.agency_code == "000.00.14.H49"
     assert claims.procedure_code == "1.004227"
     assert claims.signed_at == signed.signed_at
 
@@ -118,8 +118,8 @@ def test_stamp_text_extracts_with_vietnamese_diacritics(
     signed_file: Path, signed: SignedResult
 ) -> None:
     text = pdftotext(signed_file)
-    assert "UBND huyện Vân Đồn" in text
-    assert "Số kết quả: 000.18.27.H47-220301-0012-KQ1" in text
+    assert "Ủy ban nhân dân huyện Vân Đồn" in text
+    assert "Số kết quả: 000.00.14.H49-220301-0012-KQ1" in text
     assert f"Mã xác thực: {signed.verification_code}" in text
     iso = signed.signed_at.isoformat(timespec="seconds")
     assert iso.endswith("+07:00")
@@ -270,12 +270,12 @@ def test_metadata_of_another_agency_is_refused(
     from tests.pdfs import example_metadata
 
     other = example_metadata()
-    other["agency"] = {"code": "000.18.27.H48", "name": "UBND huyện Cô Tô"}
-    other["dossier_code"] = "000.18.27.H48-220301-0012"  # its own dossier, consistent
+    other["agency"] = {"code": "000.00.15.H49", "name": "Ủy ban nhân dân huyện Cô Tô"}
+    other["dossier_code"] = "000.00.15.H49-220301-0012"  # its own dossier, consistent
     with pytest.raises(MetadataError) as raised:
         runtime.sign(example_pdf, parse_metadata(json.dumps(other)))
     assert raised.value.field == "agency.code"
-    assert "these keys sign for 000.18.27.H47" in str(raised.value)
+    assert "these keys sign for 000.00.14.H49" in str(raised.value)
 
 
 def test_a_seal_key_missing_from_the_trust_list_is_refused(keydir: KeyDir, tmp_path: Path) -> None:

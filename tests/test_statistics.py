@@ -22,7 +22,7 @@ from registry.timeliness import Timeliness, timeliness
 from tests.service import Service, ketqua_command, registry_url
 from verifier.statistics import parse_period
 
-AGENCY = "000.18.27.H47"
+AGENCY = "000.00.14.H49"
 
 
 def vn(day: str, clock: str = "10:00") -> datetime:
@@ -84,7 +84,7 @@ def test_a_bad_period_names_the_parameter(query: dict[str, str], field: str) -> 
 def _seed(conn: Connection) -> None:
     """Q1 2022 of one district: 944 ahead, 2,781 on time, 3 late; and what must not count."""
     metadata = json.dumps(
-        {"agency": {"name": "UBND huyện Vân Đồn"}, "procedure": {"name": "Cấp phép"}}
+        {"agency": {"name": "Ủy ban nhân dân huyện Vân Đồn"}, "procedure": {"name": "Cấp phép"}}
     )
     n = 0
 
@@ -122,7 +122,7 @@ def _seed(conn: Connection) -> None:
             due = resolved - timedelta(days=1)
         add(resolved, due, ["published", "delivered", "signed"][i % 3])
     # not counted: another agency, April, revoked, replaced by a correction, not yet signed
-    add(vn("2022-02-01"), vn("2022-02-05"), "published", agency="000.18.27.H48")
+    add(vn("2022-02-01"), vn("2022-02-05"), "published", agency="000.00.15.H49")
     add(vn("2022-04-01"), vn("2022-04-05"), "published")
     add(vn("2022-02-01"), vn("2022-02-05"), "revoked")
     add(vn("2022-02-01"), vn("2022-02-05"), "superseded")
@@ -171,9 +171,13 @@ def test_the_seed_report_comes_out_exactly(seeded: Service) -> None:
         assert figures["no_due"] == 0
     _, page = get(f"{base}/thong-ke?agency={AGENCY}&period=2022-Q1")
     text = page.decode()
-    assert "3728" in text
-    assert "99.92%" in text
+    assert "<dd>3.728</dd>" in text  # Vietnamese numbers: a dot between thousands
+    assert "<dd>99,92%</dd>" in text  # and a decimal comma
     assert "Trước hạn" in text
+    assert "Từ ngày 01/01/2022 đến 31/03/2022" in text
+    _, page = get(f"{base}/thong-ke?agency={AGENCY}&period=2022-Q1&lang=en")
+    assert "<dd>3,728</dd>" in page.decode()
+    assert "<dd>99.92%</dd>" in page.decode()
     # every agency together: the other agency's result counts too
     _, body = get(f"{base}/api/v1/statistics?period=2022-Q1")
     assert json.loads(body)["resolved"] == 3729

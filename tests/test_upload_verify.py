@@ -68,7 +68,7 @@ async def test_the_issued_file_is_valid_with_every_fact(client: Client) -> None:
     assert signature["level"] == "B-B"
     assert signature["signing_time"].endswith("+07:00")
     assert signature["signer_fingerprint"] == result["signature"]["signer_fingerprint"]
-    assert "UBND huyện Vân Đồn" in signature["signer"]
+    assert "Ủy ban nhân dân huyện Vân Đồn" in signature["signer"]
     assert report["seal"]["genuine"] is True
     assert report["seal"]["binds_this_file"] is True
     assert report["seal"]["verification_code"] == result["signature"]["verification_code"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.slow  # ketqua verify as a process
 
 
 def verify(keydir: KeyDir, *args: str, lang: str = "C.UTF-8") -> subprocess.CompletedProcess[str]:
+    # C.UTF-8, the locale of a server: Vietnamese, the default
     env = {**os.environ, "LANG": lang, "LC_ALL": ""}
     return subprocess.run(
         ketqua_command("verify", *args, "--trust-list", str(keydir.trust_list)),
@@ -50,12 +52,25 @@ def test_a_signed_pdf_verifies_offline(
     assert report["verdict"] == "valid"
     assert report["signatures"][0]["indication"] == "TOTAL_PASSED"
     assert report["seal"]["binds_this_file"] is True
-    human = verify(keydir, str(pdf), lang="vi_VN.UTF-8")
-    assert human.returncode == 0
-    assert human.stdout.startswith("HỢP LỆ")
-    assert "TOTAL_PASSED" in human.stdout
-    english = verify(keydir, str(pdf), lang="en_US.UTF-8")
-    assert english.stdout.startswith("VALID")
+    for locale in ("vi_VN.UTF-8", "C.UTF-8"):  # Vietnamese unless the locale is English
+        human = verify(keydir, str(pdf), lang=locale)
+        assert human.returncode == 0
+        lines = human.stdout.splitlines()
+        assert lines[0].startswith("HỢP LỆ")
+        assert "Chữ ký số KetQuaAgencySignature: hợp lệ" in lines
+        assert "  Mã kết quả: 000.00.14.H49-220301-0012-KQ1" in lines
+        signed_at = next(line for line in lines if line.startswith("  Thời gian ký: "))
+        assert re.fullmatch(
+            r"  Thời gian ký: \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(UTC\+07:00\) \(chuẩn B-\w+\)",
+            signed_at,
+        ), signed_at
+        assert "TOTAL_PASSED" not in human.stdout  # ETSI's codes stay in --json
+    for english in (
+        verify(keydir, str(pdf), lang="en_US.UTF-8"),
+        verify(keydir, str(pdf), "--lang", "en"),
+    ):
+        assert english.stdout.startswith("VALID")
+        assert "Signature KetQuaAgencySignature: valid" in english.stdout
 
 
 def test_a_changed_pdf_is_not_valid(keydir: KeyDir, signed: SignedResult, tmp_path: Path) -> None:
@@ -65,7 +80,11 @@ def test_a_changed_pdf_is_not_valid(keydir: KeyDir, signed: SignedResult, tmp_pa
     pdf.write_bytes(bytes(flipped))
     done = verify(keydir, str(pdf))
     assert done.returncode == 1
-    assert "HASH_FAILURE" in done.stdout
+    assert "không hợp lệ: văn bản đã bị sửa sau khi ký" in done.stdout
+    assert (
+        json.loads(verify(keydir, str(pdf), "--json").stdout)["signatures"][0]["sub_indication"]
+        == "HASH_FAILURE"
+    )
 
 
 def test_a_qr_text_verifies_and_a_forged_one_does_not(
@@ -80,7 +99,8 @@ def test_a_qr_text_verifies_and_a_forged_one_does_not(
     )
     bad = verify(keydir, "--qr", forged)
     assert bad.returncode == 1
-    assert "NOT VALID" in bad.stdout
+    assert bad.stdout.startswith("KHÔNG HỢP LỆ: Con dấu QR không đúng")
+    assert verify(keydir, "--qr", forged, "--lang", "en").stdout.startswith("NOT VALID")
 
 
 def test_a_photo_of_the_printout_is_read_and_verified(
@@ -99,7 +119,7 @@ def test_a_photo_of_the_printout_is_read_and_verified(
     photo.save(shot, quality=55)  # a phone's compression
     done = verify(keydir, "--image", str(shot), "--json")
     assert done.returncode == 0, done.stderr + done.stdout
-    assert json.loads(done.stdout)["seal"]["dossier_code"] == "000.18.27.H47-220301-0012"
+    assert json.loads(done.stdout)["seal"]["dossier_code"] == "000.00.14.H49-220301-0012"
 
 
 @pytest.mark.parametrize(
@@ -215,5 +235,5 @@ def test_a_signing_certificate_listed_with_trust_signer_makes_its_documents_vali
         check=False,
     )
     assert added.returncode == 0, added.stderr
-    assert "for 000.18.27.H47" in added.stdout
+    assert "for 000.00.14.H49" in added.stdout
     assert verify(keydir, str(pdf)).returncode == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,8 +71,8 @@ async def test_a_scanned_qr_opens_a_valid_verdict_with_the_facts(
     assert report["seal"]["verification_code"] == result["signature"]["verification_code"]
     facts = report["result"]
     assert facts["result_code"] == result["result_code"]
-    assert facts["applicant"] == "Nguyễn V** A*"  # masked: Decree 13/2023
-    assert facts["agency"] == "UBND huyện Vân Đồn"
+    assert facts["applicant"] == "Nguyễn V*** A***"  # masked: Decree 13/2023
+    assert facts["agency"] == "Ủy ban nhân dân huyện Vân Đồn"
     assert facts["document_sha256"] == hashlib.sha256(pdf).hexdigest()
     assert facts["signed_at"].endswith("+07:00")
     assert headers["Cache-Control"] == "no-store"
@@ -80,13 +81,20 @@ async def test_a_scanned_qr_opens_a_valid_verdict_with_the_facts(
     assert status == 200
     assert "Văn bản hợp lệ" in page
     assert result["result_code"] in page
-    assert "Nguyễn V** A*" in page
+    assert "Nguyễn V*** A***" in page
     assert "Nguyễn Văn An" not in page
     assert "<script" not in page
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
-    # the signer's certificate, described from the verifier's public material
-    assert "CN=" in page
+    # the signer's certificate, described from the verifier's public material, in words
+    assert "Người ký: Ủy ban nhân dân huyện Vân Đồn" in page
+    assert "Tổ chức cấp chứng thư: " in page
+    assert "CN=" not in page
+    # people's formats: dd/mm/yyyy hh:mm:ss in Vietnam time, no ISO dates, no jargon
+    assert re.search(r"<dd>\d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(UTC\+07:00\)</dd>", page)
+    assert not re.search(r"\d{4}-\d\d-\d\d", page)
+    for jargon in ("PAdES", "TOTAL_PASSED", "CBOR", "payload", "genuine"):
+        assert jargon not in page
 
     _, english, _ = await verify(client, path + "?lang=en")
     assert "Genuine and valid" in english
@@ -97,17 +105,27 @@ async def test_a_scanned_qr_opens_a_valid_verdict_with_the_facts(
     assert lower["verdict"] == "valid"
 
 
-async def test_a_revoked_result_says_so_with_the_reason(client: Client) -> None:
+async def test_a_revoked_result_says_so_with_the_reason_from_the_list_only(
+    client: Client,
+) -> None:
     result = await issue(client, "revoke")
     path = urlsplit(result["verification_url"]).path
-    await client.revoke(result["id"], "cấp nhầm đối tượng")
+    # the clerk's words may name people: they stay internal
+    words = "cấp nhầm cho ông Trần Văn Bình, CCCD 022090001234"
+    await client.revoke(result["id"], words, reason_code="issued_in_error")
     _, report, _ = await verify(client, path, **JSON)
     assert report["verdict"] == "revoked"
-    assert report["result"]["revoked_reason"] == "cấp nhầm đối tượng"
+    assert report["result"]["revocation_code"] == "issued_in_error"
+    assert "revoked_reason" not in report["result"]
     assert report["result"]["revoked_at"].endswith("+07:00")
     _, page, _ = await verify(client, path)
     assert "Văn bản đã bị thu hồi" in page
-    assert "cấp nhầm đối tượng" in page
+    assert "<dt>Lý do thu hồi</dt><dd>Ban hành nhầm</dd>" in page
+    _, english, _ = await verify(client, path + "?lang=en")
+    assert "<dt>Reason for revocation</dt><dd>Issued in error</dd>" in english
+    for shown in (json.dumps(report, ensure_ascii=False), page, english):
+        assert "Trần" not in shown
+        assert "022090001234" not in shown
 
 
 async def test_a_superseded_result_links_to_the_current_one(client: Client) -> None:

@@ -26,7 +26,7 @@ from registry.ids import looks_like_id
 from registry.listing import Filters, Listed, published
 from verifier.fresh import Fresh
 from verifier.query import bad, code, day, end_of, number, start_of
-from verifier.texts import pick_language
+from verifier.texts import TEXTS, pick_language
 
 MAX_LIMIT = 200
 FEED_SIZE = 50
@@ -118,7 +118,7 @@ class Listing:
     async def _html(self, request: web.Request, lang: str) -> tuple[bytes, str]:
         rows, next_link = await self._page(request)
         html = self.env.get_template("listing.html.j2").render(
-            items=[item(r) for r in rows], next=next_link, lang=lang
+            items=[item(r) for r in rows], next=next_link, lang=lang, t=TEXTS[lang]
         )
         return html.encode(), "text/html"
 

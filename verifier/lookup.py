@@ -1,18 +1,20 @@
 """What the registry says of a sealed result: one read, public facts only.
 
 The metadata is read as plain JSON (the verifier does not import the
-signer's model): the agency's and procedure's names for the page, and the
-applicant's name, masked before it leaves this function.
+signer's model): the agency's and procedure's names, the document's number
+and date, what an electronic copy copies, and the applicant's name, masked
+before it leaves this function (an organisation's is shown in full). Of a
+revocation only the reason's code is read: the clerk's words stay internal.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection
 
-from plumbing.masking import mask_name
+from plumbing.masking import public_name
 from registry import results
 from registry.results import ResultRecord
 from registry.states import ResultState
@@ -56,6 +58,9 @@ def _public(
     result: ResultRecord, revoked_at: datetime | None, current_url: str | None
 ) -> Registered:
     metadata = json.loads(result.metadata_json)
+    applicant = metadata["applicant"]
+    copy = metadata.get("copy") or {}
+    document_date = metadata.get("document_date")
     return Registered(
         id=result.id,
         state=result.state,
@@ -63,12 +68,16 @@ def _public(
         agency_name=str(metadata["agency"]["name"]),
         procedure_name=str(metadata["procedure"]["name"]),
         result_code=result.result_code,
-        applicant_masked=mask_name(str(metadata["applicant"]["name"])),
+        applicant_masked=public_name(str(applicant["name"]), applicant.get("kind", "person")),
         signed_at=result.signed_at,
         pades_level=result.pades_level,
         document_sha256=result.signed_sha256,
         signer_fingerprint=result.signer_fingerprint,
-        revoked_reason=result.revoked_reason,
+        revocation_code=result.revocation_code,
         revoked_at=revoked_at,
         current_url=current_url,
+        document_number=metadata.get("document_number"),
+        document_date=date.fromisoformat(document_date) if document_date else None,
+        copy_form=copy.get("form"),
+        copy_original=copy.get("original"),
     )

@@ -13,33 +13,36 @@ from __future__ import annotations
 import json
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from plumbing.errors import InputError
+from plumbing.formats import moment
+from plumbing.terms import labels
 from verifier.report import GenuineSeal, check_seal
+from verifier.texts import outcome_words, unfit_words
 from verifier.validation import Refused, SealRefused, validate_upload
 
 MAX_PAGES = 10_000
 FETCH_TIMEOUT = 10.0
 
+# the sentences of the report; the names of things are the glossary's (plumbing.terms)
 WORDS = {
     "vi": {
         "valid": "HỢP LỆ",
         "invalid": "KHÔNG HỢP LỆ",
         "offline": "(ngoại tuyến: chưa đối chiếu với hệ thống, xem trang xác minh để biết "
         "kết quả có bị thu hồi hay thay thế)",
-        "signature": "Chữ ký",
-        "seal": "Con dấu QR",
+        "signature": "Chữ ký số",
         "no_seal": "không có mã QR",
         "genuine": "đúng",
         "not_genuine": "không đúng",
         "binds": "khớp với văn bản",
         "not_binds": "KHÔNG khớp với văn bản",
-        "dossier": "Mã hồ sơ",
-        "signed_at": "Thời điểm ký",
         "reason": "Lý do",
-        "agency": "chứng thư số của cơ quan",
+        "agency": "chứng thư của cơ quan",
+        "level": "chuẩn",
     },
     "en": {
         "valid": "VALID",
@@ -47,18 +50,27 @@ WORDS = {
         "offline": "(offline: not checked against the registry; the verification page says "
         "whether the result was revoked or superseded)",
         "signature": "Signature",
-        "seal": "QR seal",
         "no_seal": "no QR code",
         "genuine": "genuine",
         "not_genuine": "not genuine",
         "binds": "made for this document",
         "not_binds": "NOT made for this document",
-        "dossier": "Dossier",
-        "signed_at": "Signed at",
         "reason": "Reason",
         "agency": "certificate of agency",
+        "level": "level",
     },
 }
+
+
+def _words(lang: str) -> dict[str, str]:
+    return {**labels(lang), **WORDS[lang]}
+
+
+def _when(value: datetime | str) -> str:
+    """A signing time as people read it: dd/mm/yyyy hh:mm:ss in Vietnam time."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return f"{moment(value)} (UTC+07:00)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,35 +106,34 @@ def verify_pdf(data: bytes, trust_json: bytes, lang: str) -> Outcome:
     checked = validate_upload(data, trust_json, MAX_PAGES)
     if isinstance(checked, Refused):
         raise InputError(checked.reason)
-    words = WORDS[lang]
+    words = _words(lang)
     signatures = checked.signatures
     seal = checked.seal
-    reason = checked.not_the_agencys()
-    valid = reason is None
+    unfit = checked.not_the_agencys()
+    valid = unfit is None
     lines = [f"{words['valid' if valid else 'invalid']} {words['offline']}"]
-    if reason is not None:
-        lines.append(f"{words['reason']}: {reason}")
+    if unfit is not None:
+        lines.append(f"{words['reason']}: {unfit_words(unfit.kind, unfit.facts, lang)}")
     for s in signatures:
-        sub = f" / {s.sub_indication}" if s.sub_indication else ""
-        lines.append(f"{words['signature']} {s.field}: {s.indication}{sub}")
+        outcome = outcome_words(s.indication, s.sub_indication, lang)
+        lines.append(f"{words['signature']} {s.field}: {outcome}")
         if s.signer:
             agency = f" ({words['agency']} {s.agency_code})" if s.agency_code else ""
             lines.append(f"  {s.signer}{agency}")
         if s.validated is not None and s.validated.signing_time:
-            lines.append(
-                f"  {words['signed_at']}: {s.validated.signing_time} ({s.validated.level})"
-            )
+            when = _when(s.validated.signing_time)
+            lines.append(f"  {words['signed_at']}: {when} ({words['level']} {s.validated.level})")
     if seal is None:
-        lines.append(f"{words['seal']}: {words['no_seal']}")
+        lines.append(f"{words['qr_seal']}: {words['no_seal']}")
     elif isinstance(seal, SealRefused):
-        lines.append(f"{words['seal']}: {words['not_genuine']} ({seal.reason})")
+        lines.append(f"{words['qr_seal']}: {words['not_genuine']} ({seal.reason})")
     else:
         binds = words["binds" if seal.binds_this_file else "not_binds"]
-        lines.append(f"{words['seal']}: {words['genuine']}, {binds}")
-        lines.append(f"  {words['dossier']}: {seal.dossier_code}-KQ{seal.result_no}")
+        lines.append(f"{words['qr_seal']}: {words['genuine']}, {binds}")
+        lines.append(f"  {words['result_code']}: {seal.dossier_code}-KQ{seal.result_no}")
     report = {
         "verdict": "valid" if valid else "invalid",
-        "reason": reason,
+        "reason": unfit.english() if unfit is not None else None,
         "offline": True,
         **checked.to_json(),
     }
@@ -132,11 +143,13 @@ def verify_pdf(data: bytes, trust_json: bytes, lang: str) -> Outcome:
 def verify_qr(text: str, trust_json: bytes, lang: str) -> Outcome:
     from keys.trust import TrustList
 
-    words = WORDS[lang]
+    words = _words(lang)
     checked = check_seal(text, TrustList.from_json(trust_json))
     if not isinstance(checked, GenuineSeal):
         report = {"verdict": "invalid", "offline": True, "reason": checked.reason}
-        lines = [f"{words['invalid']}: {words['seal']} {words['not_genuine']} ({checked.reason})"]
+        lines = [
+            f"{words['invalid']}: {words['qr_seal']} {words['not_genuine']} ({checked.reason})"
+        ]
         return Outcome(False, report, lines)
     claims = checked.claims
     report = {
@@ -155,9 +168,11 @@ def verify_qr(text: str, trust_json: bytes, lang: str) -> Outcome:
     }
     lines = [
         f"{words['valid']} {words['offline']}",
-        f"{words['seal']}: {words['genuine']} ({checked.code})",
-        f"  {words['dossier']}: {claims.dossier_code}-KQ{claims.result_no} ({claims.agency_code})",
-        f"  {words['signed_at']}: {claims.signed_at.isoformat()}",
+        f"{words['qr_seal']}: {words['genuine']}",
+        f"  {words['verification_code']}: {checked.code}",
+        f"  {words['result_code']}: {claims.dossier_code}-KQ{claims.result_no}",
+        f"  {words['issuing_agency']}: {claims.agency_code}",
+        f"  {words['signed_at']}: {_when(claims.signed_at)}",
     ]
     return Outcome(True, report, lines)
 

@@ -18,16 +18,17 @@ from typing import Any
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from cryptography.x509.oid import NameOID
 
 from keys.trust import TrustList
-from plumbing.vietnam import VIETNAM_TIME
+from plumbing import formats
 from registry.database import Database
 from verifier.fresh import Bounded, Fresh
 from verifier.lookup import registered
 from verifier.report import GenuineSeal, SealReport, Verdict, decide
 from verifier.report import check_seal as check_seal_text
-from verifier.texts import TEXTS, pick_language
+from verifier.templating import environment
+from verifier.texts import COPIES, REASONS, TEXTS, pick_language
 
 MARKS = {
     Verdict.VALID: "✓",
@@ -76,7 +77,10 @@ class TrustStore:
 
 @dataclass(frozen=True, slots=True)
 class SignerFacts:
-    subject: str
+    """A signing certificate as people read it: who, of which organisation, issued by whom."""
+
+    holder: str
+    organisation: str
     issuer: str
     valid_from: str
     valid_to: str
@@ -90,20 +94,23 @@ def signer_certificates(paths: list[Path]) -> dict[str, SignerFacts]:
             continue
         for cert in x509.load_pem_x509_certificates(path.read_bytes()):
             known[cert.fingerprint(hashes.SHA256()).hex()] = SignerFacts(
-                subject=cert.subject.rfc4514_string(),
-                issuer=cert.issuer.rfc4514_string(),
-                valid_from=_day(cert.not_valid_before_utc),
-                valid_to=_day(cert.not_valid_after_utc),
+                holder=name_part(cert.subject, NameOID.COMMON_NAME),
+                organisation=name_part(cert.subject, NameOID.ORGANIZATION_NAME),
+                issuer=name_part(cert.issuer, NameOID.ORGANIZATION_NAME)
+                or name_part(cert.issuer, NameOID.COMMON_NAME),
+                valid_from=formats.day(cert.not_valid_before_utc),
+                valid_to=formats.day(cert.not_valid_after_utc),
             )
     return known
 
 
-def _day(value: datetime) -> str:
-    return value.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y")
+def name_part(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
+    """One attribute of a certificate's name (``CN``, ``O``), as text; "" if it has none."""
+    return ", ".join(str(a.value) for a in name.get_attributes_for_oid(oid))
 
 
 def _moment(value: datetime | None) -> str:
-    return value.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M:%S (UTC+7)") if value else ""
+    return f"{formats.moment(value)} (UTC+07:00)" if value else ""
 
 
 class Pages:
@@ -127,12 +134,7 @@ class Pages:
         self.db = db
         self.trust = trust
         self.signers = signers
-        self.env = env = Environment(
-            loader=PackageLoader("verifier", "templates"),
-            autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "atom.j2")),
-            undefined=StrictUndefined,
-            auto_reload=False,  # templates are part of the release, not edited live
-        )
+        self.env = env = environment()
         self._template = env.get_template("seal.html.j2")
         self._seals = Bounded(4096)
         self._seals_of: TrustList | None = None
@@ -188,6 +190,8 @@ class Pages:
             "lang": lang,
             "other": "en" if lang == "vi" else "vi",
             "t": TEXTS[lang],
+            "reasons": REASONS[lang],
+            "copies": COPIES[lang],
             "verdict": report.verdict.value,
             "mark": MARKS[report.verdict],
             "reason": report.reason,
@@ -203,12 +207,6 @@ class Pages:
             ),
             "revoked_at": _moment(result.revoked_at if result else None),
         }
-
-
-def _signed_at(report: SealReport) -> datetime | None:
-    if report.result is not None:
-        return report.result.signed_at
-    return report.seal.claims.signed_at if report.seal is not None else None
 
 
 def _wants_json(accept: str) -> bool:

@@ -26,8 +26,8 @@ from aiohttp import web
 from jinja2 import Environment
 from sqlalchemy import Connection, select
 
-from plumbing.masking import mask_name
-from plumbing.vietnam import VIETNAM_TIME
+from plumbing.masking import public_name
+from plumbing.vietnam import VIETNAM_TIME, normalised_code
 from plumbing.web.problems import Problem
 from plumbing.web.security import ClientAddress, too_many_requests
 from registry.access import check_code, check_nothing
@@ -38,7 +38,7 @@ from registry.schema import results
 from registry.states import ResultState
 from verifier.fresh import Fresh
 from verifier.guesses import Guesses
-from verifier.texts import pick_language
+from verifier.texts import REASONS, TEXTS, pick_language
 
 log = logging.getLogger(__name__)
 DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
@@ -82,12 +82,15 @@ def _details(result: ResultRecord, current: ResultRecord | None) -> dict[str, An
     return {
         "result_code": result.result_code,
         "state": result.state.value,
-        "applicant": mask_name(str(metadata["applicant"]["name"])),
+        "applicant": public_name(
+            str(metadata["applicant"]["name"]), metadata["applicant"].get("kind", "person")
+        ),
         "signed_at": (
             result.signed_at.astimezone(VIETNAM_TIME).isoformat() if result.signed_at else None
         ),
         "verification_url": result.seal_url,
-        "revoked_reason": result.revoked_reason,
+        "document_number": metadata.get("document_number"),
+        "revocation_code": result.revocation_code,
         "current": current.seal_url if current is not None and current is not result else None,
         "document": None
         if revoked or result.signed_sha256 is None
@@ -152,7 +155,8 @@ class Portal:
 
     @staticmethod
     def _dossier_code(request: web.Request) -> str:
-        dossier_code = request.match_info["dossier_code"]
+        # typed by people: any case, spaces around it
+        dossier_code = normalised_code(request.match_info["dossier_code"])
         if not DOSSIER_CODE.fullmatch(dossier_code):
             raise Problem(
                 400,
@@ -205,7 +209,13 @@ class Portal:
         assert self.env is not None
         lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
         html = self.env.get_template("lookup.html.j2").render(
-            status=status, details=details, code=code if details else "", wrong=wrong, lang=lang
+            status=status,
+            details=details,
+            code=code if details else "",
+            wrong=wrong,
+            lang=lang,
+            t=TEXTS[lang],
+            reasons=REASONS[lang],
         )
         return web.Response(text=html, content_type="text/html", headers=_PRIVATE)
 

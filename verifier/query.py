@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from plumbing.vietnam import VIETNAM_TIME
+from plumbing.vietnam import VIETNAM_TIME, normalised_code
 from plumbing.web.problems import Problem
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
@@ -44,8 +44,10 @@ def day(query: Mapping[str, str], name: str) -> date | None:
 
 
 def code(query: Mapping[str, str], name: str, example: str) -> str | None:
-    """An agency or procedure code, or None if absent."""
+    """An agency or procedure code in capitals (typed in any case, spaces around), or None."""
     value = query.get(name)
+    if value is not None:
+        value = normalised_code(value)
     if value is not None and not CODE.fullmatch(value):
         raise bad(name, f"must be a code, e.g. {example}")
     return value

@@ -11,7 +11,7 @@ applicant's name masked, no e-mail, no access code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -45,9 +45,13 @@ class Registered:
     pades_level: str | None
     document_sha256: str | None
     signer_fingerprint: str | None
-    revoked_reason: str | None
+    revocation_code: str | None  # the public reason; the clerk's words are never read here
     revoked_at: datetime | None
     current_url: str | None  # superseded: the verification URL of the result that replaced it
+    document_number: str | None = None
+    document_date: date | None = None
+    copy_form: str | None = None  # an electronic copy: sao_y, sao_luc, trich_sao, attachment
+    copy_original: str | None = None  # ... and what it copies
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,12 @@ class SealReport:
                 "pades_level": r.pades_level,
                 "document_sha256": r.document_sha256,
                 "signer_fingerprint": r.signer_fingerprint,
-                "revoked_reason": r.revoked_reason,
+                "document_number": r.document_number,
+                "document_date": r.document_date.isoformat() if r.document_date else None,
+                "copy": (
+                    {"form": r.copy_form, "original": r.copy_original} if r.copy_form else None
+                ),
+                "revocation_code": r.revocation_code,
                 "revoked_at": _vn(r.revoked_at),
                 "current": r.current_url,
             }

@@ -22,7 +22,7 @@ from registry.database import Database
 from registry.statistics import OnTime, on_time
 from verifier.fresh import Fresh
 from verifier.query import FIRST_DAY, LAST_DAY, Days, bad, code, day
-from verifier.texts import pick_language
+from verifier.texts import TEXTS, pick_language
 
 _PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?")
 
@@ -101,7 +101,9 @@ class Statistics:
     async def page(self, request: web.Request) -> web.Response:
         body = await self._figures(request)
         lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
-        html = self.env.get_template("statistics.html.j2").render(figures=body, lang=lang)
+        html = self.env.get_template("statistics.html.j2").render(
+            figures=body, lang=lang, t=TEXTS[lang]
+        )
         return web.Response(
             text=html, content_type="text/html", headers={"Cache-Control": "public, max-age=60"}
         )

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from io import BytesIO
+from types import MappingProxyType
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
@@ -128,6 +130,48 @@ class SignatureCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class Unfit:
+    """Why a checked PDF is not a result as an agency issued it: a kind and its facts.
+
+    ``english()`` is the sentence JSON reports carry; the CLI and pages say it
+    in the reader's language from the same kind (``verifier.texts.UNFIT``).
+    """
+
+    kind: str
+    facts: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        if self.kind not in _UNFIT_ENGLISH:
+            raise ValueError(f"not a kind of unfit document: {self.kind}")
+
+    @classmethod
+    def of(cls, kind: str, **facts: str) -> Unfit:
+        return cls(kind, MappingProxyType(facts))
+
+    def english(self) -> str:
+        f = self.facts
+        if self.kind == "signature_failed":
+            sub = f" / {f['sub']}" if f["sub"] else ""
+            return f"signature {f['field']!r}: {f['indication']}{sub}"
+        return _UNFIT_ENGLISH[self.kind].format(**f)
+
+
+_UNFIT_ENGLISH = {
+    "no_signature": "the PDF carries no signature",
+    "signature_failed": "",
+    "signed_after_the_agency": "signature '{field}', made after the agency's, is not an agency's",
+    "not_an_agency_certificate": (
+        "no signature is made with an agency certificate in the trust list "
+        "(a certificate from the same CA is not enough)"
+    ),
+    "changed_after": "the document was changed after the agency signed it ({after})",
+    "seal_not_genuine": "the QR seal is not genuine: {reason}",
+    "seal_of_another_document": "the QR seal was made for another document",
+    "seal_of_another_agency": "the QR seal is {seal}'s, the signature {signer}'s",
+}
+
+
+@dataclass(frozen=True, slots=True)
 class SealRefused:
     """A QR seal on the page that is not genuine, and why."""
 
@@ -167,7 +211,7 @@ class UploadCheck:
     signatures: tuple[SignatureCheck, ...]
     seal: SealRead | SealRefused | None
 
-    def not_the_agencys(self) -> str | None:
+    def not_the_agencys(self) -> Unfit | None:
         """Why this is not a result as an agency issued it (None: it is).
 
         As strict as intake: every signature intact; the last one made with an
@@ -176,29 +220,31 @@ class UploadCheck:
         QR seal, where there is one, genuine, made for this file, by that agency.
         """
         if not self.signatures:
-            return "the PDF carries no signature"
+            return Unfit.of("no_signature")
         failing = next((s for s in self.signatures if not s.passed), None)
         if failing is not None:
-            return failing.describe()
+            return Unfit.of(
+                "signature_failed",
+                field=failing.field,
+                indication=failing.indication,
+                sub=failing.sub_indication or "",
+            )
         last = self.signatures[-1]
         if last.agency_code is None:
             if any(s.agency_code for s in self.signatures):
-                return f"signature {last.field!r}, made after the agency's, is not an agency's"
-            return (
-                "no signature is made with an agency certificate in the trust list "
-                "(a certificate from the same CA is not enough)"
-            )
+                return Unfit.of("signed_after_the_agency", field=last.field)
+            return Unfit.of("not_an_agency_certificate")
         after = last.validated.modifications_after if last.validated else "unknown"
         if after not in AFTER_THE_AGENCY:
-            return f"the document was changed after the agency signed it ({after})"
+            return Unfit.of("changed_after", after=after)
         if isinstance(self.seal, SealRefused):
-            return f"the QR seal is not genuine: {self.seal.reason}"
+            return Unfit.of("seal_not_genuine", reason=self.seal.reason)
         if isinstance(self.seal, SealRead):
             if not self.seal.binds_this_file:
-                return "the QR seal was made for another document"
+                return Unfit.of("seal_of_another_document")
             if self.seal.agency_code != last.agency_code:
-                return (
-                    f"the QR seal is {self.seal.agency_code}'s, the signature {last.agency_code}'s"
+                return Unfit.of(
+                    "seal_of_another_agency", seal=self.seal.agency_code, signer=last.agency_code
                 )
         return None
 

@@ -197,7 +197,7 @@ def _new_result(
         agency_code=metadata.agency.code,
         procedure_code=metadata.procedure.code,
         # the access code leaves as a slow hash only (access_hash), never in the metadata
-        metadata_json=metadata.model_dump_json(exclude={"lookup_secret"}),
+        metadata_json=metadata.model_dump_json(exclude={"lookup_secret"}, by_alias=True),
         publish=metadata.publish,
         received_at=metadata.received_at,
         due_at=metadata.due_at,

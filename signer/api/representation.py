@@ -77,6 +77,7 @@ def detail(
     body["publish"] = result.publish
     body["supersedes"] = result.supersedes
     body["superseded_by"] = result.superseded_by
+    body["revocation_code"] = result.revocation_code
     body["revoked_reason"] = result.revoked_reason
     body["events"] = [
         {"at": _time(e.at), "state": e.state, "detail": e.detail, "actor": e.actor} for e in events

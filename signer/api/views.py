@@ -16,7 +16,7 @@ from registry import outbox, results
 from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
-from registry.states import EventKind, ResultState
+from registry.states import EventKind, ResultState, RevocationReason
 from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import API, detail, summary
 from signer.delivery import queue_email, recipients
@@ -126,24 +126,44 @@ async def list_results(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def _reason(request: web.Request) -> str:
+async def _reason(request: web.Request) -> tuple[RevocationReason, str | None]:
+    """The public reason (``reason_code``) and the clerk's own words (``reason``, internal)."""
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise Problem(
-            400, "bad-request", "Bad request", 'send JSON: {"reason": "..."}', field="reason"
+            400,
+            "bad-request",
+            "Bad request",
+            'send JSON: {"reason_code": "issued_in_error", "reason": "..."}',
+            field="reason_code",
         ) from None
-    reason = body.get("reason") if isinstance(body, dict) else None
-    if not isinstance(reason, str) or not reason.strip():
-        raise Problem(422, "invalid", "Invalid input", "a reason is required", field="reason")
-    if len(reason) > 500:
+    if not isinstance(body, dict):
+        raise Problem(422, "invalid", "Invalid input", "send a JSON object", field="reason_code")
+    code = body.get("reason_code")
+    if code not in REASON_CODES:
+        raise Problem(
+            422,
+            "invalid",
+            "Invalid input",
+            f"one of {', '.join(REASON_CODES)} is required",
+            field="reason_code",
+        )
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise Problem(422, "invalid", "Invalid input", "must be text", field="reason")
+    if reason is not None and len(reason) > 500:
         raise Problem(422, "invalid", "Invalid input", "at most 500 characters", field="reason")
-    return " ".join(reason.split())
+    words = " ".join(reason.split()) if reason else ""
+    return RevocationReason(code), words or None
+
+
+REASON_CODES = tuple(r.value for r in RevocationReason)
 
 
 async def revoke_result(request: web.Request) -> web.Response:
     result = await _load(request)
-    reason = await _reason(request)
+    code, reason = await _reason(request)
     key = request[API_KEY]
     ctx = request.app[SIGNER]
     if result.state is ResultState.REVOKED:
@@ -158,12 +178,13 @@ async def revoke_result(request: web.Request) -> web.Response:
             conn,
             result.id,
             ResultState.REVOKED,
-            detail=reason,
+            detail=f"{code.value}: {reason}" if reason else code.value,
             actor=key.id,
             only_from=tuple(
                 s for s in ResultState if s not in (ResultState.SUPERSEDED, ResultState.REVOKED)
             ),
             revoked_reason=reason,
+            revocation_code=code.value,
         )
     )
     if not moved:  # a concurrent request changed it first: answer as for that state

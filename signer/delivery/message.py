@@ -35,8 +35,9 @@ from jinja2 import (
     select_autoescape,
 )
 
+from plumbing import formats
 from plumbing.errors import InputError
-from plumbing.vietnam import VIETNAM_TIME
+from plumbing.terms import labels
 from registry.results import ResultRecord
 from signer.metadata import ResultMetadata
 
@@ -213,7 +214,10 @@ class MessageBuilder:
             "applicant": metadata.applicant,
             "dossier_code": metadata.dossier_code,
             "result_code": result.result_code,
-            "resolved": metadata.resolved_at.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y"),
+            "resolved": formats.day(metadata.resolved_at),
+            "document_number": metadata.document_number,
+            "vi": labels("vi"),
+            "en": labels("en"),
             "verify_url": result.seal_url or "",
             "verification_code": result.verification_code or "",
             "portal_url": f"{self.sender.public_url}/tra-cuu/{quote(metadata.dossier_code)}",
