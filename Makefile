@@ -18,7 +18,7 @@ DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss
 # the command each Debian package brings, to skip apt-get when all are there
 DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil postfix chromium
 
-.PHONY: run test test-fast lint typecheck pytest bench fuzz debian-tools venv clean
+.PHONY: run test test-fast lint typecheck pytest bench fuzz examples debian-tools venv clean
 
 venv: $(STAMP)
 
@@ -81,6 +81,10 @@ bench: venv
 	$(PY) bench/verify.py
 	$(PY) bench/portal.py
 	$(PY) bench/scale.py
+
+# the bundled example decisions (Decree 30/2020 layout), one page and three
+examples: venv
+	$(PY) -m tests.decision examples
 
 # a coverage-guided campaign (atheris) on the parsers of public input, one target after the
 # other; FUZZ_SECONDS bounds each target. A crash stops it and leaves the input (crash-*).

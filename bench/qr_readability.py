@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from keys.devpki import init_keydir
 from signer.document import SignOptions
 from signer.metadata import parse_metadata
-from signer.pades import Placement
+from signer.placement import Placement
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.pdfs import example_metadata, scanned_pdf
 from tests.validators import render_page, scan_codes

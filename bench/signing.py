@@ -2,7 +2,7 @@
 
 Every contender signs the same 1-page A4 result at PAdES B-B with the same
 RSA-2048 PKCS#12 key and a visible stamp carrying a QR code and Vietnamese
-text in the same TTF (DejaVu Sans):
+text in the same TTF (Liberation Serif, the stamp's):
 
   pyhanko CLI      ``pyhanko sign addsig`` with a QR stamp style, one process per document
   pyhanko API      ``SimpleSigner.load_pkcs12`` + ``QRStampStyle`` + the TTF, in one process

@@ -22,7 +22,7 @@ from plumbing.errors import InputError, KetquaError
 from plumbing.formats import day, moment
 
 if TYPE_CHECKING:  # the signer is imported when a command needs it, not at start-up
-    from signer.pades import Placement
+    from signer.placement import Placement
     from signer.runtime import RuntimeConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -42,6 +42,9 @@ FLAGS: Mapping[str, Mapping[str, str]] = {
         "public_url": "--public-url",
         "tsa_url": "--tsa-url",
         "seal_image": "--seal-image",
+        "seal_size_mm": "--seal-size",
+        "seal_field": "--seal-field",
+        "seal_position": "--seal-position",
         "max_document_mb": "--max-size",
         "pades_level": "--level",
         "placement": "--position / --page",
@@ -164,9 +167,35 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument(
         "--seal-image", type=Path, default=None, help="the agency's red seal (PNG) for the stamp"
     )
+    sign.add_argument(
+        "--seal-size", type=float, default=None, help="the seal's actual diameter, mm (36)"
+    )
+    sign.add_argument(
+        "--seal-field",
+        default=None,
+        help="a template's empty signature field for the seal (default agency_seal)",
+    )
+    sign.add_argument(
+        "--seal-position",
+        default=None,
+        help="X,Y (pt) of the seal when the document names no place; default: over the "
+        "left third of the official's signature, else left of the block",
+    )
+    sign.add_argument(
+        "--copy",
+        choices=["sao_y", "sao_luc", "trich_sao", "attachment"],
+        default=None,
+        help="sign an electronic copy (SAO Y, SAO LỤC, TRÍCH SAO) or a separate attachment: "
+        "the text-only form at the top right of page 1 (Decree 30/2020, Part II)",
+    )
+    sign.add_argument(
+        "--original", default=None, help="with --copy: what it copies, as people name it"
+    )
     sign.add_argument("--max-size", type=_megabytes, default=None, help="MB (default 50)")
     sign.add_argument("--page", type=int, default=-1, help="stamp page, 1-based; -1 = last")
-    sign.add_argument("--position", default=None, help="X,Y of the stamp's lower-left corner (pt)")
+    sign.add_argument(
+        "--position", default=None, help="X,Y of the verification block's lower-left corner (pt)"
+    )
     sign.add_argument("--jobs", type=int, default=None, help="worker processes for a folder")
     sign.add_argument(
         "--json", action="store_true", help="print the result (or the batch summary) as JSON"
@@ -202,6 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
         "default $KETQUA_HOME/keys/public/trust-list.json",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument(
+        "--trust-anchor",
+        type=Path,
+        action="append",
+        default=None,
+        help="a root CA (PEM) for officials' signatures, e.g. the national root; repeatable "
+        "(beside the trust_anchors setting)",
+    )
     verify.add_argument(
         "--lang",
         choices=["vi", "en"],
@@ -341,18 +378,21 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from keys.anchors import load_anchors
     from keys.keydir import KeyDir
     from verifier import offline
 
-    source = args.trust_list or str(KeyDir(load_settings().keys_dir).trust_list)
+    settings = load_settings()
+    source = args.trust_list or str(KeyDir(settings.keys_dir).trust_list)
     trust = offline.load_trust_list(source)
+    anchors = load_anchors([*settings.trust_anchors, *(args.trust_anchor or [])])
     lang = args.lang or language()
     if args.pdf is not None:
         try:
             data = args.pdf.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {args.pdf}: {exc.strerror}") from exc
-        outcome = offline.verify_pdf(data, trust, lang)
+        outcome = offline.verify_pdf(data, trust, lang, anchors)
     else:
         text = args.qr if args.qr is not None else offline.qr_in_image(args.image)
         outcome = offline.verify_qr(text, trust, lang)
@@ -438,6 +478,9 @@ def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         public_url=args.public_url,
         tsa_url=args.tsa_url,
         seal_image=args.seal_image,
+        seal_size_mm=args.seal_size,
+        seal_field=args.seal_field,
+        seal_position=args.seal_position,
         max_document_mb=args.max_size,
         pades_level=args.level,
     )
@@ -445,7 +488,7 @@ def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
 
 
 def _placement(args: argparse.Namespace) -> Placement:
-    from signer.pades import Placement
+    from signer.placement import Placement
 
     x = y = None
     if args.position:
@@ -458,6 +501,21 @@ def _placement(args: argparse.Namespace) -> Placement:
     return Placement(page=args.page - 1 if args.page > 0 else args.page, x=x, y=y)
 
 
+def _as_copy(metadata: bytes, args: argparse.Namespace) -> bytes:
+    """The metadata with the copy mode of ``--copy``/``--original`` (Decree 30, Part II)."""
+    if args.copy is None and args.original is None:
+        return metadata
+    if args.copy is None or args.original is None:
+        raise InputError("an electronic copy needs both --copy FORM and --original TEXT")
+    try:
+        data = json.loads(metadata)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return metadata  # the parser says what is wrong with it, naming the field
+    if isinstance(data, dict):
+        data["copy"] = {"form": args.copy, "original": args.original}
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
 def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from plumbing.files import write_atomic
     from signer.metadata import parse_metadata
@@ -466,8 +524,10 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     config = _runtime_config(args)
     if args.input.is_dir():
-        if args.metadata is not None:
-            raise InputError("--metadata is for one file; in a folder each X.pdf has its X.json")
+        if args.metadata is not None or args.copy is not None:
+            raise InputError(
+                "--metadata and --copy are for one file; in a folder each X.pdf has its X.json"
+            )
         return _sign_folder(args, config)
     if args.metadata is None:
         raise InputError("--metadata META.json is required to sign one file")
@@ -478,7 +538,7 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         metadata_bytes = args.metadata.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {args.metadata}: {exc.strerror}") from exc
-    metadata = parse_metadata(metadata_bytes)
+    metadata = parse_metadata(_as_copy(metadata_bytes, args))
     with SigningRuntime(config) as runtime:
         freeze_prepared_state()
         result = runtime.sign(data, metadata)

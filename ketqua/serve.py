@@ -260,6 +260,7 @@ def _deliverer(
 def _verifier_app(
     settings: Settings, db: Database, blobs: BlobStore, metrics: Metrics, *, alone: bool
 ) -> web.Application:
+    from keys.anchors import load_anchors
     from keys.keydir import KeyDir
     from plumbing.web.security import ClientAddress, RateLimit
     from verifier.app import PORTAL_LIMITED, RATE_LIMITED, create_app
@@ -284,6 +285,7 @@ def _verifier_app(
             workers=settings.verify_workers,
             queue=settings.verify_queue,
             max_memory_mb=settings.verify_max_memory_mb,
+            anchors=load_anchors(settings.trust_anchors),
         ),
         blobs=blobs,
     )

@@ -91,6 +91,25 @@ class Settings(BaseSettings):
         None, description="PAdES level (default: as long-lived as the TSA and certificate allow)"
     )
     seal_image: Path | None = Field(None, description="the agency's red seal (PNG) for the stamp")
+    trust_anchors: list[Path] = Field(
+        default_factory=list,
+        description="extra root CAs (PEM) for officials' signatures: the national roots",
+    )
+    seal_size_mm: float = Field(
+        36.0, ge=15, le=60, description="the seal's actual diameter: it is printed at this size"
+    )
+    seal_field: str = Field(
+        "agency_seal",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^.\s]+$",
+        description="a template's empty signature field: where the seal goes when present",
+    )
+    seal_position: str | None = Field(
+        None,
+        pattern=r"^\s*[0-9]+(\.[0-9]+)?\s*,\s*[0-9]+(\.[0-9]+)?\s*$",
+        description="X,Y (pt) of the seal's lower-left corner, when the document names no place",
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="signing processes"
     )

@@ -2,18 +2,22 @@
 
 ``ketqua sign`` (flags over the same settings) and ``ketqua serve`` both call
 ``runtime_config``: the key source (folder, passphrase, token), the PAdES
-level, the timestamp server, the public URL in the QR, the seal image and
-the size limit are decided here and nowhere else. Errors name the field at
+level, the timestamp server, the public URL in the QR, the seal image (its
+size, the template's field, the operator's place for it) and the size limit
+are decided here and nowhere else. Errors name the field at
 fault; the command says which flag or setting that is.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ketqua.settings import Settings
 from keys.token import TokenSpec
 from plumbing.errors import InputError
 from signer.document import SignOptions
-from signer.pades import PadesLevel, Placement
+from signer.pades import PadesLevel
+from signer.placement import Placement
 from signer.runtime import KeySource, RuntimeConfig
 from signer.stamp.image import prepare_image
 
@@ -26,6 +30,12 @@ def runtime_config(settings: Settings, placement: Placement | None = None) -> Ru
         raise InputError(f"PAdES {level} needs a timestamp server", field="tsa_url")
     if settings.seal_image is not None:
         prepare_image(settings.seal_image)  # a bad image stops the start, not a signature
+    seal_x = seal_y = None
+    if settings.seal_position is not None:
+        seal_x, seal_y = (float(v) for v in settings.seal_position.split(","))
+    placement = replace(
+        placement or Placement(), seal_field=settings.seal_field, seal_x=seal_x, seal_y=seal_y
+    )
     return RuntimeConfig(
         keys=KeySource(
             settings.keys_dir,
@@ -36,12 +46,13 @@ def runtime_config(settings: Settings, placement: Placement | None = None) -> Ru
         options=SignOptions(
             level=level,
             public_url=settings.public_url,
-            placement=placement or Placement(),
+            placement=placement,
             max_bytes=settings.max_document_bytes,
         ),
         tsa_url=settings.tsa_url,
         network_timeout=settings.network_timeout,
         seal_image=settings.seal_image,
+        seal_size_mm=settings.seal_size_mm,
     )
 
 

@@ -6,7 +6,9 @@
 - ``local`` / ``token``: the signing key from a PKCS#12 file or a PKCS#11
   token, prepared once per process as a pyHanko signer.
 - ``trust``: the trust list a verifier needs (public material only).
+- ``anchors``: extra root certificates the operator trusts for officials'
+  signatures (the national CA hierarchies; public material only).
 
 Only the signer imports the private-key loaders; the verifier reads
-``trust`` alone.
+``trust`` and ``anchors`` alone.
 """

@@ -1,9 +1,13 @@
-"""On-time statistics: results resolved in a period, by how they stood to their due date.
+"""On-time statistics: dossiers resolved in a period, by how they stood to their due date.
 
-Counted: the results that stand (signed, published, delivered); a result
-replaced by a correction counts through its correction, a revoked one not
-at all. The category of each was fixed when it was accepted
-(``registry.timeliness``), so a year's figures are one grouped count.
+The province reports dossiers (hồ sơ), not documents, so the unit is the
+dossier: each counts once, through the result of it that stands last (the
+highest result number among those signed, published or delivered). So a
+dossier whose KQ1 was corrected by KQ2 counts once, as KQ2 was resolved;
+a dossier with two results that both stand counts once; a revoked result
+counts not at all (if nothing else of its dossier stands, the dossier
+leaves the figures: what was revoked was not a resolution). The category of
+each result was fixed when it was accepted (``registry.timeliness``).
 """
 
 from __future__ import annotations
@@ -39,13 +43,21 @@ class OnTime:
 
 def on_time(conn: Connection, agency: str | None, start: datetime, end: datetime) -> OnTime:
     """Results resolved in [start, end) (aware datetimes), of ``agency`` or of every agency."""
+    standing = results.c.state.in_([s.value for s in COUNTED])
+    last = (
+        select(results.c.dossier_code, func.max(results.c.result_no).label("result_no"))
+        .where(standing)
+        .group_by(results.c.dossier_code)
+        .subquery()
+    )
     query = (
         select(results.c.timeliness, func.count())
-        .where(
-            results.c.resolved_at >= start,
-            results.c.resolved_at < end,
-            results.c.state.in_([s.value for s in COUNTED]),
+        .join(
+            last,
+            (results.c.dossier_code == last.c.dossier_code)
+            & (results.c.result_no == last.c.result_no),
         )
+        .where(results.c.resolved_at >= start, results.c.resolved_at < end, standing)
         .group_by(results.c.timeliness)
     )
     if agency is not None:

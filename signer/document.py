@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from keys.agency import AgencyKeys
 from plumbing.errors import InputError
+from plumbing.terms import COPY_FORMS
 from plumbing.vietnam import VIETNAM_TIME
 from seal import SealClaims, encode_seal, seal_to_url, verification_code
 from seal.claims import DOC_DIGEST_LENGTH
@@ -27,12 +28,12 @@ from signer.metadata import ResultMetadata
 from signer.pades import (
     Network,
     PadesLevel,
-    Placement,
     apply_signature,
     certificate_fingerprint,
     choose_level,
 )
 from signer.pdfinput import DEFAULT_MAX_BYTES, VettedPdf, open_vetted, vet_pdf
+from signer.placement import Placement
 from signer.stamp.appearance import ResultStampStyle, StampContent
 from signer.stamp.qr import make_qr
 
@@ -97,6 +98,15 @@ class SignedResult:
     seal_kid: str
 
 
+def _copy_line(metadata: ResultMetadata) -> str | None:
+    """The first line of a copy's text-only form: the copy form, or an attachment's number."""
+    if metadata.copy_of is None:
+        return None
+    if metadata.copy_of.form == "attachment":
+        return metadata.document_number
+    return COPY_FORMS[metadata.copy_of.form].vi
+
+
 def seal_claims(data: bytes, metadata: ResultMetadata, signed_at: datetime) -> SealClaims:
     return SealClaims(
         agency_code=metadata.agency.code,
@@ -143,11 +153,13 @@ async def sign_result(
     code = verification_code(seal)
     stamp = StampContent(
         agency_name=metadata.agency.name,
-        signer=keys.signer_name,
         signed_at=signed_at,
+        dossier_code=metadata.dossier_code,
         result_code=metadata.result_code,
         verification_code=code,
         seal_url=url,
+        document_number=metadata.document_number,
+        copy_line=_copy_line(metadata),
     )
     tsa_url = network.tsa_url if network is not None else None
     level = options.level or choose_level(keys.signing_certificate, tsa_url)

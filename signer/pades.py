@@ -15,7 +15,6 @@ to the second.
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -25,6 +24,7 @@ import aiohttp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -46,10 +46,17 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 from keys.agency import AgencyKeys
 from keys.local import to_asn1
 from plumbing.errors import InputError
-from signer.errors import PlacementError, RevocationUnavailable, SigningError
-from signer.stamp.appearance import CONTENT_KEY, ROTATION_KEY, ResultStampStyle, StampContent
-
-FIELD_NAME = "KetQuaAgencySignature"
+from signer.errors import RevocationUnavailable, SigningError
+from signer.placement import BLOCK_NAME, FIELD_NAME, Placement, Spot, plan
+from signer.stamp.appearance import (
+    CONTENT_KEY,
+    INSETS_KEY,
+    KIND_KEY,
+    ROTATION_KEY,
+    ResultStampStyle,
+    StampContent,
+    block_appearance,
+)
 
 
 class PadesLevel(enum.StrEnum):
@@ -79,29 +86,6 @@ _RESERVED = {
 
 
 @dataclass(frozen=True, slots=True)
-class Placement:
-    """Where the stamp goes: ``page`` (0-based, -1 = last), lower-left corner and size in points.
-
-    ``x``/``y`` of None put the stamp in the bottom-right corner with a ``margin``.
-    """
-
-    page: int = -1
-    x: float | None = None
-    y: float | None = None
-    width: float = 300.0
-    height: float = 136.0
-    margin: float = 36.0
-
-    def __post_init__(self) -> None:
-        numbers = [self.width, self.height, self.margin]
-        numbers += [v for v in (self.x, self.y) if v is not None]
-        if not all(math.isfinite(v) for v in numbers):
-            raise PlacementError("the stamp's position and size must be finite numbers")
-        if self.width < 150 or self.height < 60:
-            raise PlacementError("the stamp must be at least 150 x 60 points")
-
-
-@dataclass(frozen=True, slots=True)
 class Network:
     """Online services for B-T and above, with explicit timeouts."""
 
@@ -124,9 +108,15 @@ async def apply_signature(
     """Sign the document ``reader`` holds, as an incremental update; returns the whole file."""
     writer = IncrementalPdfFileWriter.from_reader(reader)
     _number_after_every_object(writer, reader)
-    page_index = _page_index(reader, placement.page)
-    box, rotation = _field_box(reader, page_index, placement)
-    field_name = _free_field_name(reader)
+    where = plan(
+        reader,
+        placement,
+        seal_side=style.seal_side,
+        copy_size=style.copy_size(stamp) if stamp.copy_line else None,
+        field_name=_free_field_name(reader),
+    )
+    if where.block is not None:
+        _add_block(writer, where.block, style, stamp)
 
     timestamper = None
     validation_context = None
@@ -153,8 +143,9 @@ async def apply_signature(
                 f"PAdES {level} needs OCSP or CRL URLs in the signing certificate; it has none"
             )
 
+    signature = where.signature
     meta = signers.PdfSignatureMetadata(
-        field_name=field_name,
+        field_name=where.field_name,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
         embed_validation_info=level.needs_revocation_info,
@@ -168,10 +159,24 @@ async def apply_signature(
         signer=keys.document_signer,
         timestamper=timestamper,
         stamp_style=style,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page_index, box=box),
+        new_field_spec=(
+            fields.SigFieldSpec(
+                sig_field_name=where.field_name,
+                on_page=signature.page_index,
+                box=signature.box,
+            )
+            if where.new_field
+            else None
+        ),
     )
+    params = {
+        CONTENT_KEY: stamp,
+        KIND_KEY: where.kind,
+        ROTATION_KEY: signature.rotation,
+        INSETS_KEY: where.insets,
+    }
     try:
-        return await _sign(pdf_signer, writer, stamp, rotation, now, _RESERVED[level])
+        return await _sign(pdf_signer, writer, params, now, _RESERVED[level])
     except PyHankoSigningError as exc:
         if isinstance(exc.__cause__, RevokedError):
             raise SigningError(f"the signing certificate is revoked: {exc.__cause__}") from exc
@@ -201,8 +206,7 @@ async def apply_signature(
 async def _sign(
     pdf_signer: signers.PdfSigner,
     writer: IncrementalPdfFileWriter,
-    stamp: StampContent,
-    rotation: int,
+    appearance: dict[str, Any],
     now: datetime,
     bytes_reserved: int,
 ) -> bytes:
@@ -214,7 +218,7 @@ async def _sign(
     tbs = session.prepare_tbs_document(
         validation_info=validation_info,
         bytes_reserved=bytes_reserved,
-        appearance_text_params={CONTENT_KEY: stamp, ROTATION_KEY: rotation},
+        appearance_text_params=appearance,
     )
     output = BytesIO()
     prepared, _ = tbs.digest_tbs_document(in_place=False, output=output)
@@ -252,141 +256,31 @@ def _number_after_every_object(writer: IncrementalPdfFileWriter, reader: PdfFile
     writer._lastobj_id = max(writer._lastobj_id, highest)
 
 
-def _page_index(reader: PdfFileReader, page: int) -> int:
-    count = int(reader.root["/Pages"]["/Count"])
-    index = page if page >= 0 else count + page
-    if not 0 <= index < count:
-        shown = page + 1 if page >= 0 else page  # pages are 1-based for people
-        raise PlacementError(f"stamp page {shown} is outside the document's {count} pages")
-    return index
+def _add_block(
+    writer: IncrementalPdfFileWriter, spot: Spot, style: ResultStampStyle, stamp: StampContent
+) -> None:
+    """The verification block as a locked, printed stamp annotation in the signed revision.
 
-
-def _field_box(
-    reader: PdfFileReader, page_index: int, placement: Placement
-) -> tuple[tuple[int, int, int, int], int]:
-    """The widget's rectangle in page space, and the page's display rotation.
-
-    ``placement`` speaks of the page as a viewer shows it (after ``/Rotate``);
-    the rectangle is mapped back into the page's own coordinates, and the
-    stamp is later drawn turned by the same angle so that it reads upright.
+    It is written before the signature is made, so the signature covers it:
+    moving or removing it afterwards is a change after signing.
     """
-    page = reader.find_page_for_modification(page_index)[0].get_object()
-    rotation = _rotation(page)
-    # what a viewer shows and a printer prints is the crop box (default: the media box)
-    media = _inherited_box(page, "/MediaBox") or (0.0, 0.0, 595.0, 842.0)
-    crop = _inherited_box(page, "/CropBox") or media
-    x0, y0 = max(media[0], crop[0]), max(media[1], crop[1])
-    x1, y1 = min(media[2], crop[2]), min(media[3], crop[3])
-    shown_w, shown_h = (y1 - y0, x1 - x0) if rotation in (90, 270) else (x1 - x0, y1 - y0)
-
-    def to_page(du: float, dv: float) -> tuple[float, float]:
-        # a point of the page as shown -> the page's own coordinates
-        if rotation == 90:
-            return x1 - dv, y0 + du
-        if rotation == 180:
-            return x1 - du, y1 - dv
-        if rotation == 270:
-            return x0 + dv, y1 - du
-        return x0 + du, y0 + dv
-
-    def box_at(u: float, v: float) -> tuple[int, int, int, int]:
-        corners = [
-            to_page(u + du, v + dv) for du in (0, placement.width) for dv in (0, placement.height)
-        ]
-        xs, ys = [c[0] for c in corners], [c[1] for c in corners]
-        return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
-
-    def fits(u: float, v: float) -> bool:
-        return (
-            u >= 0
-            and v >= 0
-            and u + placement.width <= shown_w
-            and (v + placement.height <= shown_h)
-        )
-
-    taken = _signature_widgets(page)
-    u = placement.x if placement.x is not None else shown_w - placement.margin - placement.width
-    v = placement.y if placement.y is not None else placement.margin
-    if not fits(u, v):
-        raise PlacementError(
-            f"the stamp at ({round(u)}, {round(v)}) sized {round(placement.width)} x "
-            f"{round(placement.height)} does not fit on page {page_index + 1}, whose visible "
-            f"area is {round(shown_w)} x {round(shown_h)}"
-        )
-    box = box_at(u, v)
-    while (clash := next((name for name, rect in taken if _overlap(box, rect)), None)) is not None:
-        if placement.y is not None:
-            raise PlacementError(f"the stamp would cover the signature {clash!r} on the page")
-        # the default place is taken (a document signed before): the next free one above
-        v += placement.height + STAMP_GAP
-        if not fits(u, v):
-            raise PlacementError(
-                f"no free place for the stamp on page {page_index + 1}: signatures already fill it"
-            )
-        box = box_at(u, v)
-    return box, rotation
-
-
-STAMP_GAP = 8.0
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _signature_widgets(
-    page: generic.DictionaryObject,
-) -> list[tuple[str, tuple[float, ...]]]:
-    """The visible signature fields already on ``page``: (field name, rectangle)."""
-    found: list[tuple[str, tuple[float, ...]]] = []
-    for ref in page.get("/Annots", generic.ArrayObject()):
-        annot = ref.get_object()
-        if annot.get("/Subtype") != "/Widget":
-            continue
-        node, field_type, name = annot, None, None
-        while node is not None and (field_type is None or name is None):
-            field_type = field_type or node.get("/FT")
-            name = name or node.get("/T")
-            node = node["/Parent"].get_object() if "/Parent" in node else None
-        if field_type != "/Sig" or "/Rect" not in annot:
-            continue
-        rect = _rectangle([float(v.get_object()) for v in annot["/Rect"].get_object()])
-        if rect[2] > rect[0] and rect[3] > rect[1]:  # an invisible field takes no room
-            found.append((str(name), rect))
-    return found
-
-
-def _inherited(page: generic.DictionaryObject, key: str) -> Any:
-    """A page attribute that may sit on the page or on any of its parents."""
-    node = page
-    while key not in node and "/Parent" in node:
-        node = node["/Parent"].get_object()
-    return node[key].get_object() if key in node else None
-
-
-def _rotation(page: generic.DictionaryObject) -> int:
-    try:
-        value = int(_inherited(page, "/Rotate") or 0)
-    except (TypeError, ValueError):
-        return 0
-    return value % 360 if value % 90 == 0 else 0
-
-
-def _inherited_box(page: generic.DictionaryObject, key: str) -> tuple[float, ...] | None:
-    array = _inherited(page, key)
-    if array is None:
-        return None
-    values = [float(v.get_object()) for v in array]
-    if len(values) != 4:
-        raise PlacementError(f"the page's {key} is not a rectangle")
-    return _rectangle(values)
-
-
-def _rectangle(values: list[float]) -> tuple[float, float, float, float]:
-    """(left, bottom, right, top) of a PDF rectangle given by any two opposite corners."""
-    left, right = sorted((values[0], values[2]))
-    bottom, top = sorted((values[1], values[3]))
-    return (left, bottom, right, top)
+    appearance = block_appearance(writer, style, stamp, spot.width, spot.height, spot.rotation)
+    annotation = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Annot"),
+            pdf_name("/Subtype"): pdf_name("/Stamp"),
+            pdf_name("/Name"): pdf_name(BLOCK_NAME),
+            pdf_name("/Rect"): generic.ArrayObject(generic.NumberObject(v) for v in spot.box),
+            # printed, not interactive, neither movable nor editable in a viewer
+            pdf_name("/F"): generic.NumberObject(4 | 64 | 128 | 512),
+            pdf_name("/Contents"): generic.TextStringObject(
+                f"{stamp.result_code} {stamp.verification_code}"
+            ),
+            pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): appearance}),
+        }
+    )
+    page_ref = writer.find_page_for_modification(spot.page_index)[0]
+    writer.register_annotation(page_ref, writer.add_object(annotation))
 
 
 def _free_field_name(reader: PdfFileReader) -> str:

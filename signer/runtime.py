@@ -58,6 +58,7 @@ class RuntimeConfig:
     tsa_url: str | None = None
     network_timeout: float = DEFAULT_NETWORK_TIMEOUT
     seal_image: Path | None = None
+    seal_size_mm: float = 36.0
 
 
 class SigningRuntime:
@@ -68,7 +69,7 @@ class SigningRuntime:
         self.keys = config.keys.load()
         try:
             image = prepare_image(config.seal_image) if config.seal_image else None
-            self.style = ResultStampStyle(seal_image=image)
+            self.style = ResultStampStyle(seal_image=image, seal_size_mm=config.seal_size_mm)
         except BaseException:
             self.keys.close()  # a token session must not outlive a failed start
             raise

@@ -18,10 +18,13 @@ from keys.trust import TrustList
 from signer.document import SignedResult, SignOptions
 from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
-from tests.pdfs import example_metadata, result_pdf
+from tests.officials import Hierarchy, hierarchy
+from tests.pdfs import example_metadata
 from tests.postgres import Cluster, start_cluster
 from tests.service import PUBLIC_URL, Client, Service, create_api_key, use_registry
 from tests.validators import make_nssdb
+
+EXAMPLE_PDF = Path(__file__).resolve().parent.parent / "examples" / "ket-qua-mau.pdf"
 
 REGISTRIES = ("sqlite", "postgresql")
 
@@ -103,7 +106,8 @@ def runtime(keydir: KeyDir) -> Iterator[SigningRuntime]:
 
 @pytest.fixture(scope="session")
 def example_pdf() -> bytes:
-    return result_pdf()
+    """The bundled example: a decision laid out as Decree 30/2020 sets it (tests.decision)."""
+    return EXAMPLE_PDF.read_bytes()
 
 
 @pytest.fixture(scope="session")
@@ -132,10 +136,22 @@ def pdf_file(tmp_path: Path, example_pdf: bytes) -> Path:
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """One real ``ketqua serve`` (both roles, 2 signing workers) shared by a test session."""
+def national() -> Hierarchy:
+    """A look-alike of the national CA hierarchy, and an official certified under it."""
+    return hierarchy()
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory, national: Hierarchy) -> Iterator[Service]:
+    """One real ``ketqua serve`` (both roles, 2 signing workers) shared by a test session.
+
+    Its upload check trusts the look-alike national root (``trust_anchors``).
+    """
     home = tmp_path_factory.mktemp("serve") / "home"
+    anchor = tmp_path_factory.mktemp("anchors") / "national-root.pem"
+    anchor.write_bytes(national.root_pem)
     env = {"KETQUA_WORKERS": "2", "KETQUA_PUBLIC_URL": PUBLIC_URL}
+    env["KETQUA_TRUST_ANCHORS"] = json.dumps([str(anchor)])
     # many tests share 127.0.0.1: the rate limit has its own test (test_verify_page.py)
     env |= {"KETQUA_VERIFY_RATE": "10000", "KETQUA_VERIFY_BURST": "10000"}
     svc = Service(home, env=env).start()

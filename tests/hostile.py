@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 
@@ -22,9 +21,9 @@ from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -32,6 +31,7 @@ from pyhanko.sign import signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from keys.keydir import KeyDir, read_passphrase
+from tests.certificates import certify, name
 
 
 class Listener:
@@ -79,15 +79,6 @@ def listening() -> Iterator[Listener]:
         listener._server.server_close()
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
 def _certificate(
     subject: str,
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
@@ -97,40 +88,14 @@ def _certificate(
     ca: bool,
     listener: Listener | None = None,
 ) -> x509.Certificate:
-    now = datetime.now(UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(issuer.subject if issuer is not None else _name(subject))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=not ca,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
+    extensions: list[x509.ExtensionType] = []
     if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
+        extensions.append(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key())
         )
     if listener is not None:
         uri = x509.UniformResourceIdentifier
-        builder = builder.add_extension(
+        extensions += [
             x509.AuthorityInformationAccess(
                 [
                     x509.AccessDescription(
@@ -141,14 +106,18 @@ def _certificate(
                     ),
                 ]
             ),
-            critical=False,
-        ).add_extension(
             x509.CRLDistributionPoints(
                 [x509.DistributionPoint([uri(listener.url("/crl"))], None, None, None)]
             ),
-            critical=False,
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
+        ]
+    return certify(
+        name(subject),
+        key,
+        issuer.subject if issuer is not None else name(subject),
+        issuer_key,
+        ca=ca,
+        extensions=extensions,
+    )
 
 
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

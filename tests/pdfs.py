@@ -92,6 +92,8 @@ def example_metadata() -> dict[str, object]:
         "received_at": "2022-03-01T08:00:00+07:00",
         "due_at": "2022-03-15T17:00:00+07:00",
         "resolved_at": "2022-03-14T10:00:00+07:00",
+        "document_number": "125/QĐ-UBND",
+        "document_date": "2022-03-14",
         "deliver": {"email": True},
         "publish": True,
     }

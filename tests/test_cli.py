@@ -944,5 +944,5 @@ def test_metadata_option_with_a_folder_is_a_usage_error(
         keydir.root,
     )
     assert run.code == 2, run
-    assert "--metadata is for one file" in run.err
+    assert "--metadata and --copy are for one file" in run.err
     assert not (tmp_path / "out").exists()

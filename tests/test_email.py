@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from plumbing.errors import InputError
+from plumbing.terms import TERMS
 from registry.ids import new_id
 from registry.outbox import message_id
 from registry.results import ResultRecord
@@ -133,6 +134,13 @@ async def test_the_message_arrives_whole_and_the_attachment_still_validates(
         assert "Cấp giấy phép xây dựng" in body
         assert signed.verification_code in body
         assert "14/03/2022" in body
+        assert "125/QĐ-UBND" in body
+        # the glossary's names, as on the stamp and the pages, in both languages
+        for name in ("procedure", "dossier_code", "result_code", "verification_code"):
+            assert TERMS[name].vi in body, name
+            assert TERMS[name].en in body or TERMS[name].en.lower() in body, name
+        for stale in ("Số kết quả", "Mã xác minh", "Người nộp"):
+            assert stale not in body
     assert signed.seal_url in text.get_content()
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"

@@ -104,6 +104,7 @@ def test_delivery_by_email_needs_an_address() -> None:
 def test_chronology_compares_instants_across_time_zones() -> None:
     # 01:00 UTC is 08:00 at +07:00: resolved at the very instant it was received is fine
     same_instant = json.loads(_with("received_at", "2022-03-01T01:00:00Z"))
+    del same_instant["document_date"]  # the example's is the 14th, after these resolutions
     same_instant["resolved_at"] = "2022-03-01T08:00:00+07:00"
     parse_metadata(json.dumps(same_instant))
     # one second earlier, written in another zone, is before
@@ -217,7 +218,9 @@ def test_an_electronic_copy_says_what_it_copies_and_an_attachment_its_number() -
     assert meta.copy_of is not None
     assert meta.copy_of.form == "sao_y"
     assert meta.copy_of.original == original
-    error = _refused(_with("copy", {"form": "attachment", "original": original}))
+    attachment = json.loads(_with("copy", {"form": "attachment", "original": original}))
+    del attachment["document_number"]
+    error = _refused(json.dumps(attachment))
     assert error.field == "document_number"
     assert "required for an attachment" in error.message
 

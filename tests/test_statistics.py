@@ -88,14 +88,23 @@ def _seed(conn: Connection) -> None:
     )
     n = 0
 
-    def add(resolved: datetime, due: datetime, state: str, agency: str = AGENCY) -> None:
+    def add(
+        resolved: datetime,
+        due: datetime,
+        state: str,
+        agency: str = AGENCY,
+        *,
+        result_no: int = 1,
+        dossier: str | None = None,
+    ) -> str:
         nonlocal n
         n += 1
         day = 1 + n % 28
+        dossier_code = dossier or f"{agency}-2201{day:02d}-{n:04d}"
         new = NewResult(
             id=new_id(),
-            dossier_code=f"{agency}-2201{day:02d}-{n:04d}",
-            result_no=1,
+            dossier_code=dossier_code,
+            result_no=result_no,
             agency_code=agency,
             procedure_code="1.004227",
             metadata_json=metadata,
@@ -110,8 +119,10 @@ def _seed(conn: Connection) -> None:
         conn.execute(
             update(results_table).where(results_table.c.id == created.id).values(state=state)
         )
+        return dossier_code
 
     start = vn("2022-01-03")
+    dossiers = []
     for i in range(3728):
         resolved = start + timedelta(hours=(i * 7) % (85 * 24))  # spread over the quarter
         if i < 944:
@@ -120,7 +131,12 @@ def _seed(conn: Connection) -> None:
             due = resolved.replace(hour=17, minute=0)  # due that same day
         else:
             due = resolved - timedelta(days=1)
-        add(resolved, due, ["published", "delivered", "signed"][i % 3])
+        # the first dossier: its KQ1 corrected by a KQ2 (which counts, as resolved ahead)
+        state = "superseded" if i == 0 else ["published", "delivered", "signed"][i % 3]
+        dossiers.append(add(resolved, due, state))
+    # one dossier, counted once: the correction of the first, and a second standing result
+    add(start, start + timedelta(days=2), "published", result_no=2, dossier=dossiers[0])
+    add(start, start + timedelta(days=2), "published", result_no=2, dossier=dossiers[1])
     # not counted: another agency, April, revoked, replaced by a correction, not yet signed
     add(vn("2022-02-01"), vn("2022-02-05"), "published", agency="000.00.15.H49")
     add(vn("2022-04-01"), vn("2022-04-05"), "published")

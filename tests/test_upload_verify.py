@@ -8,6 +8,7 @@ indication in the ETSI EN 319 102-1 vocabulary and one verdict; none a 500.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
@@ -18,8 +19,9 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from tests.officials import Hierarchy, official_signed
 from tests.pdfs import result_pdf
-from tests.service import Client, Service, create_api_key, issue
+from tests.service import Client, Service, create_api_key, issue, unique_metadata
 
 pytestmark = pytest.mark.slow  # uploads to the real verifier
 
@@ -200,3 +202,26 @@ async def test_too_many_pages_or_too_long_a_check_is_a_422(
         # the service goes on (after a timeout, with a fresh pool)
         async with session.get(verifier.verifier_url + "/healthz") as response:
             assert response.status == 200
+
+
+async def test_an_officials_signature_validates_beside_the_agencys_under_a_national_root(
+    client: Client, national: Hierarchy
+) -> None:
+    from tests.decision import decision_pdf
+
+    # pyHanko's signing runs its own event loop: in a thread beside the test's
+    document = await asyncio.to_thread(
+        official_signed, decision_pdf(1, trailing_text="official upload"), national
+    )
+    status, body = await client.submit(unique_metadata(), document)
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "published", within=60)
+    report = await check(client, await client.document(body["id"]))
+    assert report["verdict"] == "valid", report
+    official, agency = report["signatures"]
+    assert official["indication"] == "TOTAL_PASSED"  # chains to the configured anchor
+    assert "Trần Thị Bình" in official["signer"]
+    assert official["agency_code"] is None
+    assert official["modifications_after"] == "form_filling"  # the agency's signature only
+    assert agency["indication"] == "TOTAL_PASSED"
+    assert agency["agency_code"] == "000.00.14.H49"

@@ -14,7 +14,7 @@ from PIL import Image, ImageFilter
 from keys.devpki import init_keydir
 from keys.keydir import KeyDir
 from signer.document import SignedResult, SignOptions
-from signer.metadata import parse_metadata
+from signer.metadata import ResultMetadata, parse_metadata
 from signer.runtime import KeySource, RuntimeConfig, SigningRuntime
 from tests.hostile import (
     hostile_signature,
@@ -22,6 +22,7 @@ from tests.hostile import (
     overlay_field,
     signed_by_the_agency_without_a_stamp,
 )
+from tests.officials import Hierarchy, official_signed
 from tests.pdfs import example_metadata
 from tests.service import PUBLIC_URL, ketqua_command
 from tests.validators import render_page
@@ -237,3 +238,34 @@ def test_a_signing_certificate_listed_with_trust_signer_makes_its_documents_vali
     assert added.returncode == 0, added.stderr
     assert "for 000.00.14.H49" in added.stdout
     assert verify(keydir, str(pdf)).returncode == 0
+
+
+def test_an_officials_signature_needs_the_national_root_to_be_valid(
+    keydir: KeyDir,
+    runtime: SigningRuntime,
+    example_pdf: bytes,
+    metadata: ResultMetadata,
+    national: Hierarchy,
+    tmp_path: Path,
+) -> None:
+    pdf = tmp_path / "hai-chu-ky.pdf"
+    pdf.write_bytes(runtime.sign(official_signed(example_pdf, national), metadata).pdf)
+    alone = verify(keydir, str(pdf))
+    assert alone.returncode == 1, alone.stdout
+    assert "Chữ ký số ChuKyLanhDao: chưa xác định được" in alone.stdout
+    assert "chứng thư không do tổ chức được tin cậy cấp" in alone.stdout
+    root = tmp_path / "national-root.pem"
+    root.write_bytes(national.root_pem)
+    anchored = verify(keydir, str(pdf), "--trust-anchor", str(root))
+    assert anchored.returncode == 0, anchored.stdout
+    assert "Chữ ký số ChuKyLanhDao: hợp lệ" in anchored.stdout
+    assert "Trần Thị Bình" in anchored.stdout
+    # only a CA may be an anchor: the official's own certificate is refused, in one line
+    leaf = tmp_path / "official.pem"
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    leaf.write_bytes(national.official.certificate.public_bytes(Encoding.PEM))
+    refused = verify(keydir, str(pdf), "--trust-anchor", str(leaf))
+    assert refused.returncode == 2
+    assert "is not a CA certificate" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1

@@ -289,3 +289,19 @@ async def test_ketqua_verify_takes_the_trust_list_from_a_verifier_url(client: Cl
     out, err = await done.communicate()
     assert done.returncode == 0, err.decode()
     assert result["dossier_code"] in out.decode()
+
+
+async def test_an_electronic_copy_says_it_is_one_and_of_what(client: Client) -> None:
+    original = "Giấy chứng nhận quyền sử dụng đất số BX 123456 ngày 05/01/2012"
+    result = await issue(client, "copy", copy={"form": "sao_y", "original": original})
+    path = urlsplit(result["verification_url"]).path
+    _, report, _ = await verify(client, path, **JSON)
+    assert report["verdict"] == "valid"
+    assert report["result"]["copy"] == {"form": "sao_y", "original": original}
+    assert report["result"]["document_number"] == "125/QĐ-UBND"
+    _, page, _ = await verify(client, path)
+    assert f"Văn bản này là bản sao điện tử (SAO Y): {original}" in page
+    assert '<dt>Số, ký hiệu văn bản</dt><dd class="mono">125/QĐ-UBND</dd>' in page
+    assert "<dt>Ngày ban hành</dt><dd>14/03/2022</dd>" in page
+    _, english, _ = await verify(client, path + "?lang=en")
+    assert f"This document is an electronic copy (TRUE COPY): {original}" in english

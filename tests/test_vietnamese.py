@@ -136,3 +136,16 @@ def test_vietnamese_pages_carry_no_english_words() -> None:
     for key, text in texts.TEXTS["vi"].items():
         words = {w.strip(".,:;()").lower() for w in text.split()}
         assert not words & english, (key, text)
+
+
+def test_the_readme_glossary_is_the_table_the_surfaces_use() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## One name for each thing (glossary)", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| Vietnamese") and "---" not in line
+    ]
+    assert rows == [[t.vi, t.en, t.meaning] for t in TERMS.values()]

@@ -102,8 +102,8 @@ def load_trust_list(source: str) -> bytes:
     return data
 
 
-def verify_pdf(data: bytes, trust_json: bytes, lang: str) -> Outcome:
-    checked = validate_upload(data, trust_json, MAX_PAGES)
+def verify_pdf(data: bytes, trust_json: bytes, lang: str, anchors: bytes = b"") -> Outcome:
+    checked = validate_upload(data, trust_json, MAX_PAGES, anchors)
     if isinstance(checked, Refused):
         raise InputError(checked.reason)
     words = _words(lang)

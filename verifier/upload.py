@@ -65,6 +65,7 @@ class UploadLimits:
     queue: int = 4  # checks that may wait for a worker; one more is a 503 at once
     max_memory_mb: int = 1024  # address space of each worker process (RLIMIT_AS)
     folder: Path | None = None  # where uploads are streamed to (None: the system's temp)
+    anchors: bytes = b""  # extra roots (PEM) for officials' signatures: keys.anchors
 
 
 def init_verify_worker(max_memory: int) -> None:
@@ -107,6 +108,7 @@ class Upload:
                     str(received.path),
                     trust_json,
                     self.limits.max_pages,
+                    self.limits.anchors,
                 )
             except Overrun:
                 raise _cannot_check(

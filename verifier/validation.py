@@ -53,6 +53,7 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from keys.anchors import anchors_of
 from keys.trust import TrustList
 from plumbing.vietnam import VIETNAM_TIME
 from verifier.report import GenuineSeal, check_seal
@@ -260,21 +261,26 @@ def ready() -> None:
     """Run in each worker at start: the process is up and its imports are done."""
 
 
-def validate_upload(data: bytes, trust_json: bytes, max_pages: int) -> UploadCheck | Refused:
+def validate_upload(
+    data: bytes, trust_json: bytes, max_pages: int, anchors: bytes = b""
+) -> UploadCheck | Refused:
     """Every signature and the QR seal of ``data``; what cannot be read is ``Refused``.
 
+    ``anchors``: extra roots (PEM) for officials' signatures (``keys.anchors``).
     Never raises for what the file holds: it comes from anyone.
     """
     try:
-        return _validate(data, trust_json, max_pages)
+        return _validate(data, trust_json, max_pages, anchors)
     except Exception as exc:  # the last line of defence of a worker
         return Refused(f"the PDF cannot be checked: {_one_line(exc)}")
 
 
-def validate_file(path: str, trust_json: bytes, max_pages: int) -> UploadCheck | Refused:
+def validate_file(
+    path: str, trust_json: bytes, max_pages: int, anchors: bytes = b""
+) -> UploadCheck | Refused:
     """``validate_upload`` of a file the service streamed to disk (it holds no copy itself)."""
     with open(path, "rb") as upload:
-        return validate_upload(upload.read(), trust_json, max_pages)
+        return validate_upload(upload.read(), trust_json, max_pages, anchors)
 
 
 # Bounds on what one file may cost, whatever it declares about itself
@@ -316,7 +322,9 @@ def _byte_ranges_bounded(signatures: list[EmbeddedPdfSignature], size: int) -> s
     return None
 
 
-def _validate(data: bytes, trust_json: bytes, max_pages: int) -> UploadCheck | Refused:
+def _validate(
+    data: bytes, trust_json: bytes, max_pages: int, anchors: bytes
+) -> UploadCheck | Refused:
     logging.getLogger("pyhanko").setLevel(logging.ERROR)  # its warnings name people
     if not data.lstrip()[:5].startswith(b"%PDF-"):
         return Refused("not a PDF (no %PDF- header)")
@@ -337,20 +345,27 @@ def _validate(data: bytes, trust_json: bytes, max_pages: int) -> UploadCheck | R
     if unbounded is not None:
         return Refused(unbounded)
     trust = TrustList.from_json(trust_json)
+    roots = [
+        asn1_x509.Certificate.load(r.public_bytes(Encoding.DER))
+        for r in (*trust.document_roots, *anchors_of(anchors))
+    ]
     has_dss = "/DSS" in reader.root
     return UploadCheck(
         pages=pages,
-        signatures=tuple(_signature(sig, trust, has_dss, bool(timestamps)) for sig in signatures),
+        signatures=tuple(
+            _signature(sig, trust, roots, has_dss, bool(timestamps)) for sig in signatures
+        ),
         seal=_seal(data, trust),
     )
 
 
 def _signature(
-    sig: EmbeddedPdfSignature, trust: TrustList, has_dss: bool, doc_timestamped: bool
+    sig: EmbeddedPdfSignature,
+    trust: TrustList,
+    roots: list[asn1_x509.Certificate],
+    has_dss: bool,
+    doc_timestamped: bool,
 ) -> SignatureCheck:
-    roots = [
-        asn1_x509.Certificate.load(r.public_bytes(Encoding.DER)) for r in trust.document_roots
-    ]
     signer: str | None = None
     fingerprint: str | None = None
     agency: str | None = None

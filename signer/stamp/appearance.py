@@ -1,10 +1,24 @@
-"""The stamp's layout: QR seal on the left, the agency's text on the right.
+"""How the agency's signature and the verification block look (Decree 30/2020, Appendix I).
 
-Drawn as a pyHanko stamp style, so pyHanko places it as the appearance of
-the signature widget. The text lines (Vietnamese, as Decree 30/2020 asks):
-the agency, the signer, the signing time in ISO 8601 Vietnam time, the result
-code, a short verification code a person can type, and a scan hint. The
-agency's red seal image, when configured, is drawn faintly behind the text.
+Three appearances, one stamp style (pyHanko draws the signature widget
+with it; the verification block, when it is an annotation of its own, is
+drawn by ``block_appearance`` with the same code):
+
+- ``SEAL``: the agency's red seal image at its actual size, opaque (the
+  place is ``signer.placement``'s: over the left third of the official's
+  signature, or the template's field).
+- ``BLOCK``: the verification block, in black, legible when printed: the QR
+  seal on the left; on the right the issuing agency (bold, wrapped, never
+  shrunk below ``MIN_TEXT_SIZE``), then the dossier code, the result code,
+  the document's number and symbol, the verification code (bold) and the
+  signing time as people read it, ``dd/mm/yyyy hh:mm:ss +07:00``.
+- ``COPY``: the text-only form of an electronic copy or attachment, 10 pt,
+  regular, black: the copy form ("SAO Y") or the number and symbol, the
+  copying agency, and the signing time in ISO 8601 with the Vietnam offset,
+  as the decree spells it.
+
+Type is Liberation Serif (Times New Roman's metrics, every Vietnamese
+letter). Names come from the glossary (``plumbing.terms``).
 """
 
 from __future__ import annotations
@@ -18,20 +32,27 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.stamp import BaseStamp, BaseStampStyle
 
+from plumbing import formats
+from plumbing.terms import term
+from signer.placement import StampKind
 from signer.stamp.font import BOLD, REGULAR, PreparedFont, prepare_font
 from signer.stamp.image import PreparedImage
 from signer.stamp.qr import make_qr
 
 CONTENT_KEY = "ketqua"
+KIND_KEY = "ketqua_kind"
+INSETS_KEY = "ketqua_insets"  # SEALED_BLOCK: where the seal and the block sit in the widget
 ROTATION_KEY = "ketqua_rotation"  # the page's /Rotate: the stamp turns against it
 # appearance /Matrix that turns the stamp by the page's rotation, counter-clockwise
 _TURN = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
 PAD = 4.0
-TEXT_SIZE = 7.5
-MIN_TEXT_SIZE = 4.0
-LEADING = 1.3
-TEXT_COLOUR = b"0.05 0.05 0.05 rg"
-AGENCY_COLOUR = b"0.65 0.05 0.05 rg"
+TEXT_SIZE = 8.5
+MIN_TEXT_SIZE = 7.0  # printed, smaller is hard to read (the issue's floor)
+COPY_TEXT_SIZE = 10.0  # Decree 30/2020: the copy's signature in 10 pt
+LEADING = 1.25
+BLACK = b"0 0 0 rg"
+FRAME = b"0 0 0 RG 0.6 w"
+SCAN_HINT = "Quét mã QR để kiểm tra văn bản"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,45 +60,59 @@ class StampContent:
     """What one document's stamp shows; nothing personal (the QR is public)."""
 
     agency_name: str
-    signer: str
     signed_at: datetime
+    dossier_code: str
     result_code: str
     verification_code: str
     seal_url: str
+    document_number: str | None = None
+    copy_line: str | None = None  # an electronic copy: "SAO Y", or an attachment's number
 
     def __post_init__(self) -> None:
         if self.signed_at.tzinfo is None:
             raise ValueError("signed_at must be timezone-aware")
 
-    def lines(self) -> list[tuple[str, bool]]:
-        """(text, bold) lines below the agency name."""
-        return [
-            (f"Người ký: {self.signer}", False),
-            (f"Thời gian ký: {self.signed_at.isoformat(timespec='seconds')}", False),
-            (f"Số kết quả: {self.result_code}", False),
-            (f"Mã xác thực: {self.verification_code}", True),
-            ("Quét mã QR để kiểm tra văn bản", False),
+    def block_lines(self) -> list[tuple[str, bool]]:
+        """(text, bold) lines of the verification block below the agency's name."""
+        lines = [
+            (f"{term('dossier_code')}: {self.dossier_code}", False),
+            (f"{term('result_code')}: {self.result_code}", False),
         ]
+        if self.document_number:
+            lines.append((f"{term('document_number')}: {self.document_number}", False))
+        lines += [
+            (f"{term('verification_code')}: {self.verification_code}", True),
+            (f"{term('signed_at')}: {formats.moment(self.signed_at)} +07:00", False),
+            (SCAN_HINT, False),
+        ]
+        return lines
+
+    def copy_lines(self) -> list[str]:
+        """The copy form's lines before the agency's name is wrapped: form, agency, time."""
+        return [self.copy_line or "", self.agency_name, formats.iso(self.signed_at)]
 
 
 @dataclass(frozen=True)
 class ResultStampStyle(BaseStampStyle):
-    """ketqua's stamp; fonts are prepared once per process and shared by every document."""
+    """ketqua's appearances; fonts are prepared once per process and shared by every document."""
 
-    border_width: int = 1
-    border_color: tuple[float, float, float] | None = (0.65, 0.05, 0.05)
-    background_opacity: float = 0.35
-    background_layout: layout.SimpleBoxLayoutRule = field(
-        default_factory=lambda: layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MAX,
-            y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins.uniform(PAD),
-        )
-    )
+    border_width: int = 0  # the block draws its own thin frame; the seal and copy have none
+    background: Any = None
     regular: PreparedFont = field(default_factory=lambda: prepare_font(REGULAR))
     bold: PreparedFont = field(default_factory=lambda: prepare_font(BOLD))
     seal_image: PreparedImage | None = None
-    seal_opacity: float = 0.45
+    seal_size_mm: float = 36.0  # the seal's actual diameter
+
+    @property
+    def seal_side(self) -> float | None:
+        """The seal's side in points, or None when no seal image is configured."""
+        return self.seal_size_mm * 72 / 25.4 if self.seal_image is not None else None
+
+    def copy_size(self, stamp: StampContent) -> tuple[float, float]:
+        """The copy form's width and height in points: its lines at 10 pt, the name wrapped."""
+        lines = _copy_lines(stamp, self.regular, MAX_COPY_WIDTH)
+        width = max(self.regular.width(text, COPY_TEXT_SIZE) for text in lines)
+        return width + 2 * PAD, len(lines) * COPY_TEXT_SIZE * LEADING + 2 * PAD
 
     def create_stamp(
         self,
@@ -88,10 +123,15 @@ class ResultStampStyle(BaseStampStyle):
         stamp_content = text_params[CONTENT_KEY]
         if not isinstance(stamp_content, StampContent):
             raise TypeError("text_params must carry a StampContent")
+        kind = StampKind(text_params.get(KIND_KEY, StampKind.BLOCK))
         rotation = int(text_params.get(ROTATION_KEY, 0))
         if rotation in (90, 270):  # the widget is the stamp turned on its side
             box = layout.BoxConstraints(width=box.height, height=box.width)
-        return ResultStamp(writer, self, box, stamp_content, rotation)
+        insets = text_params.get(INSETS_KEY)
+        return ResultStamp(writer, self, box, stamp_content, kind, rotation, insets)
+
+
+MAX_COPY_WIDTH = 260.0
 
 
 class ResultStamp(BaseStamp):
@@ -101,11 +141,15 @@ class ResultStamp(BaseStamp):
         style: ResultStampStyle,
         box: layout.BoxConstraints,
         stamp_content: StampContent,
+        kind: StampKind = StampKind.BLOCK,
         rotation: int = 0,
+        insets: dict[str, tuple[float, float, float, float]] | None = None,
     ) -> None:
         super().__init__(writer=writer, style=style, box=box)
         self.stamp_content = stamp_content
+        self.kind = kind
         self.rotation = rotation
+        self.insets = insets
 
     def as_form_xobject(self) -> generic.StreamObject:
         xobject: generic.StreamObject = super().as_form_xobject()
@@ -118,90 +162,142 @@ class ResultStamp(BaseStamp):
         return xobject
 
     def _render_inner_content(self) -> list[bytes]:
+        whole = (0.0, 0.0, float(self.box.width), float(self.box.height))
+        if self.kind is StampKind.SEAL:
+            return self._seal(*whole)
+        if self.kind is StampKind.COPY:
+            return self._copy()
+        if self.kind is StampKind.SEALED_BLOCK:
+            assert self.insets is not None, "a sealed block without its insets"
+            return [*self._block(*self.insets["block"]), *self._seal(*self.insets["seal"])]
+        return self._block(*whole)
+
+    def _fonts(self) -> dict[bool, PreparedFont]:
         style: ResultStampStyle = self.style
-        width, height = float(self.box.width), float(self.box.height)
-        ops: list[bytes] = []
-
-        side = height - 2 * PAD
-        qr = make_qr(self.stamp_content.seal_url)
-        ops.append(qr.content_stream(PAD, PAD, side))
-
         writer = self.writer
         assert writer is not None  # pyHanko sets it before rendering
         fonts = {False: style.regular, True: style.bold}
-        names = {False: b"/KQR", True: b"/KQB"}
         for bold, font in fonts.items():
             self.set_resource(
                 category=content.ResourceType.FONT,
-                name=pdf_name(names[bold].decode()),
+                name=pdf_name(_FONT_NAMES[bold].decode()),
                 value=font.add_to(writer),
             )
+        return fonts
 
-        left = PAD + side + PAD
-        avail = width - left - PAD
-        if style.seal_image is not None:
-            ops.append(self._seal_image(style, style.seal_image, width - PAD, height))
-        size, lines = self._fit(fonts, avail, height - 2 * PAD)
+    def _block(self, x: float, y: float, width: float, height: float) -> list[bytes]:
+        ops = [
+            b"q %s %.2f %.2f %.2f %.2f re S Q"
+            % (FRAME, x + 0.3, y + 0.3, width - 0.6, height - 0.6)
+        ]
+        side = height - 2 * PAD
+        ops.append(make_qr(self.stamp_content.seal_url).content_stream(x + PAD, y + PAD, side))
+        fonts = self._fonts()
+        left = x + PAD + side + PAD
+        size, lines = _fit(self.stamp_content, fonts, x + width - left - PAD, height - 2 * PAD)
         leading = size * LEADING
-        block = leading * len(lines)
-        y = height - PAD - (height - 2 * PAD - block) / 2 - size
-        for text, bold, colour in lines:
-            ops.append(
-                b"BT %s %s %.2f Tf %.2f %.2f Td %s Tj ET"
-                % (colour, names[bold], size, left, y, fonts[bold].encode(text))
-            )
+        line_y = y + height - PAD - (height - 2 * PAD - leading * len(lines)) / 2 - size
+        for text, bold in lines:
+            ops.append(_text(fonts[bold], bold, size, left, line_y, text))
+            line_y -= leading
+        return ops
+
+    def _copy(self) -> list[bytes]:
+        fonts = self._fonts()
+        lines = _copy_lines(self.stamp_content, fonts[False], MAX_COPY_WIDTH)
+        leading = COPY_TEXT_SIZE * LEADING
+        y = float(self.box.height) - PAD - COPY_TEXT_SIZE
+        ops = []
+        for text in lines:
+            ops.append(_text(fonts[False], False, COPY_TEXT_SIZE, PAD, y, text))
             y -= leading
         return ops
 
-    def _fit(
-        self, fonts: dict[bool, PreparedFont], avail_w: float, avail_h: float
-    ) -> tuple[float, list[tuple[str, bool, bytes]]]:
-        """The largest size (<= TEXT_SIZE) at which every line fits, the agency name wrapped.
-
-        A long agency name takes as many lines as it needs; the size shrinks
-        until all of them, and the fixed lines, fit the stamp.
-        """
-        fixed = [(text, bold, TEXT_COLOUR) for text, bold in self.stamp_content.lines()]
-        size = TEXT_SIZE
-        while True:
-            name = _wrap(self.stamp_content.agency_name, fonts[True], size, avail_w)
-            lines = [(text, True, AGENCY_COLOUR) for text in name] + fixed
-            widest = max(fonts[bold].width(text, size) for text, bold, _ in lines)
-            if (widest <= avail_w and len(lines) * size * LEADING <= avail_h) or (
-                size <= MIN_TEXT_SIZE
-            ):
-                return size, lines
-            size -= 0.25
-
-    def _seal_image(
-        self, style: ResultStampStyle, image: PreparedImage, right: float, height: float
-    ) -> bytes:
-        """The red seal, right-aligned and behind the text, as Decree 30/2020 places it."""
+    def _seal(self, x0: float, y0: float, width: float, height: float) -> list[bytes]:
+        """The red seal, opaque, at its actual size in the middle of its place."""
+        style: ResultStampStyle = self.style
+        image = style.seal_image
         writer = self.writer
         assert writer is not None
+        assert image is not None, "a seal appearance without a seal image"
         self.set_resource(
             category=content.ResourceType.XOBJECT,
             name=pdf_name("/KQSeal"),
             value=image.add_to(writer),
         )
-        opacity = generic.FloatObject(style.seal_opacity)
-        self.set_resource(
-            category=content.ResourceType.EXT_G_STATE,
-            name=pdf_name("/KQSealGS"),
-            value=generic.DictionaryObject({pdf_name("/CA"): opacity, pdf_name("/ca"): opacity}),
-        )
-        h = height - 2 * PAD
-        w = h * image.width / image.height
-        return b"q /KQSealGS gs %.2f 0 0 %.2f %.2f %.2f cm /KQSeal Do Q" % (w, h, right - w, PAD)
+        side = min(style.seal_side or width, width, height)  # a smaller field: fit it
+        w = side if image.width >= image.height else side * image.width / image.height
+        h = side if image.height >= image.width else side * image.height / image.width
+        x, y = x0 + (width - w) / 2, y0 + (height - h) / 2
+        return [b"q %.2f 0 0 %.2f %.2f %.2f cm /KQSeal Do Q" % (w, h, x, y)]
+
+
+_FONT_NAMES = {False: b"/KQR", True: b"/KQB"}
+
+
+def _text(font: PreparedFont, bold: bool, size: float, x: float, y: float, text: str) -> bytes:
+    return b"BT %s %s %.2f Tf %.2f %.2f Td %s Tj ET" % (
+        BLACK,
+        _FONT_NAMES[bold],
+        size,
+        x,
+        y,
+        font.encode(text),
+    )
+
+
+def _fit(
+    stamp: StampContent, fonts: dict[bool, PreparedFont], avail_w: float, avail_h: float
+) -> tuple[float, list[tuple[str, bool]]]:
+    """The largest size from TEXT_SIZE down to MIN_TEXT_SIZE at which the lines fit.
+
+    Every line wraps at spaces (a long agency name takes the lines it needs);
+    at the smallest size whatever still does not fit is wrapped, never shrunk.
+    """
+    size = TEXT_SIZE
+    while True:
+        lines = [(text, True) for text in _wrap(stamp.agency_name, fonts[True], size, avail_w)]
+        for text, bold in stamp.block_lines():
+            lines += [(part, bold) for part in _wrap(text, fonts[bold], size, avail_w)]
+        if len(lines) * size * LEADING <= avail_h or size <= MIN_TEXT_SIZE:
+            return size, lines
+        size -= 0.25
+
+
+def _copy_lines(stamp: StampContent, font: PreparedFont, avail: float) -> list[str]:
+    form, agency, when = stamp.copy_lines()
+    return [form, *_wrap(agency, font, COPY_TEXT_SIZE, avail), when]
 
 
 def _wrap(text: str, font: PreparedFont, size: float, avail: float) -> list[str]:
-    """Greedy word wrap at ``size``; a word wider than ``avail`` gets a line to itself."""
+    """Greedy word wrap at ``size``; a word wider than ``avail`` is cut where it must be."""
     lines: list[str] = []
     for word in text.split():
         candidate = f"{lines[-1]} {word}" if lines else word
         if lines and font.width(candidate, size) <= avail:
             lines[-1] = candidate
-        else:
-            lines.append(word)
+            continue
+        while font.width(word, size) > avail and len(word) > 1:
+            cut = len(word)
+            while cut > 1 and font.width(word[:cut], size) > avail:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        lines.append(word)
     return lines or [""]
+
+
+def block_appearance(
+    writer: BasePdfFileWriter,
+    style: ResultStampStyle,
+    stamp: StampContent,
+    width: float,
+    height: float,
+    rotation: int,
+) -> generic.IndirectObject:
+    """The verification block as a form XObject of its own (for an annotation)."""
+    box = layout.BoxConstraints(width=width, height=height)
+    if rotation in (90, 270):
+        box = layout.BoxConstraints(width=height, height=width)
+    drawn = ResultStamp(writer, style, box, stamp, StampKind.BLOCK, rotation)
+    return writer.add_object(drawn.as_form_xobject())
