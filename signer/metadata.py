@@ -46,6 +46,10 @@ DOCUMENT_NUMBER_RE = re.compile(
 )
 
 
+# abbreviations the decree writes out in an issuing agency's name
+_ABBREVIATIONS = frozenset({"UBND", "HĐND", "HDND", "TTHC", "SXD", "STNMT"})
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -58,6 +62,18 @@ class Procedure(_Model):
 class Agency(_Model):
     code: str = Field(description="QCVN 102:2016, e.g. 000.00.14.H49")
     name: str = Field(min_length=1, max_length=200, description="in full, as on its seal")
+
+    @field_validator("name")
+    @classmethod
+    def _in_full(cls, value: str) -> str:
+        # Decree 30/2020: the issuing agency's name is written in full (box 2)
+        value = " ".join(unicodedata.normalize("NFC", value).split())
+        short = next((w for w in value.replace(".", " ").split() if w in _ABBREVIATIONS), None)
+        if short is not None:
+            raise ValueError(
+                f"must be written in full, not {short}: e.g. Ủy ban nhân dân huyện Vân Đồn"
+            )
+        return value
 
     @field_validator("code")
     @classmethod

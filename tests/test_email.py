@@ -160,7 +160,7 @@ async def test_no_metadata_field_can_add_a_header_and_html_is_escaped(
 ) -> None:
     data, _, _ = build(
         signed,
-        agency={"code": "000.00.14.H49", "name": "UBND\r\nBcc: thief@evil.example"},
+        agency={"code": "000.00.14.H49", "name": "Ủy ban\r\nBcc: thief@evil.example"},
         applicant={"name": "<script>alert(1)</script>", "email": "an.nguyen@example.vn"},
     )
     async with SmtpServer() as server:

@@ -144,6 +144,7 @@ def test_chronology_compares_instants_across_time_zones() -> None:
         ("applicant.email", "an@", "not a valid email"),
         ("applicant.name", "   ", "at least 1 character"),
         ("agency.code", "H49", "must look like 000.00.14.H49"),
+        ("agency.name", "UBND huyện Vân Đồn", "must be written in full, not UBND"),
         ("agency.code", "000.05.00.H49", "level-3 unit (Z1Z2) under no level-2"),
         ("agency.code", "001.00.14.H49", "level-4 unit (V1V2V3) under no level-3"),
         ("procedure.code", "1.4227", "must look like 1.004227"),

@@ -562,7 +562,9 @@ async def test_submissions_refused_as_documented(clients: Clients) -> None:
         (unique_metadata(due_at="2022-02-01T08:00:00+07:00"), clients.pdf, "due_at"),
         (unique_metadata(result_no=0), clients.pdf, "result_no"),
         (
-            unique_metadata(agency={"code": "000.00.15.H49", "name": "UBND"}),
+            unique_metadata(
+                agency={"code": "000.00.15.H49", "name": "Ủy ban nhân dân huyện Cô Tô"}
+            ),
             clients.pdf,
             "dossier_code",  # the dossier's code names another agency than agency.code
         ),
@@ -575,7 +577,9 @@ async def test_submissions_refused_as_documented(clients: Clients) -> None:
         assert refused.json()["field"] == field, refused.json()
         assert refused.json()["errors"][0]["pointer"] == "#/" + field.replace(".", "/")
 
-    foreign = unique_metadata(agency={"code": "000.00.15.H49", "name": "UBND"})
+    foreign = unique_metadata(
+        agency={"code": "000.00.15.H49", "name": "Ủy ban nhân dân huyện Cô Tô"}
+    )
     foreign["dossier_code"] = "000.00.15.H49" + str(foreign["dossier_code"])[13:]
     refused = await api.call("POST", path, 403, key=key, data=submission(foreign, clients.pdf))
     assert refused.json()["field"] == "agency.code"  # this key acts for this signer's agency
