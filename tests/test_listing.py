@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.service import Client, issue
+from tests.service import Client, issue, resolved_on
 
 pytestmark = pytest.mark.slow  # the real portal
 
@@ -133,3 +133,31 @@ async def test_pages_escape_every_field(client: Client) -> None:
         await asyncio.sleep(0.2)
     assert "&lt;script&gt;" in page
     assert "<script>" not in page
+
+
+async def test_every_page_speaks_as_people_read_in_vietnam(client: Client) -> None:
+    """dd/mm/yyyy, the glossary's names, an organisation in full, nothing in English."""
+    import re
+
+    company = "Công ty TNHH Xây dựng Vân Đồn"
+    result = await issue(client, "formats", applicant={"name": company, "kind": "organization"})
+    dossier = result["dossier_code"]
+    day = resolved_on(dossier)  # YYYY-MM-DD, as JSON keeps it
+    shown = f"{day[8:10]}/{day[5:7]}/{day[0:4]}"
+    for _ in range(30):  # the listing is made again at most once a second
+        _, body, _ = await get(client, "/ket-qua")
+        listing = body.decode()
+        if result["result_code"] in listing:
+            break
+        await asyncio.sleep(0.2)
+    assert company in listing  # not personal data: in full
+    assert f"<dt>Ngày giải quyết</dt><dd>{shown}</dd>" in listing
+    assert "<dt>Mã kết quả</dt>" in listing
+    _, body, _ = await get(client, f"/tra-cuu/{dossier.lower()}")  # a code typed in lower case
+    lookup = body.decode()
+    assert f"<dd>{shown}</dd>" in lookup
+    assert "<dt>Thủ tục hành chính</dt>" in lookup
+    for page in (listing, lookup):
+        assert not re.search(r"\b\d{4}-\d\d-\d\d\b", page), "an ISO date on a page"
+        for english in ("Resolved", "Applicant", "Result", "Agency"):
+            assert f">{english}<" not in page
