@@ -18,7 +18,12 @@ DEBIAN_TOOLS := poppler-utils mupdf-tools qpdf zbar-tools softhsm2 opensc libnss
 # the command each Debian package brings, to skip apt-get when all are there
 DEBIAN_CMDS  := pdfsig mutool qpdf zbarimg softhsm2-util pkcs11-tool certutil postfix chromium
 
-.PHONY: run test test-fast lint typecheck pytest bench fuzz examples debian-tools venv clean
+# axe-core, the accessibility engine the page tests inject into Chromium (from npm, pinned;
+# the registry is npm's own configuration on this machine; no lock file, which would name it)
+AXE_VERSION := 4.14.1
+AXE := build/axe/node_modules/axe-core/axe.min.js
+
+.PHONY: run test test-fast lint typecheck pytest bench fuzz examples debian-tools venv clean axe
 
 venv: $(STAMP)
 
@@ -42,6 +47,16 @@ debian-tools:
 	    --no-install-recommends $(DEBIAN_TOOLS) >/dev/null; \
 	fi
 
+axe: $(AXE)
+
+$(AXE):
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	mkdir -p build/axe
+	npm install --prefix build/axe --no-package-lock --no-save --no-audit --no-fund --silent \
+	  axe-core@$(AXE_VERSION)
+	test -f $(AXE)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -50,14 +65,14 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 # the whole suite twice: on the embedded SQLite, then on a throwaway PostgreSQL cluster
-pytest: venv debian-tools
+pytest: venv debian-tools axe
 	$(VENV)/bin/pytest -n 2 -q
 	$(VENV)/bin/pytest -n 2 -q --registry=postgresql
 
 test: debian-tools venv lint typecheck pytest
 
 # the developer's loop: lint, types and the tests that start no service (SQLite, no PostgreSQL)
-test-fast: venv debian-tools lint typecheck
+test-fast: venv debian-tools axe lint typecheck
 	$(VENV)/bin/pytest -n 2 -q -m "not slow"
 
 run: venv

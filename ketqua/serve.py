@@ -264,6 +264,7 @@ def _verifier_app(
     from keys.keydir import KeyDir
     from plumbing.web.security import ClientAddress, RateLimit
     from verifier.app import PORTAL_LIMITED, RATE_LIMITED, create_app
+    from verifier.site import Site
     from verifier.upload import UploadLimits
 
     keydir = KeyDir(settings.keys_dir)
@@ -288,6 +289,14 @@ def _verifier_app(
             anchors=load_anchors(settings.trust_anchors),
         ),
         blobs=blobs,
+        site=Site(
+            name=settings.portal_name,
+            public_url=settings.public_url,
+            agency=settings.contact_agency,
+            phone=settings.contact_phone,
+            email=settings.contact_email,
+            address=settings.contact_address,
+        ),
     )
 
 

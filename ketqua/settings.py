@@ -159,6 +159,18 @@ class Settings(BaseSettings):
     verify_max_memory_mb: int = Field(
         1024, ge=256, le=65536, description="address space of each check process (RLIMIT_AS)"
     )
+    portal_name: str = Field(
+        "Tra cứu và xác minh kết quả giải quyết thủ tục hành chính",
+        min_length=1,
+        max_length=120,
+        description="the public site's name, in every page's header",
+    )
+    contact_agency: str | None = Field(
+        None, max_length=200, description="the agency named in the pages' footer and e-mails"
+    )
+    contact_phone: str | None = Field(None, max_length=40, description="the one-stop desk's phone")
+    contact_email: str | None = Field(None, max_length=120, description="the desk's e-mail")
+    contact_address: str | None = Field(None, max_length=200, description="the desk's address")
     portal_rate: float = Field(
         20.0,
         gt=0,

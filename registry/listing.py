@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from plumbing.masking import public_name
 from registry.schema import results
@@ -40,6 +40,7 @@ class Listed:
 class Filters:
     agency: str | None = None
     procedure: str | None = None
+    dossier: str | None = None
     start: datetime | None = None  # resolved at or after
     end: datetime | None = None  # resolved before
 
@@ -72,6 +73,8 @@ def published(
         query = query.where(c.agency_code == filters.agency)
     if filters.procedure is not None:
         query = query.where(c.procedure_code == filters.procedure)
+    if filters.dossier is not None:
+        query = query.where(c.dossier_code == filters.dossier)
     if filters.start is not None:
         query = query.where(c.resolved_at >= filters.start)
     if filters.end is not None:
@@ -97,3 +100,75 @@ def published(
             )
         )
     return listed
+
+
+def procedures(conn: Connection) -> list[tuple[str, str]]:
+    """Each procedure with a listed result, as (code, name), by name: the listing's filter."""
+    c = results.c
+    newest = (
+        select(c.procedure_code, func.max(c.id).label("id"))
+        .where(c.state.in_(LISTED), c.publish.is_(True))
+        .group_by(c.procedure_code)
+        .subquery()
+    )
+    query = select(c.procedure_code, c.metadata_json).join(newest, c.id == newest.c.id)
+    named = [
+        (row.procedure_code, str(json.loads(row.metadata_json)["procedure"]["name"]))
+        for row in conn.execute(query)
+    ]
+    return sorted(named, key=lambda pair: (pair[1], pair[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A published result no longer standing: revoked, or replaced by a correction."""
+
+    id: str
+    result_code: str
+    state: ResultState
+    when: datetime  # when it stopped standing
+    revocation_code: str | None
+    replaced_by: str | None  # the correction's result code
+    replaced_by_url: str | None  # ... and its verification page
+
+
+def withdrawn(conn: Connection, filters: Filters, *, limit: int) -> list[Withdrawn]:
+    """The ``limit`` published results withdrawn last (the feed's deleted entries)."""
+    c = results.c
+    new = results.alias("new")
+    query = (
+        select(
+            c.id,
+            c.dossier_code,
+            c.result_no,
+            c.state,
+            c.updated_at,
+            c.revocation_code,
+            new.c.result_no.label("new_no"),
+            new.c.seal_url.label("new_url"),
+        )
+        .outerjoin(new, new.c.id == c.superseded_by)
+        .where(
+            c.state.in_((ResultState.REVOKED.value, ResultState.SUPERSEDED.value)),
+            c.publish.is_(True),
+            c.signed_at.is_not(None),
+        )
+        .order_by(c.updated_at.desc(), c.id.desc())
+        .limit(limit)
+    )
+    if filters.agency is not None:
+        query = query.where(c.agency_code == filters.agency)
+    if filters.procedure is not None:
+        query = query.where(c.procedure_code == filters.procedure)
+    return [
+        Withdrawn(
+            id=row.id,
+            result_code=f"{row.dossier_code}-KQ{row.result_no}",
+            state=ResultState(row.state),
+            when=row.updated_at,
+            revocation_code=row.revocation_code,
+            replaced_by=f"{row.dossier_code}-KQ{row.new_no}" if row.new_no is not None else None,
+            replaced_by_url=row.new_url,
+        )
+        for row in conn.execute(query)
+    ]

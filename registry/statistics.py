@@ -12,11 +12,16 @@ each result was fixed when it was accepted (``registry.timeliness``).
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, func, select
 
+from plumbing.vietnam import VIETNAM_TIME
 from registry.schema import results
 from registry.states import ResultState
 from registry.timeliness import Timeliness
@@ -40,9 +45,19 @@ class OnTime:
         """(ahead + on time) / resolved; None when nothing was resolved."""
         return (self.ahead + self.on_time) / self.resolved if self.resolved else None
 
+    @classmethod
+    def of(cls, counts: Mapping[str, int]) -> OnTime:
+        """From counts by ``registry.timeliness`` category."""
+        return cls(
+            ahead=counts.get(Timeliness.AHEAD.value, 0),
+            on_time=counts.get(Timeliness.ON_TIME.value, 0),
+            late=counts.get(Timeliness.LATE.value, 0),
+            no_due=counts.get(Timeliness.NO_DUE.value, 0),
+        )
 
-def on_time(conn: Connection, agency: str | None, start: datetime, end: datetime) -> OnTime:
-    """Results resolved in [start, end) (aware datetimes), of ``agency`` or of every agency."""
+
+def _counted(*columns: Any, agency: str | None, start: datetime, end: datetime) -> Select[Any]:
+    """``columns`` of each dossier's last standing result resolved in [start, end)."""
     standing = results.c.state.in_([s.value for s in COUNTED])
     last = (
         select(results.c.dossier_code, func.max(results.c.result_no).label("result_no"))
@@ -51,21 +66,85 @@ def on_time(conn: Connection, agency: str | None, start: datetime, end: datetime
         .subquery()
     )
     query = (
-        select(results.c.timeliness, func.count())
+        select(*columns)
         .join(
             last,
             (results.c.dossier_code == last.c.dossier_code)
             & (results.c.result_no == last.c.result_no),
         )
         .where(results.c.resolved_at >= start, results.c.resolved_at < end, standing)
-        .group_by(results.c.timeliness)
     )
     if agency is not None:
         query = query.where(results.c.agency_code == agency)
-    counts = {str(category): int(n) for category, n in conn.execute(query).tuples()}
-    return OnTime(
-        ahead=counts.get(Timeliness.AHEAD.value, 0),
-        on_time=counts.get(Timeliness.ON_TIME.value, 0),
-        late=counts.get(Timeliness.LATE.value, 0),
-        no_due=counts.get(Timeliness.NO_DUE.value, 0),
+    return query
+
+
+def on_time(conn: Connection, agency: str | None, start: datetime, end: datetime) -> OnTime:
+    """Results resolved in [start, end) (aware datetimes), of ``agency`` or of every agency."""
+    query = _counted(
+        results.c.timeliness, func.count(), agency=agency, start=start, end=end
+    ).group_by(results.c.timeliness)
+    return OnTime.of({str(category): int(n) for category, n in conn.execute(query).tuples()})
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """The same dossiers as ``on_time``, by month (Vietnam time) and by procedure."""
+
+    months: tuple[tuple[date, OnTime], ...]  # the first day of each month, in order
+    procedures: tuple[tuple[str, str, OnTime], ...]  # code, name, counts; most resolved first
+    agencies: tuple[tuple[str, str], ...]  # code and name of each agency counted
+
+
+def breakdown(conn: Connection, agency: str | None, start: datetime, end: datetime) -> Breakdown:
+    c = results.c
+    query = _counted(
+        c.resolved_at,
+        c.procedure_code,
+        c.agency_code,
+        c.timeliness,
+        agency=agency,
+        start=start,
+        end=end,
     )
+    months: dict[date, Counter[str]] = {}
+    procedures: dict[str, Counter[str]] = {}
+    agencies: set[str] = set()
+    for resolved_at, procedure, agency_code, category in conn.execute(query).tuples():
+        local = resolved_at.astimezone(VIETNAM_TIME)
+        months.setdefault(date(local.year, local.month, 1), Counter())[category] += 1
+        procedures.setdefault(procedure, Counter())[category] += 1
+        agencies.add(agency_code)
+    procedure_names = _names(conn, c.procedure_code, set(procedures), "procedure")
+    agency_names = _names(conn, c.agency_code, agencies, "agency")
+    by_procedure = [
+        (code, procedure_names.get(code, code), OnTime.of(counts))
+        for code, counts in procedures.items()
+    ]
+    by_procedure.sort(key=lambda row: (-row[2].resolved, row[1]))
+    return Breakdown(
+        months=tuple((month, OnTime.of(months[month])) for month in sorted(months)),
+        procedures=tuple(by_procedure),
+        agencies=tuple(
+            sorted(((a, agency_names.get(a, a)) for a in agencies), key=lambda p: p[1])
+        ),
+    )
+
+
+def _names(conn: Connection, column: Any, codes: set[str], part: str) -> dict[str, str]:
+    """The name each code bears in its newest result's metadata (``procedure`` or ``agency``)."""
+    if not codes:
+        return {}
+    newest = (
+        select(column.label("code"), func.max(results.c.id).label("id"))
+        .where(column.in_(sorted(codes)))
+        .group_by(column)
+        .subquery()
+    )
+    query = select(newest.c.code, results.c.metadata_json).join(
+        newest, results.c.id == newest.c.id
+    )
+    return {
+        str(code): str(json.loads(metadata)[part]["name"])
+        for code, metadata in conn.execute(query).tuples()
+    }

@@ -104,6 +104,32 @@ class Chromium:
         answer = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
         return answer["result"].get("value")
 
+    async def settle(self, expression: str) -> Any:
+        """``expression``'s value once the promise it gives settles (axe.run, a form post)."""
+        answer = await self.send(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
+        assert "exceptionDetails" not in answer, answer
+        return answer["result"].get("value")
+
+    async def navigated_by(self, expression: str) -> None:
+        """Run ``expression`` (a click, a form's submit) and wait for the page it loads."""
+        self._events.clear()
+        await self.send("Runtime.evaluate", expression=expression)
+        assert self._ws is not None
+        while not any(e.get("method") == "Page.loadEventFired" for e in self._events):
+            self._events.append(await asyncio.wait_for(self._ws.receive_json(), 30))
+
+    async def resize(self, width: int, height: int, *, mobile: bool) -> None:
+        self.width, self.height = width, height
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=mobile,
+        )
+
     async def screenshot(self, path: Path) -> Path:
         shot = await self.send("Page.captureScreenshot", format="png")
         await asyncio.to_thread(_write, path, base64.b64decode(shot["data"]))

@@ -33,7 +33,7 @@ OUT_OF_RANGE = [
     ("/api/v1/published.atom?to=9999-12-31", "to"),
     ("/ket-qua?to=9999-12-31", "to"),
     ("/thong-ke?period=0000", "period"),
-    ("/api/v1/lookup/000.00.14.H49-220301%0A-0012", "dossier_code"),
+    ("/api/v1/lookup/000.00.14.H49-2203%0A01-0012", "dossier_code"),
 ]
 
 

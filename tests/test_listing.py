@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -151,8 +152,8 @@ async def test_every_page_speaks_as_people_read_in_vietnam(client: Client) -> No
             break
         await asyncio.sleep(0.2)
     assert company in listing  # not personal data: in full
-    assert f"<dt>Ngày giải quyết</dt><dd>{shown}</dd>" in listing
-    assert "<dt>Mã kết quả</dt>" in listing
+    assert f'<td data-label="Ngày giải quyết">{shown}</td>' in listing
+    assert '<th scope="col">Mã kết quả</th>' in listing
     _, body, _ = await get(client, f"/tra-cuu/{dossier.lower()}")  # a code typed in lower case
     lookup = body.decode()
     assert f"<dd>{shown}</dd>" in lookup
@@ -161,3 +162,70 @@ async def test_every_page_speaks_as_people_read_in_vietnam(client: Client) -> No
         assert not re.search(r"\b\d{4}-\d\d-\d\d\b", page), "an ISO date on a page"
         for english in ("Resolved", "Applicant", "Result", "Agency"):
             assert f">{english}<" not in page
+
+
+TOMBSTONES = "{http://purl.org/atompub/tombstones/1.0}"
+
+
+async def feed_now(client: Client, after: str | None = None) -> ET.Element:
+    """The feed, once the one-second answer cache has let ``after`` (a result id) show."""
+    for _ in range(40):
+        _, atom, _ = await get(client, "/api/v1/published.atom")
+        feed = ET.fromstring(atom)  # noqa: S314 - our own service's answer
+        if after is None or after in atom.decode():
+            return feed
+        await asyncio.sleep(0.1)
+    return feed
+
+
+def entries(feed: ET.Element) -> dict[str, str]:
+    """Each entry's id and title."""
+    return {
+        e.findtext(f"{ATOM}id") or "": e.findtext(f"{ATOM}title") or ""
+        for e in feed.iter(f"{ATOM}entry")
+    }
+
+
+def deleted(feed: ET.Element) -> dict[str, str]:
+    """Each deleted entry's ref and comment (RFC 6721)."""
+    return {
+        e.get("ref") or "": e.findtext(f"{TOMBSTONES}comment") or ""
+        for e in feed.iter(f"{TOMBSTONES}deleted-entry")
+    }
+
+
+async def test_subscribers_follow_with_absolute_ids_and_learn_of_revocations_and_corrections(
+    client: Client,
+) -> None:
+    from tests.service import PUBLIC_URL, correct
+
+    kept = await issue(client, "feed-kept")
+    revoked = await issue(client, "feed-revoked")
+    old = await issue(client, "feed-old")
+    tag = "tag:ketqua.vandon.quangninh.gov.vn,2020:ketqua:result:"
+    before = await feed_now(client, old["id"])
+    assert (before.findtext(f"{ATOM}id") or "").startswith("tag:ketqua.vandon.quangninh.gov.vn,")
+    self_link = before.find(f"{ATOM}link[@rel='self']")
+    assert self_link is not None
+    assert self_link.get("href") == f"{PUBLIC_URL}/api/v1/published.atom"
+    listed = entries(before)
+    for result in (kept, revoked, old):
+        assert tag + result["id"] in listed
+    assert all(ref.startswith("tag:") for ref in listed)  # every id absolute (RFC 4287 4.2.6)
+
+    await client.revoke(revoked["id"], "cấp nhầm", reason_code="issued_in_error")
+    new = await correct(client, old, "feed-new")
+    after = await feed_now(client, new["id"])
+    listed, gone = entries(after), deleted(after)
+    assert tag + kept["id"] in listed
+    assert tag + new["id"] in listed
+    assert tag + revoked["id"] not in listed
+    assert tag + old["id"] not in listed
+    assert gone[tag + revoked["id"]] == f"{revoked['result_code']} đã bị thu hồi: Ban hành nhầm."
+    assert new["result_code"] in gone[tag + old["id"]]
+    assert "cấp nhầm" not in ET.tostring(after, encoding="unicode")  # the clerk's words stay in
+
+    def updated(feed: ET.Element) -> datetime:
+        return datetime.fromisoformat(feed.findtext(f"{ATOM}updated") or "")
+
+    assert updated(after) >= updated(before)  # a subscriber sees the feed changed

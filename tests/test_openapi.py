@@ -334,6 +334,26 @@ async def _verify_upload(c: Clients) -> None:
     await c.verifier.call("POST", "/api/v1/verify", 415, json={})
 
 
+async def _check_form(c: Clients) -> None:
+    page = await c.verifier.call("GET", "/kiem-tra", 200)
+    assert 'enctype="multipart/form-data"' in page.body.decode()
+
+
+async def _check_from_form(c: Clients) -> None:
+    result = await c.published()
+    pdf = await c.signer.call(
+        "GET", "/api/v1/results/{id}/document", 200, key=c.key, result_id=result["id"]
+    )
+    form = aiohttp.FormData()
+    form.add_field("document", pdf.body, filename="kq.pdf", content_type="application/pdf")
+    report = await c.verifier.call("POST", "/kiem-tra", 200, data=form)
+    assert 'class="verdict valid"' in report.body.decode()
+    bad = aiohttp.FormData()
+    bad.add_field("document", b"not a pdf", filename="x.pdf", content_type="application/pdf")
+    await c.verifier.call("POST", "/kiem-tra", 422, data=bad)
+    await c.verifier.call("POST", "/kiem-tra", 415, json={})
+
+
 async def _statistics(c: Clients) -> None:
     published = await c.published()
     day = resolved_on(str(published["dossier_code"]))  # its resolved_at, in Vietnam
@@ -346,7 +366,8 @@ async def _statistics(c: Clients) -> None:
 async def _statistics_page(c: Clients) -> None:
     page = await c.verifier.call("GET", "/thong-ke", 200, params={"period": "2022"})
     assert "01/01/2022" in page.body.decode()  # as people read dates
-    await c.verifier.call("GET", "/thong-ke", 400)
+    await c.verifier.call("GET", "/thong-ke", 200)  # no period: the current quarter
+    await c.verifier.call("GET", "/thong-ke", 400, params={"period": "2022-Q5"})
 
 
 async def _lookup(c: Clients) -> None:
@@ -396,6 +417,24 @@ async def _lookup_page_with_code(c: Clients) -> None:
     assert "ma" in wrong.body.decode()
 
 
+async def _home(c: Clients) -> None:
+    page = await c.verifier.call("GET", "/", 200)
+    assert 'action="/tra-cuu"' in page.body.decode()
+
+
+async def _lookup_form(c: Clients) -> None:
+    page = await c.verifier.call("GET", "/tra-cuu", 200)
+    assert 'name="ma_ho_so"' in page.body.decode()
+
+
+async def _lookup_from_form(c: Clients) -> None:
+    result = await c.published()
+    typed = " " + str(result["dossier_code"]).lower().replace("-", " - ") + " "
+    page = await c.verifier.call("POST", "/tra-cuu", 200, data={"ma_ho_so": typed, "ma": ""})
+    assert result["dossier_code"] in page.body.decode()
+    await c.verifier.call("POST", "/tra-cuu", 400, data={"ma_ho_so": "abc"})
+
+
 async def _lookup_page_document(c: Clients) -> None:
     result = await c.published()
     path = "/tra-cuu/{dossier_code}/van-ban"
@@ -442,6 +481,9 @@ DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
     ("verifier", "getSealPage"): _seal_page,
     ("verifier", "getSealPageUpper"): _seal_page_upper,
     ("verifier", "getStylesheet"): _stylesheet,
+    ("verifier", "home"): _home,
+    ("verifier", "lookupForm"): _lookup_form,
+    ("verifier", "lookupFromForm"): _lookup_from_form,
     ("verifier", "lookupPage"): _lookup_page,
     ("verifier", "lookupPageWithCode"): _lookup_page_with_code,
     ("verifier", "lookupPageDocument"): _lookup_page_document,
@@ -453,6 +495,8 @@ DRIVERS: dict[tuple[str, str], Callable[[Clients], Awaitable[None]]] = {
     ("verifier", "getStatistics"): _statistics,
     ("verifier", "getStatisticsPage"): _statistics_page,
     ("verifier", "verifyUpload"): _verify_upload,
+    ("verifier", "checkForm"): _check_form,
+    ("verifier", "checkFromForm"): _check_from_form,
     ("verifier", "getOpenApi"): _verifier_openapi,
     ("verifier", "getHealth"): _verifier_health,
     ("verifier", "getMetrics"): _verifier_metrics,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -187,13 +189,25 @@ def test_the_seed_report_comes_out_exactly(seeded: Service) -> None:
         assert figures["no_due"] == 0
     _, page = get(f"{base}/thong-ke?agency={AGENCY}&period=2022-Q1")
     text = page.decode()
-    assert "<dd>3.728</dd>" in text  # Vietnamese numbers: a dot between thousands
-    assert "<dd>99,92%</dd>" in text  # and a decimal comma
+    assert "<strong>3.728</strong>" in text  # Vietnamese numbers: a dot between thousands
+    assert "<strong>99,92%</strong>" in text  # and a decimal comma
     assert "Trước hạn" in text
     assert "Từ ngày 01/01/2022 đến 31/03/2022" in text
+    assert "Cơ quan: Ủy ban nhân dân huyện Vân Đồn" in text  # by name, not by code
+    assert "chỉ gồm hồ sơ có kết quả được ký số và trả qua hệ thống này" in text  # the scope
+    # the breakdown by month: the seed's own spread, counted independently here
+    start = vn("2022-01-03")
+    expected = Counter(
+        f"{(start + timedelta(hours=(i * 7) % (85 * 24))).month:02d}/2022" for i in range(3728)
+    )
+    months = re.findall(r'<tr><th scope="row">(\d\d/\d{4})</th><td>([\d.]+)</td>', text)
+    assert {month: int(n.replace(".", "")) for month, n in months} == dict(expected)
+    assert '<tr><th scope="row">Cấp phép</th><td>3.728</td><td>3</td>' in text  # by procedure
+    bars = re.findall(r'<rect [^>]*fill="#1d7a38"', text)
+    assert len(bars) == 3  # one bar a month, drawn on the server
     _, page = get(f"{base}/thong-ke?agency={AGENCY}&period=2022-Q1&lang=en")
-    assert "<dd>3,728</dd>" in page.decode()
-    assert "<dd>99.92%</dd>" in page.decode()
+    assert "<strong>3,728</strong>" in page.decode()
+    assert "<strong>99.92%</strong>" in page.decode()
     # every agency together: the other agency's result counts too
     _, body = get(f"{base}/api/v1/statistics?period=2022-Q1")
     assert json.loads(body)["resolved"] == 3729

@@ -15,22 +15,24 @@ from aiohttp import web
 
 from plumbing.web.metrics import Metrics
 from plumbing.web.openapi import openapi_handler
-from plumbing.web.problems import Problem, problems_middleware
+from plumbing.web.problems import Problem, problems
 from plumbing.web.security import RateLimit, security_headers
 from registry.blobs import BlobStore
 from registry.database import Database
+from verifier.check_page import CheckPage
 from verifier.listing import Listing
 from verifier.pages import Pages, TrustStore, stylesheet
 from verifier.pages import signer_certificates as pages_signers
 from verifier.portal import Portal
+from verifier.site import SITE, TEMPLATES, Site, error_page, remember_language
 from verifier.statistics import Statistics
-from verifier.upload import Upload, UploadLimits, verification_slots
+from verifier.upload import Checked, Upload, UploadLimits, verification_slots
 from verifier.validation import ready
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 # what the per-client rate limit covers: the QR pages, the upload check, the lookups
-RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify", "/api/v1/lookup/", "/tra-cuu/")
+RATE_LIMITED = ("/v/", "/V/", "/api/v1/verify", "/api/v1/lookup/", "/tra-cuu", "/kiem-tra")
 # and the portal's own, wider one: the listing, the feed, the statistics (a portal polls them)
 PORTAL_LIMITED = ("/api/v1/published", "/api/v1/statistics", "/ket-qua", "/thong-ke")
 
@@ -72,6 +74,7 @@ def create_app(
     portal_limit: RateLimit | None = None,
     upload_limits: UploadLimits | None = None,
     blobs: BlobStore | None = None,
+    site: Site | None = None,
 ) -> web.Application:
     limit = rate_limit or RateLimit(rate=5.0, burst=30, prefixes=RATE_LIMITED)
     polled = portal_limit or RateLimit(
@@ -81,15 +84,18 @@ def create_app(
         middlewares=[
             metrics.middleware("verifier"),
             security_headers,
-            problems_middleware,
+            remember_language,
+            problems(error_page),
             limit.middleware(),
             polled.middleware(),
         ]
     )
     app[DB] = db
     app[TRUST_LIST] = trust_list_path
+    app[SITE] = site or Site()
     trust = TrustStore(trust_list_path)
     pages = Pages.create(db, trust, pages_signers(signer_certificates or []))
+    app[TEMPLATES] = pages.env
     limits = upload_limits or UploadLimits()
 
     async def verification_workers(app: web.Application) -> AsyncIterator[None]:
@@ -104,8 +110,14 @@ def create_app(
     async def verify_upload(request: web.Request) -> web.Response:
         return await request.app[UPLOAD].verify(request)
 
+    async def check_upload(request: web.Request) -> Checked:
+        return await request.app[UPLOAD].check(request)
+
     app.cleanup_ctx.append(verification_workers)
     app.router.add_post("/api/v1/verify", verify_upload)
+    check_page = CheckPage(pages.env, check_upload, max(1, limits.max_bytes // (1024 * 1024)))
+    app.router.add_get("/kiem-tra", check_page.form)
+    app.router.add_post("/kiem-tra", check_page.report)
     app.router.add_get("/v/{seal}", pages.seal_page)
     app.router.add_get("/V/{seal}", pages.seal_page)
     app.router.add_get("/static/ketqua.css", stylesheet)
@@ -117,6 +129,9 @@ def create_app(
     app.router.add_get("/api/v1/published.atom", listing.atom)
     app.router.add_get("/ket-qua", listing.page)
     portal = Portal(db, blobs, pages.env, clients=limit.clients)
+    app.router.add_get("/", portal.home)
+    app.router.add_get("/tra-cuu", portal.start)
+    app.router.add_post("/tra-cuu", portal.start)
     app.router.add_get("/tra-cuu/{dossier_code}", portal.page)
     app.router.add_post("/tra-cuu/{dossier_code}", portal.page)
     app.router.add_post("/tra-cuu/{dossier_code}/van-ban", portal.page_document)

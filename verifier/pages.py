@@ -27,18 +27,19 @@ from verifier.fresh import Bounded, Fresh
 from verifier.lookup import registered
 from verifier.report import GenuineSeal, SealReport, Verdict, decide
 from verifier.report import check_seal as check_seal_text
+from verifier.site import frame, language
 from verifier.templating import environment
-from verifier.texts import COPIES, REASONS, TEXTS, pick_language
+from verifier.texts import COPIES, REASONS
 
 MARKS = {
     Verdict.VALID: "✓",
-    Verdict.REVOKED: "✗",
+    Verdict.REVOKED: "⊘",
     Verdict.INVALID: "✗",
-    Verdict.SUPERSEDED: "!",
+    Verdict.SUPERSEDED: "↻",
     Verdict.UNKNOWN: "?",
 }
 TRUST_LIST_RECHECK = 5.0  # seconds between looks at the trust list file's modification time
-ANSWER_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Language"}
+ANSWER_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Language, Cookie"}
 
 
 class TrustStore:
@@ -166,13 +167,15 @@ class Pages:
     async def seal_page(self, request: web.Request) -> web.Response:
         text = request.match_info["seal"]
         as_json = _wants_json(request.headers.get("Accept", ""))
-        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+        lang = language(request)
 
         async def answer() -> bytes:
             report = await self.report(text)
             if as_json:
                 return json.dumps(report.to_json(), ensure_ascii=False).encode()
-            return self._template.render(self._values(report, lang)).encode()
+            return self._template.render(
+                frame(request, lang) | self._values(report, lang)
+            ).encode()
 
         body = await self._answers.get((text, "json" if as_json else lang), answer)
         return web.Response(
@@ -187,9 +190,6 @@ class Pages:
         result = report.result
         signer = self.signers.get(result.signer_fingerprint or "") if result else None
         return {
-            "lang": lang,
-            "other": "en" if lang == "vi" else "vi",
-            "t": TEXTS[lang],
             "reasons": REASONS[lang],
             "copies": COPIES[lang],
             "verdict": report.verdict.value,

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +27,8 @@ from jinja2 import Environment
 from sqlalchemy import Connection, select
 
 from plumbing.masking import public_name
-from plumbing.vietnam import VIETNAM_TIME, normalised_code
+from plumbing.vietnam import VIETNAM_TIME
+from plumbing.web.forms import read_form
 from plumbing.web.problems import Problem
 from plumbing.web.security import ClientAddress, too_many_requests
 from registry.access import check_code, check_nothing
@@ -38,10 +39,11 @@ from registry.schema import results
 from registry.states import ResultState
 from verifier.fresh import Fresh
 from verifier.guesses import Guesses
-from verifier.texts import REASONS, TEXTS, pick_language
+from verifier.query import DOSSIER_CODE, MAX_TYPED, typed_dossier_code
+from verifier.site import frame, language
+from verifier.texts import REASONS, TEXTS
 
 log = logging.getLogger(__name__)
-DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
 HEADER = "X-Access-Code"
 MAX_CODE = 64  # the longest code the signer accepts: a longer one is cut before hashing
 
@@ -96,6 +98,27 @@ def _details(result: ResultRecord, current: ResultRecord | None) -> dict[str, An
         if revoked or result.signed_sha256 is None
         else f"/api/v1/lookup/{result.dossier_code}/document",
     }
+
+
+def _standing_for(opened: ResultRecord, found: list[ResultRecord]) -> ResultRecord:
+    """What the applicant holding ``opened``'s code is shown: a corrected result leads to the
+    result that replaced it (the same dossier, the same applicant); anything else is itself."""
+    if opened.state is ResultState.SUPERSEDED:
+        current = next((r for r in found if r.state.issued), None)
+        if current is not None:
+            return current
+    return opened
+
+
+def _page_state(public: dict[str, Any], opened: ResultRecord | None) -> str:
+    """Which page a dossier gets: no_result, resolved, revoked, or superseded (code holders)."""
+    if opened is not None and opened.state in (ResultState.SUPERSEDED, ResultState.REVOKED):
+        return opened.state.value
+    return str(public["status"])
+
+
+def _day(moment: datetime | None) -> str | None:
+    return moment.astimezone(VIETNAM_TIME).date().isoformat() if moment is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +179,7 @@ class Portal:
     @staticmethod
     def _dossier_code(request: web.Request) -> str:
         # typed by people: any case, spaces around it
-        dossier_code = normalised_code(request.match_info["dossier_code"])
+        dossier_code = typed_dossier_code(request.match_info["dossier_code"][:MAX_TYPED])
         if not DOSSIER_CODE.fullmatch(dossier_code):
             raise Problem(
                 400,
@@ -178,46 +201,93 @@ class Portal:
 
     async def page(self, request: web.Request) -> web.Response:
         dossier_code, found = await self._found(request)
-        details, code, wrong = None, "", False
+        code = ""
         if request.method == "POST":
-            code = str((await request.post()).get("ma", "")).strip()
+            code = (await read_form(request)).get("ma", "").strip()
+        return await self._answer(request, dossier_code, found, code)
+
+    async def _answer(
+        self, request: web.Request, dossier_code: str, found: list[ResultRecord], code: str
+    ) -> web.Response:
+        """The dossier's page; with a code, what it opens (a wrong code: the page, saying so)."""
+        opened, wrong = None, False
+        if code:
             try:
-                result = await self._unlocked(request, dossier_code, found, code)
+                opened = await self._unlocked(request, dossier_code, found, code)
             except Problem as problem:
                 if problem.status != 403:
                     raise
                 wrong = True
-            else:
-                current = next((r for r in found if r.state.issued), None)
-                details = _details(result, current)
-        status = _status(dossier_code, found, unlocked=details is not None)
-        return self._render(request, status, details, code, wrong)
+        return self._render(request, dossier_code, found, opened, code, wrong)
 
     async def page_document(self, request: web.Request) -> web.Response:
+        """The download button's target: the result the code opens, or the one replacing it."""
         dossier_code, found = await self._found(request)
-        code = str((await request.post()).get("ma", "")).strip()
-        return await self._pdf(await self._unlocked(request, dossier_code, found, code))
+        code = (await read_form(request)).get("ma", "").strip()
+        opened = await self._unlocked(request, dossier_code, found, code)
+        return await self._pdf(_standing_for(opened, found))
 
     def _render(
         self,
         request: web.Request,
-        status: dict[str, Any],
-        details: dict[str, Any] | None,
+        dossier_code: str,
+        found: list[ResultRecord],
+        opened: ResultRecord | None,
         code: str,
         wrong: bool,
+        *,
+        status: int = 200,
     ) -> web.Response:
         assert self.env is not None
-        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
-        html = self.env.get_template("lookup.html.j2").render(
-            status=status,
-            details=details,
-            code=code if details else "",
-            wrong=wrong,
-            lang=lang,
-            t=TEXTS[lang],
-            reasons=REASONS[lang],
+        lang = language(request)
+        public = _status(dossier_code, found, unlocked=opened is not None)
+        shown = _standing_for(opened, found) if opened is not None else None
+        values = {
+            "status": public,
+            "state": _page_state(public, opened),
+            "opened": _details(opened, None) if opened is not None else None,
+            "details": _details(shown, None) if shown is not None else None,
+            "replaced_on": _day(shown.signed_at) if shown is not None else None,
+            "revoked_on": _day(opened.updated_at) if opened is not None else None,
+            "downloadable": shown is not None and shown.state.issued and bool(shown.signed_sha256),
+            "code": code if opened is not None else "",
+            "wrong": wrong,
+            "reasons": REASONS[lang],
+        }
+        html = self.env.get_template("lookup.html.j2").render(frame(request, lang) | values)
+        return web.Response(status=status, text=html, content_type="text/html", headers=_PRIVATE)
+
+    # -- the front door and the lookup form -------------------------------------------------
+
+    async def home(self, request: web.Request) -> web.Response:
+        assert self.env is not None
+        html = self.env.get_template("home.html.j2").render(frame(request, language(request)))
+        return web.Response(
+            text=html,
+            content_type="text/html",
+            headers={"Cache-Control": "public, max-age=300", "Vary": "Accept-Language, Cookie"},
         )
-        return web.Response(text=html, content_type="text/html", headers=_PRIVATE)
+
+    async def start(self, request: web.Request) -> web.Response:
+        """``/tra-cuu``: the form; posted, the dossier it names (with the code, if given)."""
+        assert self.env is not None
+        lang = language(request)
+        if request.method != "POST":  # GET, HEAD
+            html = self.env.get_template("lookup_start.html.j2").render(
+                frame(request, lang) | {"problem": None}
+            )
+            return web.Response(text=html, content_type="text/html", headers=_PRIVATE)
+        form = await read_form(request)
+        typed = form.get("ma_ho_so", "")[:MAX_TYPED]
+        dossier_code = typed_dossier_code(typed)
+        if not DOSSIER_CODE.fullmatch(dossier_code):
+            html = self.env.get_template("lookup_start.html.j2").render(
+                frame(request, lang)
+                | {"problem": TEXTS[lang]["dossier_not_a_code"], "dossier_value": typed}
+            )
+            return web.Response(status=400, text=html, content_type="text/html", headers=_PRIVATE)
+        found = await self.db.read(_dossier_results, dossier_code)
+        return await self._answer(request, dossier_code, found, form.get("ma", "").strip())
 
     async def _unlocked(
         self, request: web.Request, dossier_code: str, found: list[ResultRecord], code: str

@@ -19,8 +19,30 @@ from plumbing.web.problems import Problem
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WRITTEN_DAY = re.compile(r"(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})")
 # an agency code (QCVN 102:2016, 000.00.14.H49) or a procedure code (1.004227)
 CODE = re.compile(r"[0-9A-Za-z.]{1,20}")
+DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]{1,20}-\d{6}-\d{4}$")
+MAX_TYPED = 100  # what is read of a dossier code typed by a person
+
+
+def typed_dossier_code(text: str) -> str:
+    """A dossier code as typed: any case, spaces, dashes of any kind, or spaces for dashes."""
+    text = normalised_code(text).translate(_DASHES)
+    return re.sub(r"\s*-\s*|\s+", "-", text)
+
+
+_DASHES = str.maketrans(
+    {
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "_": "-",
+    }
+)
 
 
 def bad(name: str, detail: str) -> Problem:
@@ -28,16 +50,20 @@ def bad(name: str, detail: str) -> Problem:
 
 
 def day(query: Mapping[str, str], name: str) -> date | None:
-    """The day ``name`` gives (YYYY-MM-DD, within the registry's years), or None if absent."""
+    """The day ``name`` gives, or None if absent: YYYY-MM-DD, or dd/mm/yyyy as people write it
+    (the portal's forms), within the registry's years."""
     if name not in query:
         return None
-    value = query[name]
+    value = query[name].strip()
     try:
-        if not _DAY.fullmatch(value):
+        if _DAY.fullmatch(value):
+            found = date.fromisoformat(value)
+        elif written := _WRITTEN_DAY.fullmatch(value):
+            found = date(int(written["y"]), int(written["m"]), int(written["d"]))
+        else:
             raise ValueError(value)
-        found = date.fromisoformat(value)
     except ValueError:
-        raise bad(name, "must be a date, YYYY-MM-DD") from None
+        raise bad(name, "must be a date, YYYY-MM-DD or dd/mm/yyyy") from None
     if not FIRST_DAY <= found <= LAST_DAY:
         raise bad(name, f"must be a day from {FIRST_DAY} to {LAST_DAY}")
     return found
@@ -50,6 +76,17 @@ def code(query: Mapping[str, str], name: str, example: str) -> str | None:
         value = normalised_code(value)
     if value is not None and not CODE.fullmatch(value):
         raise bad(name, f"must be a code, e.g. {example}")
+    return value
+
+
+def dossier(query: Mapping[str, str], name: str) -> str | None:
+    """A dossier code as people type it (``typed_dossier_code``), or None if absent."""
+    value = query.get(name)
+    if value is None:
+        return None
+    value = typed_dossier_code(value[:MAX_TYPED])
+    if not DOSSIER_CODE.fullmatch(value):
+        raise bad(name, "must be a dossier code, e.g. 000.00.14.H49-220301-0012")
     return value
 
 

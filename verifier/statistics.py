@@ -12,17 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment
 
+from plumbing.vietnam import VIETNAM_TIME
 from registry.database import Database
-from registry.statistics import OnTime, on_time
+from registry.statistics import Breakdown, OnTime, breakdown, on_time
 from verifier.fresh import Fresh
 from verifier.query import FIRST_DAY, LAST_DAY, Days, bad, code, day
-from verifier.texts import TEXTS, pick_language
+from verifier.site import frame, language
+from verifier.texts import TEXTS
 
 _PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?")
 
@@ -53,6 +55,13 @@ def parse_period(query: Mapping[str, str]) -> Days:
         raise bad("to", str(exc)) from None
 
 
+def this_quarter() -> Days:
+    """The quarter today falls in, in Vietnam."""
+    today = datetime.now(VIETNAM_TIME).date()
+    first_month = 3 * ((today.month - 1) // 3) + 1
+    return Days(date(today.year, first_month, 1), _month_end(today.year, first_month + 2))
+
+
 def _month_end(year: int, month: int) -> date:
     following = date(year + month // 12, month % 12 + 1, 1)
     return following - timedelta(days=1)
@@ -79,13 +88,16 @@ class Statistics:
     db: Database
     env: Environment
     answers: Fresh[dict[str, Any]] = field(default_factory=lambda: Fresh(seconds=10.0))
+    pages: Fresh[tuple[dict[str, Any], Breakdown]] = field(
+        default_factory=lambda: Fresh(seconds=10.0)
+    )
 
     async def _figures(self, request: web.Request) -> dict[str, Any]:
         # checked before the cache: an answer is kept under the question it answers,
         # not under whatever spelling of parameters a stranger sends
         query = request.query
         agency = code(query, "agency", "000.00.14.H49") or None
-        period = parse_period(query)
+        period = parse_period(query)  # an API client names its period; a visitor need not
         return await self.answers.get(
             (agency, period.first, period.last), lambda: self._count(agency, period)
         )
@@ -99,11 +111,99 @@ class Statistics:
         return web.json_response(body, headers={"Cache-Control": "public, max-age=60"})
 
     async def page(self, request: web.Request) -> web.Response:
-        body = await self._figures(request)
-        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+        query = {k: v for k, v in request.query.items() if v.strip()}  # a form sends every field
+        agency = code(query, "agency", "000.00.14.H49") or None
+        asked = any(name in query for name in ("period", "from", "to"))
+        period = parse_period(query) if asked else this_quarter()
+        lang = language(request)
+        figures, parts = await self.pages.get(
+            (agency, period.first, period.last), lambda: self._page_figures(agency, period)
+        )
+        keep: dict[str, str] = {
+            k: query[k] for k in ("agency", "period", "from", "to") if k in query
+        }
         html = self.env.get_template("statistics.html.j2").render(
-            figures=body, lang=lang, t=TEXTS[lang]
+            frame(request, lang, keep)
+            | {
+                "figures": figures,
+                "parts": parts,
+                "chart": chart(parts.months),
+                "choices": period_choices(datetime.now(VIETNAM_TIME).date(), TEXTS[lang]),
+                "chosen": query,
+            }
         )
         return web.Response(
-            text=html, content_type="text/html", headers={"Cache-Control": "public, max-age=60"}
+            text=html,
+            content_type="text/html",
+            headers={"Cache-Control": "public, max-age=60", "Vary": "Accept-Language, Cookie"},
         )
+
+    async def _page_figures(
+        self, agency: str | None, period: Days
+    ) -> tuple[dict[str, Any], Breakdown]:
+        figures = await self._count(agency, period)
+        parts = await self.db.read(breakdown, agency, *period.bounds)
+        return figures, parts
+
+
+def period_choices(today: date, t: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The picker's periods, newest first: this and the last 7 quarters, 12 months, 3 years,
+    each as (the ``period`` value, how it reads: "Quý 1/2022", "Tháng 03/2022", "Năm 2022")."""
+    choices: list[tuple[str, str]] = []
+    year, q = today.year, (today.month - 1) // 3 + 1
+    for _ in range(8):
+        choices.append((f"{year}-Q{q}", t["stats_quarter"].format(q=q, year=year)))
+        year, q = (year, q - 1) if q > 1 else (year - 1, 4)
+    year, month = today.year, today.month
+    for _ in range(12):
+        choices.append((f"{year}-{month:02d}", t["stats_month"].format(m=month, year=year)))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    choices.extend(
+        (str(y), t["stats_year"].format(year=y)) for y in range(today.year, today.year - 3, -1)
+    )
+    return choices
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str  # mm/yyyy
+    x: float
+    width: float
+    kept_y: float  # ahead of time and on time: the lower part of the bar
+    kept_height: float
+    late_y: float
+    late_height: float
+    kept: int
+    late: int
+
+
+CHART_HEIGHT = 160.0
+CHART_WIDTH = 600.0
+
+
+def chart(months: tuple[tuple[date, OnTime], ...]) -> list[Bar]:
+    """Bars for the inline SVG chart, one a month (kept on time below, late on top)."""
+    if not months:
+        return []
+    tallest = max(counts.resolved for _, counts in months) or 1
+    slot = CHART_WIDTH / len(months)
+    width = min(60.0, slot * 0.6)
+    bars = []
+    for i, (month, counts) in enumerate(months):
+        kept = counts.ahead + counts.on_time
+        kept_height = CHART_HEIGHT * kept / tallest
+        late_height = CHART_HEIGHT * counts.late / tallest
+        bars.append(
+            Bar(
+                label=f"{month.month:02d}/{month.year}",
+                x=i * slot + (slot - width) / 2,
+                width=width,
+                kept_y=CHART_HEIGHT - kept_height,
+                kept_height=kept_height,
+                late_y=CHART_HEIGHT - kept_height - late_height,
+                late_height=late_height,
+                kept=kept,
+                late=counts.late,
+            )
+        )
+    return bars

@@ -91,6 +91,11 @@ class Upload:
     limits: UploadLimits
 
     async def verify(self, request: web.Request) -> web.Response:
+        checked = await self.check(request)
+        return web.json_response(checked.to_json(), headers={"Cache-Control": "no-store"})
+
+    async def check(self, request: web.Request) -> Checked:
+        """The upload in ``request``'s part ``document``, checked; 4xx/503 as a Problem."""
         limit = self.limits.max_bytes
         if request.content_length is not None and request.content_length > limit + ENVELOPE_BYTES:
             raise too_large("document", limit)
@@ -120,25 +125,33 @@ class Upload:
                     f"({self.limits.max_memory_mb} MB)"
                 ) from None
         if isinstance(checked, Refused):
-            raise Problem(
-                422,
-                "bad-document",
-                "The document cannot be checked",
-                checked.reason,
-                field="document",
-            )
-        digest = received.sha256
-        registry = await self.db.read(_registry_word, digest, checked.seal)
+            raise _cannot_check(checked.reason)
+        registry = await self.db.read(_registry_word, received.sha256, checked.seal)
         verdict, reason = _verdict(checked, registry)
-        body: dict[str, Any] = {
-            "verdict": verdict,
-            "reason": reason,
-            "document": {"sha256": digest, "size": received.size, "pages": checked.pages},
-            "signatures": [s.to_json() for s in checked.signatures],
-            "seal": checked.seal.to_json() if checked.seal is not None else None,
-            "registry": registry.to_json(),
+        return Checked(verdict, reason, received.sha256, received.size, checked, registry)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One upload's verdict, with everything it was drawn from."""
+
+    verdict: str
+    reason: str  # one sentence, English
+    sha256: str
+    size: int
+    check: UploadCheck
+    registry: RegistryWord
+
+    def to_json(self) -> dict[str, Any]:
+        check = self.check
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "document": {"sha256": self.sha256, "size": self.size, "pages": check.pages},
+            "signatures": [s.to_json() for s in check.signatures],
+            "seal": check.seal.to_json() if check.seal is not None else None,
+            "registry": self.registry.to_json(),
         }
-        return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,26 +128,55 @@ def _route(request: web.Request) -> str:
     return f"{request.method} {info.canonical if info is not None else 'unmatched'}"
 
 
-@web.middleware
-async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Problem as problem:
-        return problem.response(request.path)
-    except KetquaError as exc:
-        return from_error(exc).response(request.path)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        slug, title = _HTTP_SLUGS.get(exc.status, ("http-error", exc.reason))
-        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        return Problem(exc.status, slug, title, exc.reason, headers=headers).response(request.path)
-    except Exception:
-        route = _route(request)
-        allowed, held = _throttle.allow(route)
-        if allowed:
-            more = f" ({held} more like it not logged)" if held else ""
-            log.exception("unhandled error on %s%s", route, more)
-        return Problem(500, "internal", "Internal error", "see the service log").response(
-            request.path
-        )
+ProblemPage = Callable[[web.Request, Problem], web.StreamResponse | None]
+
+
+def problems(page: ProblemPage | None = None) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The middleware that answers every refusal as a problem document.
+
+    ``page``: a service's own answer for people (an HTML page for a browser);
+    when it gives None, the problem document is the answer.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Problem as refusal:
+            return _answer(request, refusal, page)
+        except KetquaError as exc:
+            return _answer(request, from_error(exc), page)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            slug, title = _HTTP_SLUGS.get(exc.status, ("http-error", exc.reason))
+            headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+            http = Problem(exc.status, slug, title, exc.reason, headers=headers)
+            return _answer(request, http, page)
+        except Exception:
+            route = _route(request)
+            allowed, held = _throttle.allow(route)
+            if allowed:
+                more = f" ({held} more like it not logged)" if held else ""
+                log.exception("unhandled error on %s%s", route, more)
+            internal = Problem(500, "internal", "Internal error", "see the service log")
+            return _answer(request, internal, page)
+
+    return middleware
+
+
+def _answer(
+    request: web.Request, problem: Problem, page: ProblemPage | None
+) -> web.StreamResponse:
+    if page is not None:
+        try:
+            shown = page(request, problem)
+        except Exception:  # a page for people must never cost the answer itself
+            log.exception("the error page for %s failed", _route(request))
+            shown = None
+        if shown is not None:
+            return shown
+    return problem.response(request.path)
+
+
+problems_middleware = problems()
