@@ -214,16 +214,22 @@ def _deliverer(
     settings: Settings, db: Database, blobs: BlobStore, attempts: Counter, agency: str
 ) -> tuple[Deliverer, str]:
     from keys.keydir import KeyDir
-    from signer.delivery.message import DkimKey, MessageBuilder, Sender
+    from signer.delivery.message import Contact, DkimKey, MessageBuilder, Sender
     from signer.delivery.transport import PickupFolder, SmtpTransport, Transport
     from signer.delivery.worker import DeliveryConfig
 
     sender = Sender(
-        address=settings.mail_from,
+        address=settings.sender_address,
         name=settings.mail_from_name,
         reply_to=settings.mail_reply_to,
         max_bytes=int(settings.mail_max_mb * 1024 * 1024),
         public_url=settings.public_url,
+        contact=Contact(
+            agency=settings.contact_agency,
+            phone=settings.contact_phone,
+            email=settings.contact_email,
+            address=settings.contact_address,
+        ),
     )
     dkim_key = None
     if settings.dkim_selector is not None and settings.dkim_key_file is not None:

@@ -130,7 +130,9 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(30.0, gt=0, le=600, description="seconds per SMTP step")
     smtp_connections: int = Field(2, ge=1, le=32, description="concurrent SMTP connections")
     smtp_reuse: bool = Field(True, description="keep connections open across messages")
-    mail_from: str = Field("ketqua@localhost", description="sender address")
+    mail_from: str | None = Field(
+        None, description="sender address (default: ketqua@ the public_url's host name)"
+    )
     mail_from_name: str | None = Field(None, description="sender name (default: the agency's)")
     mail_reply_to: str | None = Field(None, description="Reply-To address (the agency's desk)")
     mail_max_mb: float = Field(10.0, gt=0, le=100, description="largest message; else a link")
@@ -226,6 +228,18 @@ class Settings(BaseSettings):
         if value is not None and not _ADDRESS.fullmatch(value):
             raise ValueError("must be an email address (name@domain)")
         return value
+
+    @property
+    def sender_address(self) -> str:
+        """``mail_from``, else ``ketqua@`` the portal's host name (localhost for an address)."""
+        if self.mail_from is not None:
+            return self.mail_from
+        host = urlsplit(self.public_url).hostname or "localhost"
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return f"ketqua@{host}"
+        return "ketqua@localhost"
 
     @model_validator(mode="after")
     def _dkim_pair(self) -> Settings:

@@ -19,7 +19,14 @@ from sqlalchemy import Connection, func, insert, select, update
 from registry import jobs, results
 from registry.ids import new_id
 from registry.schema import deliveries, delivery_attempts
-from registry.states import AttemptOutcome, DeliveryState, EventKind, JobKind, ResultState
+from registry.states import (
+    AttemptOutcome,
+    DeliveryKind,
+    DeliveryState,
+    EventKind,
+    JobKind,
+    ResultState,
+)
 
 EMAIL = "email"
 
@@ -46,6 +53,7 @@ class Delivery:
     mode: str | None
     created_at: datetime
     sent_at: datetime | None
+    kind: DeliveryKind = DeliveryKind.RESULT
 
     def __repr__(self) -> str:
         return f"Delivery(id={self.id!r}, state={self.state.value!r})"
@@ -63,6 +71,7 @@ def create(
     agency_code: str,
     domain: str,
     actor: str,
+    kind: DeliveryKind = DeliveryKind.RESULT,
 ) -> list[str]:
     """A pending delivery and its ``deliver`` job per recipient; their ids."""
     now = datetime.now(UTC)
@@ -79,6 +88,7 @@ def create(
                 "state": DeliveryState.PENDING.value,
                 "message_id": message_id(delivery_id, domain),
                 "attempts": 0,
+                "kind": kind.value,
                 "created_at": now,
                 "updated_at": now,
             },
@@ -92,7 +102,8 @@ def create(
             conn,
             result_id,
             EventKind.DELIVERY,
-            f"{len(created)} email delivery(ies) queued",
+            f"{len(created)} email delivery(ies) queued"
+            + (" (revocation notice)" if kind is DeliveryKind.REVOCATION else ""),
             actor,
             at=now,
         )
@@ -141,6 +152,7 @@ def for_ids(conn: Connection, ids: list[str]) -> list[Delivery]:
             mode=row.mode,
             created_at=row.created_at,
             sent_at=row.sent_at,
+            kind=DeliveryKind(row.kind),
         )
         for row in rows
     ]

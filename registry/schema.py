@@ -177,6 +177,8 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_reply", Text),
     Column("mode", String(12)),  # "attachment", or "link" when the message would be too large
+    # "result": the signed result; "revocation": the short notice that it was revoked
+    Column("kind", String(12), nullable=False, server_default="result"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),

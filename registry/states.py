@@ -74,6 +74,13 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  # refused for good (5xx), or still not sent at the maximum age
 
 
+class DeliveryKind(StrEnum):
+    """What an e-mail delivery carries."""
+
+    RESULT = "result"  # the signed result (attached, or linked when too large)
+    REVOCATION = "revocation"  # a short notice that the result was revoked: no attachment
+
+
 class AttemptOutcome(StrEnum):
     SENT = "sent"
     TEMPORARY = "temporary"  # retried: connection, timeout, 4xx

@@ -288,3 +288,70 @@ async def test_a_delivery_that_cannot_be_sent_in_time_fails_with_the_last_reply(
     assert all(a["outcome"] == "temporary" for a in delivery["attempts"])
     assert detail["state"] == "published"  # the result stands; only the email failed
     assert "too old to retry" in log
+
+
+async def test_a_correction_says_what_it_replaces_and_a_revocation_is_told_to_the_applicant(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    mailbox = Mailbox()
+    async with SmtpServer(mailbox) as server:
+        service = mail_service(
+            tmp_path / "home",
+            server.port,
+            contact_agency="Bộ phận Một cửa huyện Vân Đồn",
+            contact_phone="0203 3874 123",
+            contact_email="motcua@vandon.example.vn",
+        ).start()
+        try:
+            client = Client(session, service, create_api_key(service.home))
+            [first_id] = (await submit_for_email(client, ["an@example.vn"], "first")).ids
+            await client.wait_for({first_id}, "delivered", within=60)
+            first = await client.result(first_id)
+            metadata = unique_metadata(
+                supersedes=first_id,
+                dossier_code=first["dossier_code"],
+                applicant={"name": "Nguyễn Văn An", "email": "an@example.vn"},
+                deliver={"email": True},
+            )
+            status, body = await client.submit(metadata, distinct_pdfs(1, "second")[0])
+            assert status == 202, body
+            await client.wait_for({body["id"]}, "delivered", within=60)
+            second = await client.result(body["id"])
+            await client.revoke(second["id"], "ký nhầm văn bản", reason_code="issued_in_error")
+
+            async def notice_sent() -> bool:
+                return len(mailbox.messages) >= 3
+
+            await until(notice_sent, 30, "the revocation notice")
+            revoked = await client.result(second["id"])
+        finally:
+            await stop(service)
+
+    original, correction, notice = (m.parsed() for m in mailbox.messages)
+    assert original["From"].addresses[0].addr_spec == "ketqua@vandon.example.vn"
+    assert original["Reply-To"] == "motcua@vandon.example.vn"  # the desk answers
+    for part in ("plain", "html"):
+        said = correction.get_body((part,))
+        assert said is not None
+        text = said.get_content()
+        assert first["result_code"] in text  # what the correction replaces
+        assert "thay thế kết quả" in text
+        assert "replaces" in text
+        assert "0203 3874 123" in text  # whom to call, not "do not reply"
+        assert "không trả lời" not in text
+
+    assert not list(notice.iter_attachments())  # a notice: no document
+    assert "Thu hồi kết quả" in notice["Subject"]
+    for part in ("plain", "html"):
+        said = notice.get_body((part,))
+        assert said is not None
+        text = said.get_content()
+        assert second["result_code"] in text
+        assert "Ban hành nhầm" in text  # the reason's label, in both languages
+        assert "Issued in error" in text
+        assert "ký nhầm văn bản" not in text  # never the clerk's own words
+        assert f"{PUBLIC_URL}/tra-cuu/{second['dossier_code']}" in text
+    assert [(d["kind"], d["state"]) for d in revoked["deliveries"]] == [
+        ("result", "sent"),
+        ("revocation", "sent"),
+    ]

@@ -369,3 +369,95 @@ def test_the_same_delivery_builds_the_same_bytes(signed: SignedResult) -> None:
         record, metadata, signed.pdf, recipient="a@example.vn", message_id="<2@x>"
     )
     assert other.data != first.data
+
+
+async def test_every_part_leads_to_the_portal_with_the_access_code_and_names_whom_to_ask(
+    signed: SignedResult,
+) -> None:
+    from signer.delivery.message import Contact
+
+    desk = Sender(
+        address="ketqua@vandon.example.vn",
+        public_url="https://ketqua.vandon.example.vn",
+        contact=Contact(
+            agency="Bộ phận Một cửa huyện Vân Đồn",
+            phone="0203 3874 123",
+            email="motcua@vandon.example.vn",
+            address="Thị trấn Cái Rồng, huyện Vân Đồn",
+        ),
+    )
+    metadata = parse_metadata(json.dumps(example_metadata()))
+    result = record_of(signed, metadata)
+    built = MessageBuilder(desk).build(
+        result,
+        metadata,
+        signed.pdf,
+        recipient="an.nguyen@example.vn",
+        message_id="<1@vandon.example.vn>",
+        access_code="KQ7P-9ZX4",
+        replaces="000.00.14.H49-220301-0012-KQ1",
+    )
+    async with SmtpServer() as server:
+        outcome = await plain(server.port).send(desk.address, "an@example.vn", built.data, "<1@x>")
+    assert outcome.kind is AttemptOutcome.SENT
+    message = server.mailbox.messages[0].parsed()
+    assert message["Reply-To"] == "motcua@vandon.example.vn"  # no reply-to set: the desk's
+    lookup = "https://ketqua.vandon.example.vn/tra-cuu/000.00.14.H49-220301-0012"
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    plain_text, html_text = text.get_content(), html.get_content()
+    vietnamese, english = plain_text.split("(English)")
+    for said in (vietnamese, english, html_text):
+        assert lookup in said  # every part and language leads to the portal
+        assert "KQ7P-9ZX4" in said  # with the access code
+        assert "0203 3874 123" in said  # and whom to call
+        assert "000.00.14.H49-220301-0012-KQ1" in said  # what this correction replaces
+        assert "không trả lời" not in said
+    assert "Mã tra cứu: KQ7P-9ZX4" in vietnamese  # one label: the glossary's
+    assert "Access code: KQ7P-9ZX4" in english
+    # the long verification link is a button in HTML, not a line that runs off the screen
+    button = re.search(r'<a href="([^"]+)"[^>]*>Xác minh văn bản</a>', html_text)
+    assert button is not None
+    assert button.group(1) == signed.seal_url
+    assert f">{signed.seal_url}<" not in html_text
+
+
+async def test_a_revocation_notice_is_short_with_the_reason_and_no_document(
+    signed: SignedResult,
+) -> None:
+    from dataclasses import replace
+
+    from registry.states import RevocationReason
+
+    metadata = parse_metadata(json.dumps(example_metadata()))
+    result = replace(
+        record_of(signed, metadata),
+        state=ResultState.REVOKED,
+        revocation_code=RevocationReason.ISSUED_IN_ERROR,
+        revoked_reason="gửi nhầm người",
+    )
+    built = MessageBuilder(SENDER).build_notice(
+        result, metadata, recipient="an@example.vn", message_id="<2@vandon.example.vn>"
+    )
+    async with SmtpServer() as server:
+        outcome = await plain(server.port).send(
+            SENDER.address, "an@example.vn", built.data, "<2@x>"
+        )
+    assert outcome.kind is AttemptOutcome.SENT
+    message = server.mailbox.messages[0].parsed()
+    assert not list(message.iter_attachments())
+    assert len(built.data) < 20_000
+    assert message["Subject"] == (
+        "[Ủy ban nhân dân huyện Vân Đồn] Thu hồi kết quả 000.00.14.H49-220301-0012-KQ1"
+        " / Result revoked"
+    )
+    for part in ("plain", "html"):
+        body = message.get_body((part,))
+        assert body is not None
+        said = body.get_content()
+        assert "Ban hành nhầm" in said
+        assert "Issued in error" in said
+        assert "gửi nhầm người" not in said  # the clerk's words stay internal
+        assert "https://ketqua.vandon.example.vn/tra-cuu/000.00.14.H49-220301-0012" in said

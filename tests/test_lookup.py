@@ -179,7 +179,7 @@ async def test_without_a_code_of_their_own_the_applicant_gets_one_by_email(
     await client.wait_for({body["id"]}, "delivered", within=60)
     result = await client.result(body["id"])
     text = mailed_text(client.service, result["deliveries"][0])
-    match = re.search(r"Mã tra cứu \(.*\): ([0-9A-Z]{5}-[0-9A-Z]{5})", text)
+    match = re.search(r"Mã tra cứu: ([0-9A-Z]{5}-[0-9A-Z]{5})", text)
     assert match, text
     code = match.group(1)
     typed = code.lower().replace("-", " ")  # as someone may type it

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -128,7 +128,11 @@ class Statistics:
                 "figures": figures,
                 "parts": parts,
                 "chart": chart(parts.months),
-                "choices": period_choices(datetime.now(VIETNAM_TIME).date(), TEXTS[lang]),
+                "choices": _with_chosen(
+                    period_choices(datetime.now(VIETNAM_TIME).date(), TEXTS[lang]),
+                    query.get("period"),
+                    TEXTS[lang],
+                ),
                 "chosen": query,
             }
         )
@@ -143,7 +147,7 @@ class Statistics:
     ) -> tuple[dict[str, Any], Breakdown]:
         figures = await self._count(agency, period)
         parts = await self.db.read(breakdown, agency, *period.bounds)
-        return figures, parts
+        return figures, replace(parts, months=every_month(period, dict(parts.months)))
 
 
 def period_choices(today: date, t: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -164,9 +168,48 @@ def period_choices(today: date, t: Mapping[str, str]) -> list[tuple[str, str]]:
     return choices
 
 
+MAX_MONTHS_SHOWN = 36
+
+
+def every_month(period: Days, counted: Mapping[date, OnTime]) -> tuple[tuple[date, OnTime], ...]:
+    """Each month of the period, those without a dossier at zero (up to three years' worth;
+    a longer range shows only the months that have some)."""
+    months: list[date] = []
+    month = date(period.first.year, period.first.month, 1)
+    while month <= period.last and len(months) < MAX_MONTHS_SHOWN:
+        months.append(month)
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    if month <= period.last:  # longer than three years
+        return tuple(sorted(counted.items()))
+    nothing = OnTime(0, 0, 0, 0)
+    return tuple((m, counted.get(m, nothing)) for m in months)
+
+
+def period_label(value: str, t: Mapping[str, str]) -> str:
+    """A ``period`` value (already checked) as the picker says it."""
+    match = _PERIOD.fullmatch(value)
+    assert match is not None
+    year = int(match["year"])
+    if match["quarter"]:
+        return t["stats_quarter"].format(q=int(match["quarter"]), year=year)
+    if match["month"]:
+        return t["stats_month"].format(m=int(match["month"]), year=year)
+    return t["stats_year"].format(year=year)
+
+
+def _with_chosen(
+    choices: list[tuple[str, str]], chosen: str | None, t: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """The picker's periods, with an older one that was asked for shown first."""
+    if chosen is None or any(value == chosen for value, _ in choices):
+        return choices
+    return [(chosen, period_label(chosen, t)), *choices]
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
-    label: str  # mm/yyyy
+    label: str  # under the bar: as much of mm/yyyy as fits
+    month: str  # mm/yyyy, in the bar's tooltip
     x: float
     width: float
     kept_y: float  # ahead of time and on time: the lower part of the bar
@@ -188,14 +231,25 @@ def chart(months: tuple[tuple[date, OnTime], ...]) -> list[Bar]:
     tallest = max(counts.resolved for _, counts in months) or 1
     slot = CHART_WIDTH / len(months)
     width = min(60.0, slot * 0.6)
+    one_year = len({month.year for month, _ in months}) == 1
+    # labels that fit under their bars: mm/yyyy for a few months, mm within one year,
+    # and every third month (a quarter's first) of a longer range, as mm/yy
+    every = 1 if len(months) <= 12 else 3
     bars = []
     for i, (month, counts) in enumerate(months):
+        if len(months) <= 6:
+            label = f"{month.month:02d}/{month.year}"
+        elif one_year:
+            label = f"{month.month:02d}"
+        else:
+            label = f"{month.month:02d}/{month.year % 100:02d}" if i % every == 0 else ""
         kept = counts.ahead + counts.on_time
         kept_height = CHART_HEIGHT * kept / tallest
         late_height = CHART_HEIGHT * counts.late / tallest
         bars.append(
             Bar(
-                label=f"{month.month:02d}/{month.year}",
+                label=label,
+                month=f"{month.month:02d}/{month.year}",
                 x=i * slot + (slot - width) / 2,
                 width=width,
                 kept_y=CHART_HEIGHT - kept_height,

@@ -45,6 +45,7 @@ def delivery(item: Delivery) -> dict[str, Any]:
         "state": item.state.value,
         "message_id": item.message_id,
         "mode": item.mode,
+        "kind": item.kind.value,
         "created_at": _time(item.created_at),
         "sent_at": _time(item.sent_at),
         "attempts": [

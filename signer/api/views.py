@@ -16,7 +16,7 @@ from registry import outbox, results
 from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
-from registry.states import EventKind, ResultState, RevocationReason
+from registry.states import DeliveryKind, EventKind, ResultState, RevocationReason
 from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import API, detail, summary
 from signer.delivery import queue_email, recipients
@@ -173,23 +173,37 @@ async def revoke_result(request: web.Request) -> web.Response:
             f"result {result.id} was corrected by {result.superseded_by}; revoke that one",
             field="id",
         )
-    moved = await ctx.db.write(
-        lambda conn: results.move(
-            conn,
-            result.id,
-            ResultState.REVOKED,
-            detail=f"{code.value}: {reason}" if reason else code.value,
-            actor=key.id,
-            only_from=tuple(
-                s for s in ResultState if s not in (ResultState.SUPERSEDED, ResultState.REVOKED)
-            ),
-            revoked_reason=reason,
-            revocation_code=code.value,
-        )
-    )
+    moved = await ctx.db.write(_revoke, result, code, reason, key.id, ctx.mail_domain)
     if not moved:  # a concurrent request changed it first: answer as for that state
         return await revoke_result(request)
+    ctx.deliverer.wake()
     return await _detail(request, result)
+
+
+def _revoke(
+    conn: Connection,
+    result: ResultRecord,
+    code: RevocationReason,
+    reason: str | None,
+    actor: str,
+    domain: str,
+) -> bool:
+    """Revoked, and (in the same transaction) a notice to whoever was sent the result."""
+    moved = results.move(
+        conn,
+        result.id,
+        ResultState.REVOKED,
+        detail=f"{code.value}: {reason}" if reason else code.value,
+        actor=actor,
+        only_from=tuple(
+            s for s in ResultState if s not in (ResultState.SUPERSEDED, ResultState.REVOKED)
+        ),
+        revoked_reason=reason,
+        revocation_code=code.value,
+    )
+    if moved and result.signed_at is not None:  # signed: it may have reached the applicant
+        queue_email(conn, result, domain=domain, actor=actor, kind=DeliveryKind.REVOCATION)
+    return bool(moved)
 
 
 async def resend_result(request: web.Request) -> web.Response:

@@ -1,7 +1,8 @@
 """Email delivery of signed results: the message, the transports, the outbox's workers.
 
 ``queue_email`` runs inside the transaction that issues a result (or asks
-for a resend) and adds one delivery per recipient to the outbox
+for a resend, or revokes it: a short notice) and adds one delivery per
+recipient to the outbox
 (``registry.outbox``); ``worker.Deliverer`` sends them through
 ``transport`` (SMTP with aiosmtplib, or the pickup folder).
 """
@@ -12,6 +13,7 @@ from sqlalchemy import Connection
 
 from registry import outbox
 from registry.results import ResultRecord
+from registry.states import DeliveryKind
 from signer.metadata import parse_metadata
 
 
@@ -23,8 +25,16 @@ def recipients(result: ResultRecord) -> list[str]:
     return [str(metadata.applicant.email)]
 
 
-def queue_email(conn: Connection, result: ResultRecord, *, domain: str, actor: str) -> list[str]:
-    """The result's deliveries, added to the outbox in the caller's transaction."""
+def queue_email(
+    conn: Connection,
+    result: ResultRecord,
+    *,
+    domain: str,
+    actor: str,
+    kind: DeliveryKind = DeliveryKind.RESULT,
+) -> list[str]:
+    """The result's deliveries (or its revocation notices), added to the outbox in the
+    caller's transaction."""
     return outbox.create(
         conn,
         result.id,
@@ -32,4 +42,5 @@ def queue_email(conn: Connection, result: ResultRecord, *, domain: str, actor: s
         agency_code=result.agency_code,
         domain=domain,
         actor=actor,
+        kind=kind,
     )

@@ -37,7 +37,7 @@ from jinja2 import (
 
 from plumbing import formats
 from plumbing.errors import InputError
-from plumbing.terms import labels
+from plumbing.terms import REVOCATION_REASONS, labels
 from registry.results import ResultRecord
 from signer.metadata import ResultMetadata
 
@@ -47,14 +47,29 @@ _UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
 @dataclass(frozen=True, slots=True)
+class Contact:
+    """Whom the applicant asks: the one-stop desk (settings ``contact_*``), in every e-mail."""
+
+    agency: str | None = None  # None: the issuing agency's name
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Sender:
-    """Who the messages come from, and how big one may be."""
+    """Who the messages come from, whom to ask, and how big one may be."""
 
     address: str
     name: str | None = None  # None: the agency's name
-    reply_to: str | None = None
+    reply_to: str | None = None  # None: the desk's e-mail, if set
     max_bytes: int = 10 * 1024 * 1024
     public_url: str = "http://127.0.0.1:8080"
+    contact: Contact = field(default_factory=Contact)
+
+    @property
+    def answers_to(self) -> str | None:
+        return self.reply_to or self.contact.email
 
     @property
     def domain(self) -> str:
@@ -140,6 +155,9 @@ class MessageBuilder:
             self._subject = self._env.get_template("subject.txt.j2")
             self._text = self._env.get_template("body.txt.j2")
             self._html = self._env.get_template("body.html.j2")
+            self._notice_subject = self._env.get_template("revoked_subject.txt.j2")
+            self._notice_text = self._env.get_template("revoked.txt.j2")
+            self._notice_html = self._env.get_template("revoked.html.j2")
         except TemplateError as exc:
             where = getattr(exc, "filename", None) or getattr(exc, "name", None) or ""
             raise InputError(
@@ -156,16 +174,41 @@ class MessageBuilder:
         recipient: str,
         message_id: str,
         access_code: str | None = None,
+        replaces: str | None = None,
     ) -> Built:
-        parts = (result, metadata, pdf, recipient, message_id, access_code)
+        """The result's e-mail; ``replaces``: the result code a correction replaces."""
+        parts = (result, metadata, pdf, recipient, message_id, access_code, replaces)
         data = self._message(*parts, attach=True)
         mode = ATTACHMENT
         if len(data) > self.sender.max_bytes:
             data = self._message(*parts, attach=False)
             mode = LINK
-        if self.dkim_key is not None:
-            data = self.dkim_key.sign(data)
-        return Built(data, mode)
+        return Built(self._signed(data), mode)
+
+    def build_notice(
+        self, result: ResultRecord, metadata: ResultMetadata, *, recipient: str, message_id: str
+    ) -> Built:
+        """The short notice that ``result`` was revoked: no attachment, the reason's label."""
+        values = self._values(result, metadata, b"", attached=False)
+        reason = result.revocation_code.value if result.revocation_code else "other"
+        values |= {
+            "reason_vi": REVOCATION_REASONS[reason].vi,
+            "reason_en": REVOCATION_REASONS[reason].en,
+            "revoked_on": formats.day(result.updated_at),
+        }
+        msg = self._headers(
+            self._notice_subject.render(values), result, metadata, recipient, message_id
+        )
+        del msg["Date"]
+        msg["Date"] = format_datetime(result.updated_at)  # when it was revoked
+        msg.set_content(self._notice_text.render(values), cte="quoted-printable")
+        msg.add_alternative(
+            self._notice_html.render(values), subtype="html", cte="quoted-printable"
+        )
+        return Built(self._signed(self._bytes(msg, message_id)), LINK)
+
+    def _signed(self, data: bytes) -> bytes:
+        return self.dkim_key.sign(data) if self.dkim_key is not None else data
 
     def _message(
         self,
@@ -175,29 +218,46 @@ class MessageBuilder:
         recipient: str,
         message_id: str,
         access_code: str | None,
+        replaces: str | None,
         *,
         attach: bool,
     ) -> bytes:
         values = self._values(result, metadata, pdf, attached=attach)
         values["access_code"] = access_code
-        msg = EmailMessage(policy=SMTP)
-        msg["Subject"] = one_line(self._subject.render(values))
-        msg["From"] = formataddr(
-            (one_line(self.sender.name or metadata.agency.name), self.sender.address)
-        )
-        msg["To"] = recipient
-        if self.sender.reply_to:
-            msg["Reply-To"] = self.sender.reply_to
-        msg["Date"] = format_datetime(result.signed_at or result.updated_at)
-        msg["Message-ID"] = message_id
-        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
-        msg["Content-Language"] = "vi, en"
+        values["replaces"] = replaces
+        msg = self._headers(self._subject.render(values), result, metadata, recipient, message_id)
         msg.set_content(self._text.render(values), cte="quoted-printable")
         msg.add_alternative(self._html.render(values), subtype="html", cte="quoted-printable")
         if attach:
             msg.add_attachment(
                 pdf, maintype="application", subtype="pdf", filename=attachment_name(result)
             )
+        return self._bytes(msg, message_id)
+
+    def _headers(
+        self,
+        subject: str,
+        result: ResultRecord,
+        metadata: ResultMetadata,
+        recipient: str,
+        message_id: str,
+    ) -> EmailMessage:
+        msg = EmailMessage(policy=SMTP)
+        msg["Subject"] = one_line(subject)
+        msg["From"] = formataddr(
+            (one_line(self.sender.name or metadata.agency.name), self.sender.address)
+        )
+        msg["To"] = recipient
+        if self.sender.answers_to:
+            msg["Reply-To"] = self.sender.answers_to
+        msg["Date"] = format_datetime(result.signed_at or result.updated_at)
+        msg["Message-ID"] = message_id
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
+        msg["Content-Language"] = "vi, en"
+        return msg
+
+    @staticmethod
+    def _bytes(msg: EmailMessage, message_id: str) -> bytes:
         # boundaries from the Message-ID, not random: a message built again (a retry after
         # a crash) is the same bytes, so a duplicate is recognisable as one
         seed = hashlib.sha256(message_id.encode()).hexdigest()[:24]
@@ -221,7 +281,9 @@ class MessageBuilder:
             "verify_url": result.seal_url or "",
             "verification_code": result.verification_code or "",
             "portal_url": f"{self.sender.public_url}/tra-cuu/{quote(metadata.dossier_code)}",
-            "reply_to": self.sender.reply_to,
+            "reply_to": self.sender.answers_to,
+            "contact": self.sender.contact,
+            "desk": self.sender.contact.agency or metadata.agency.name,
             "attached": attached,
             "size_mb": f"{len(pdf) / 1024 / 1024:.1f}",
         }

@@ -33,7 +33,7 @@ from registry.database import Database
 from registry.jobs import Job
 from registry.outbox import Delivery
 from registry.results import ResultRecord
-from registry.states import AttemptOutcome, DeliveryState, JobKind
+from registry.states import AttemptOutcome, DeliveryKind, DeliveryState, JobKind
 from signer.delivery.message import Built, MessageBuilder
 from signer.delivery.transport import Outcome, Transport
 from signer.metadata import parse_metadata
@@ -55,6 +55,7 @@ class DeliveryConfig:
 class Claimed:
     delivery: Delivery
     result: ResultRecord
+    replaces: str | None = None  # a correction: the result code of the result it replaces
 
 
 class Deliverer(LeasedWorkers[Claimed]):
@@ -101,19 +102,23 @@ class Deliverer(LeasedWorkers[Claimed]):
         result = results.get(conn, job.result_id)
         if delivery is None or result is None:
             raise KetquaError(f"job {job.id} names an unknown delivery or result")
-        return job, Claimed(delivery, result)
+        replaced = results.get(conn, result.supersedes) if result.supersedes else None
+        return job, Claimed(delivery, result, replaced.result_code if replaced else None)
 
     async def run(self, job: Job, item: Claimed) -> None:
         delivery, result = item.delivery, item.result
         if delivery.state is not DeliveryState.PENDING:  # recorded, then the job survived
             await self._finish(job)
             return
-        if not result.state.issued or result.signed_sha256 is None:
+        if delivery.kind is DeliveryKind.REVOCATION:
+            built = await asyncio.to_thread(self._build_notice, result, delivery)
+        elif not result.state.issued or result.signed_sha256 is None:
             reason = f"not sent: the result is {result.state.value}"
             await self._record(job, delivery, Outcome(AttemptOutcome.PERMANENT, reason), None)
             return
-        code = await self._access_code(result)
-        built = await asyncio.to_thread(self._build, result, delivery, code)
+        else:
+            code = await self._access_code(result)
+            built = await asyncio.to_thread(self._build, result, delivery, code, item.replaces)
         outcome = await self.transport.send(
             self.builder.sender.address, delivery.recipient, built.data, delivery.message_id
         )
@@ -145,7 +150,9 @@ class Deliverer(LeasedWorkers[Claimed]):
             await self.db.write(results.set_access_hash, result.id, hashed)
         return code
 
-    def _build(self, result: ResultRecord, delivery: Delivery, code: str | None) -> Built:
+    def _build(
+        self, result: ResultRecord, delivery: Delivery, code: str | None, replaces: str | None
+    ) -> Built:
         assert result.signed_sha256 is not None
         pdf = self.blobs.get_sync(result.signed_sha256)
         return self.builder.build(
@@ -155,6 +162,15 @@ class Deliverer(LeasedWorkers[Claimed]):
             recipient=delivery.recipient,
             message_id=delivery.message_id,
             access_code=code,
+            replaces=replaces,
+        )
+
+    def _build_notice(self, result: ResultRecord, delivery: Delivery) -> Built:
+        return self.builder.build_notice(
+            result,
+            parse_metadata(result.metadata_json),
+            recipient=delivery.recipient,
+            message_id=delivery.message_id,
         )
 
     async def _record(
