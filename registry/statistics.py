@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
-from plumbing.vietnam import VIETNAM_TIME
 from registry.schema import results
 from registry.states import ResultState
 from registry.timeliness import Timeliness
@@ -95,25 +94,39 @@ class Breakdown:
     procedures: tuple[tuple[str, str, OnTime], ...]  # code, name, counts; most resolved first
     agencies: tuple[tuple[str, str], ...]  # code and name of each agency counted
 
+    @property
+    def total(self) -> OnTime:
+        """What ``on_time`` counts for the same period: the months added up."""
+        return OnTime(
+            ahead=sum(m.ahead for _, m in self.months),
+            on_time=sum(m.on_time for _, m in self.months),
+            late=sum(m.late for _, m in self.months),
+            no_due=sum(m.no_due for _, m in self.months),
+        )
+
 
 def breakdown(conn: Connection, agency: str | None, start: datetime, end: datetime) -> Breakdown:
+    """Counted in the database, grouped by month, procedure, agency and category at once: what
+    comes back is a few rows a month and procedure, never a row per dossier."""
     c = results.c
+    month = _vietnam_month(conn, c.resolved_at).label("month")
     query = _counted(
-        c.resolved_at,
+        month,
         c.procedure_code,
         c.agency_code,
         c.timeliness,
+        func.count(),
         agency=agency,
         start=start,
         end=end,
-    )
+    ).group_by(month, c.procedure_code, c.agency_code, c.timeliness)
     months: dict[date, Counter[str]] = {}
     procedures: dict[str, Counter[str]] = {}
     agencies: set[str] = set()
-    for resolved_at, procedure, agency_code, category in conn.execute(query).tuples():
-        local = resolved_at.astimezone(VIETNAM_TIME)
-        months.setdefault(date(local.year, local.month, 1), Counter())[category] += 1
-        procedures.setdefault(procedure, Counter())[category] += 1
+    for yyyy_mm, procedure, agency_code, category, n in conn.execute(query).tuples():
+        year, _, number = str(yyyy_mm).partition("-")
+        months.setdefault(date(int(year), int(number), 1), Counter())[category] += n
+        procedures.setdefault(procedure, Counter())[category] += n
         agencies.add(agency_code)
     procedure_names = _names(conn, c.procedure_code, set(procedures), "procedure")
     agency_names = _names(conn, c.agency_code, agencies, "agency")
@@ -123,12 +136,19 @@ def breakdown(conn: Connection, agency: str | None, start: datetime, end: dateti
     ]
     by_procedure.sort(key=lambda row: (-row[2].resolved, row[1]))
     return Breakdown(
-        months=tuple((month, OnTime.of(months[month])) for month in sorted(months)),
+        months=tuple((m, OnTime.of(months[m])) for m in sorted(months)),
         procedures=tuple(by_procedure),
         agencies=tuple(
             sorted(((a, agency_names.get(a, a)) for a in agencies), key=lambda p: p[1])
         ),
     )
+
+
+def _vietnam_month(conn: Connection, column: Any) -> Any:
+    """``YYYY-MM`` of a stored UTC time in Vietnam (UTC+7, no daylight saving), in SQL."""
+    if conn.dialect.name == "postgresql":
+        return func.to_char(func.timezone("Asia/Ho_Chi_Minh", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column, "+7 hours")  # SQLite keeps UTC as naive text
 
 
 def _names(conn: Connection, column: Any, codes: set[str], part: str) -> dict[str, str]:

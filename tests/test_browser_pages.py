@@ -47,6 +47,9 @@ TAP_TARGETS_TOO_SMALL = """(() => {
   return small;
 })()"""
 
+BANNER_LOOK = """(s => `${s.backgroundColor} ${s.borderLeftStyle} ${s.borderTopStyle}`)(
+  getComputedStyle(document.getElementById('verdict')))"""
+
 AXE_RUN = """axe.run(document).then(r => ({
   rules: r.passes.length + r.violations.length,
   serious: r.violations
@@ -176,6 +179,7 @@ async def test_every_page_meets_the_quality_bars_on_a_phone_and_a_desktop(
                 assert response.headers["Content-Security-Policy"] == CSP, visit.name
 
     failures: list[str] = []
+    looks: dict[str, str] = {}  # each verdict's banner: colour and border
     async with Chromium(*PHONE) as browser:
         await browser.send("Emulation.setLocaleOverride", locale="vi-VN")
         for visit in pages:
@@ -195,6 +199,8 @@ async def test_every_page_meets_the_quality_bars_on_a_phone_and_a_desktop(
                 )
                 if banner != "rgb(122, 31, 31)":
                     failures.append(f"{where}: the stylesheet did not apply ({banner})")
+                if visit.name.startswith("qr-"):
+                    looks[visit.name] = await browser.evaluate(BANNER_LOOK)
                 small = await browser.evaluate(TAP_TARGETS_TOO_SMALL)
                 failures += [f"{where}: tap target {s}" for s in small]
                 await browser.evaluate(axe_source)
@@ -209,3 +215,5 @@ async def test_every_page_meets_the_quality_bars_on_a_phone_and_a_desktop(
             if widest > NARROW[0]:
                 failures.append(f"{visit.name}: {widest} px wide at 360 px, it scrolls sideways")
     assert not failures, "\n".join(failures)
+    # valid, revoked, superseded and invalid: each its own look, not merely its own words
+    assert len(set(looks.values())) == len(looks) == 4, looks

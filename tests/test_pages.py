@@ -7,14 +7,16 @@ how they behave in a real browser, is ``tests/test_browser_pages.py``.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 
-from tests.service import Client, Service, correct
+from tests.service import PUBLIC_URL, Client, Service, correct
 from tests.test_lookup import NAME, SECRET, issue
 from tests.test_upload_verify import page_changed
 
@@ -145,6 +147,12 @@ async def test_a_browser_gets_error_pages_in_its_language_and_an_api_client_json
             session, service, "/tra-cuu/khong-phai-ma", VI
         )  # not a dossier code
         assert (status, kind) == (400, "text/html"), page[:300]
+
+        status, kind, page = await fetch(
+            session, service, "/tra-cuu", VI, "POST", data={"ma_ho_so": "x" * 5000}
+        )
+        assert (status, kind) == (413, "text/html")
+        assert "quá lớn" in text_of(page)
 
         status, kind, _ = await fetch(
             session, service, "/khong-co-trang-nay", {"Accept": "application/json"}
@@ -307,3 +315,104 @@ async def test_a_revoked_result_says_why_and_when_and_offers_no_download(client:
     assert "/van-ban" not in page  # nothing to download
     assert "Cần hỏi thêm, liên hệ" in words
     assert "Kết quả đã bị thu hồi" in text_of(public)
+
+
+async def test_no_link_on_any_page_leads_to_an_error(client: Client) -> None:
+    """From the front door and a result's pages, every link on every page reached answers."""
+    valid = await issue(client, "crawl-valid")
+    revoked = await issue(client, "crawl-revoked")
+    await client.revoke(revoked["id"], "nhầm", reason_code="issued_in_error")
+    base = client.service.verifier_url
+    seal = urlsplit(valid["verification_url"]).path
+    start = [
+        "/",
+        f"/tra-cuu/{valid['dossier_code']}",
+        seal,
+        urlsplit(revoked["verification_url"]).path,
+    ]
+    start += ["/ket-qua?limit=1", "/thong-ke?period=2022", "/khong-co-trang-nay"]
+    seen: set[str] = set()
+    queue = list(start)
+    broken: list[str] = []
+    async with aiohttp.ClientSession() as session:
+        while queue and len(seen) < 120:
+            path = queue.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            async with session.get(base + path, headers=VI) as response:
+                page = await response.text()
+                if response.status >= 400 and path not in start:
+                    broken.append(f"{path}: {response.status}")
+            for href in re.findall(r'href="([^"]+)"', page):
+                href = html.unescape(href)
+                # our own absolute links (the QR's, in capitals: QR alphanumeric mode)
+                if href.upper().startswith(PUBLIC_URL.upper()):
+                    href = href[len(PUBLIC_URL) :]
+                if href.startswith(("mailto:", "tel:", "#", "http")):
+                    continue
+                queue.append(href)
+    assert len(seen) > 20, seen  # the crawl went somewhere
+    assert not broken, broken
+
+
+async def test_the_listing_page_finds_a_dossier_and_pages_on(client: Client) -> None:
+    first = await issue(client, "listing-page-1")
+    second = await issue(client, "listing-page-2")
+    async with aiohttp.ClientSession() as session:
+        for _ in range(30):  # the listing is made again at most once a second
+            _, _, page = await fetch(session, client.service, "/ket-qua?limit=1", VI)
+            if second["result_code"] in page:
+                break
+            await asyncio.sleep(0.2)
+        assert second["result_code"] in page
+        assert first["result_code"] not in page  # one a page
+        assert "Trước hạn" in text_of(page) or "Đúng hạn" in text_of(page)  # the category
+        more = re.search(r'<a class="button" href="([^"]+)">Trang sau</a>', page)
+        assert more is not None
+        _, _, following = await fetch(session, client.service, html.unescape(more.group(1)), VI)
+        assert second["result_code"] not in following
+        assert "Về trang đầu" in text_of(following)
+        typed = first["dossier_code"].lower().replace("-", " ")
+        status, _, found = await fetch(
+            session, client.service, f"/ket-qua?dossier={typed}&from=&to=&procedure=", VI
+        )
+        assert status == 200
+        assert first["result_code"] in found
+        assert second["result_code"] not in found
+        status, kind, _ = await fetch(session, client.service, "/ket-qua?from=31/02/2022", VI)
+        assert (status, kind) == (400, "text/html")  # a day that does not exist, said to people
+
+
+async def test_the_qr_page_tells_the_officer_what_to_compare(client: Client) -> None:
+    valid = await issue(client, "compare")
+    revoked = await issue(client, "compare-revoked")
+    await client.revoke(revoked["id"], "nhầm", reason_code="issued_in_error")
+    async with aiohttp.ClientSession() as session:
+        _, _, page = await fetch(
+            session, client.service, urlsplit(valid["verification_url"]).path, VI
+        )
+        words = text_of(page)
+        assert "Nội dung in trên giấy phải khớp với các thông tin dưới đây" in words
+        compare = page.split('id="compare"')[1].split("</section>")[0]
+        for label in (
+            "Cơ quan ban hành",
+            "Số, ký hiệu văn bản",
+            "Mã hồ sơ",
+            "Mã kết quả",
+            "Chủ hồ sơ",
+        ):
+            assert label in compare
+        assert "SHA-256" not in compare  # the technical facts are folded away, below
+        assert '<details class="card technical">' in page
+        assert "Tải văn bản" in words
+        _, _, gone = await fetch(
+            session, client.service, urlsplit(revoked["verification_url"]).path, VI
+        )
+        assert 'class="verdict revoked"' in gone
+        assert "Tải văn bản:" not in text_of(gone)  # a revoked page offers no download
+        assert "không tải về được" in text_of(gone)
+        forged = urlsplit(valid["verification_url"]).path[:-12] + "A" * 12
+        _, _, bad = await fetch(session, client.service, forged, VI)
+        assert "đường dẫn bị cắt ngắn hoặc gõ sai" in text_of(bad)
+        assert "Cần hỏi thêm, liên hệ" in text_of(bad)

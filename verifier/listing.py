@@ -90,7 +90,11 @@ class Listing:
     db: Database
     env: Environment
     answers: Fresh[tuple[bytes, str]] = field(default_factory=Fresh)
-    choices: Fresh[list[tuple[str, str]]] = field(default_factory=lambda: Fresh(seconds=60.0))
+    # the procedures to filter by: a grouped read of every listed result, made again in the
+    # background (the old list given meanwhile) so that no page waits for it
+    choices: Fresh[list[tuple[str, str]]] = field(
+        default_factory=lambda: Fresh(seconds=60.0, stale=3600.0)
+    )
 
     async def _answer(self, request: web.Request, kind: str) -> web.Response:
         """The answer for this query, computed at most once a second (the portal polls)."""

@@ -103,6 +103,8 @@ def error_page(request: web.Request, problem: Problem) -> web.StreamResponse | N
         return None
     lang = language(request)
     values = frame(request, lang)
+    # the switch leads home in the other language: the same address would refuse again
+    values["switch_url"] = f"/?lang={values['other']}"
     t = values["t"]
     key = (
         f"error_{problem.status}"

@@ -88,9 +88,12 @@ class Statistics:
     db: Database
     env: Environment
     answers: Fresh[dict[str, Any]] = field(default_factory=lambda: Fresh(seconds=10.0))
+    # a year's breakdown is a grouped count over every dossier of the year: made again in
+    # the background while the last one is still given, so no visitor waits for it
     pages: Fresh[tuple[dict[str, Any], Breakdown]] = field(
-        default_factory=lambda: Fresh(seconds=10.0)
+        default_factory=lambda: Fresh(seconds=10.0, stale=60.0)
     )
+    rendered: Fresh[bytes] = field(default_factory=lambda: Fresh(seconds=1.0))
 
     async def _figures(self, request: web.Request) -> dict[str, Any]:
         # checked before the cache: an answer is kept under the question it answers,
@@ -116,12 +119,33 @@ class Statistics:
         asked = any(name in query for name in ("period", "from", "to"))
         period = parse_period(query) if asked else this_quarter()
         lang = language(request)
-        figures, parts = await self.pages.get(
-            (agency, period.first, period.last), lambda: self._page_figures(agency, period)
-        )
         keep: dict[str, str] = {
             k: query[k] for k in ("agency", "period", "from", "to") if k in query
         }
+        # the page as rendered, under what it depends on (never the raw query)
+        key = (agency, period.first, period.last, lang, tuple(sorted(keep.items())))
+        html = await self.rendered.get(
+            key, lambda: self._render(request, agency, period, lang, keep)
+        )
+        return web.Response(
+            body=html,
+            content_type="text/html",
+            charset="utf-8",
+            headers={"Cache-Control": "public, max-age=60", "Vary": "Accept-Language, Cookie"},
+        )
+
+    async def _render(
+        self,
+        request: web.Request,
+        agency: str | None,
+        period: Days,
+        lang: str,
+        keep: dict[str, str],
+    ) -> bytes:
+        figures, parts = await self.pages.get(
+            (agency, period.first, period.last), lambda: self._page_figures(agency, period)
+        )
+        today = datetime.now(VIETNAM_TIME).date()
         html = self.env.get_template("statistics.html.j2").render(
             frame(request, lang, keep)
             | {
@@ -129,24 +153,19 @@ class Statistics:
                 "parts": parts,
                 "chart": chart(parts.months),
                 "choices": _with_chosen(
-                    period_choices(datetime.now(VIETNAM_TIME).date(), TEXTS[lang]),
-                    query.get("period"),
-                    TEXTS[lang],
+                    period_choices(today, TEXTS[lang]), keep.get("period"), TEXTS[lang]
                 ),
-                "chosen": query,
+                "chosen": keep,
             }
         )
-        return web.Response(
-            text=html,
-            content_type="text/html",
-            headers={"Cache-Control": "public, max-age=60", "Vary": "Accept-Language, Cookie"},
-        )
+        return html.encode()
 
     async def _page_figures(
         self, agency: str | None, period: Days
     ) -> tuple[dict[str, Any], Breakdown]:
-        figures = await self._count(agency, period)
+        # one grouped count gives the totals too (the same dossiers as the JSON's on_time)
         parts = await self.db.read(breakdown, agency, *period.bounds)
+        figures = report(agency, period, parts.total)
         return figures, replace(parts, months=every_month(period, dict(parts.months)))
 
 

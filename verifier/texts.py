@@ -122,9 +122,12 @@ _SENTENCES: Mapping[str, Mapping[str, str]] = {
             "Văn bản không còn ở trạng thái cho phép việc này (đã thu hồi hoặc thay thế)."
         ),
         "error_409_next": "Tra cứu lại hồ sơ để xem kết quả hiện hành.",
-        "error_413": "Tệp quá lớn",
-        "error_413_what": "Tệp gửi lên vượt quá dung lượng cho phép.",
-        "error_413_next": "Gửi đúng tệp PDF kết quả đã nhận từ cơ quan (thường dưới 20 MB).",
+        "error_413": "Dữ liệu gửi lên quá lớn",
+        "error_413_what": "Tệp hoặc dữ liệu gửi lên vượt quá dung lượng cho phép.",
+        "error_413_next": (
+            "Gửi đúng tệp PDF kết quả đã nhận từ cơ quan (thường dưới 20 MB), hoặc nhập lại "
+            "mã hồ sơ cho đúng."
+        ),
         "error_415": "Định dạng không đúng",
         "error_415_what": "Cổng không nhận dữ liệu ở định dạng này.",
         "error_415_next": "Dùng biểu mẫu trên trang để gửi.",
@@ -356,8 +359,8 @@ _SENTENCES: Mapping[str, Mapping[str, str]] = {
             "The document is no longer in a state that allows it (revoked or replaced)."
         ),
         "error_409_next": "Look the dossier up again to see the current result.",
-        "error_413": "The file is too large",
-        "error_413_what": "The file sent is over the size allowed.",
+        "error_413": "Too large",
+        "error_413_what": "The file or form sent is over the size allowed.",
         "error_413_next": (
             "Send the result PDF exactly as the agency issued it (usually under 20 MB)."
         ),
