@@ -28,10 +28,13 @@ MAX_TYPED = 100  # what is read of a dossier code typed by a person
 
 def typed_dossier_code(text: str) -> str:
     """A dossier code as typed: any case, spaces, dashes of any kind, or spaces for dashes."""
+    if _AS_STORED.fullmatch(text):  # what links and the QR carry: nothing to do (2 us saved)
+        return text
     text = normalised_code(text).translate(_DASHES)
     return re.sub(r"\s*-\s*|\s+", "-", text)
 
 
+_AS_STORED = re.compile(r"[0-9A-Z.]{1,20}-\d{6}-\d{4}")
 _DASHES = str.maketrans(
     {
         "\u2010": "-",
