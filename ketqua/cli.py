@@ -14,6 +14,7 @@ import logging
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -50,7 +51,7 @@ FLAGS: Mapping[str, Mapping[str, str]] = {
         "placement": "--position / --page",
         "jobs": "--jobs",
     },
-    "apikey": {"agency": "--agency", "name": "--name"},
+    "apikey": {"agency": "--agency", "name": "--name", "expires_days": "--expires-days"},
     "migrate": {"role": "--grant-reader"},
     "keys": {
         "cert": "--cert",
@@ -276,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
                 help="an agency the key may act for (again for more; default: the agency "
                 "of the signer it talks to, which is all a registry of one agency needs)",
             )
+            command.add_argument(
+                "--expires-days",
+                type=int,
+                default=365,
+                metavar="DAYS",
+                help="days until the key runs out (default 365; 0: never, not advised)",
+            )
         command.add_argument("--config", type=Path, default=None, help="TOML settings file")
         command.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
     return parser
@@ -437,11 +445,19 @@ def _apikey(args: argparse.Namespace) -> int:
         try:
             await upgrade(db)
             if args.apikey_command == "create":
-                key, plain = await apikeys.create_api_key(db, args.name, tuple(args.agency or ()))
+                if args.expires_days < 0:
+                    raise InputError("must be 0 (never) or more days", field="expires_days")
+                lifetime = timedelta(days=args.expires_days) if args.expires_days else None
+                key, plain = await apikeys.create_api_key(
+                    db, args.name, tuple(args.agency or ()), lifetime
+                )
                 acts_for = ", ".join(key.agencies) or "the agency of the signer it talks to"
+                runs_out = (
+                    f"runs out {day(key.expires_at)}" if key.expires_at else "never runs out"
+                )
                 print(
                     f"API key {key.name!r} created for {acts_for} "
-                    f"(prefix {key.prefix}); it is shown once:"
+                    f"(prefix {key.prefix}; {runs_out}); it is shown once:"
                 )
                 print(plain)
             elif args.apikey_command == "revoke":
@@ -449,11 +465,18 @@ def _apikey(args: argparse.Namespace) -> int:
                 print(f"API key {key.name!r} revoked")
             else:
                 for key in await apikeys.list_api_keys(db):
-                    state = f"revoked {day(key.revoked_at)}" if key.revoked_at else "active"
+                    if key.revoked_at:
+                        state = f"revoked {day(key.revoked_at)}"
+                    elif key.expired:
+                        state = f"ran out {day(key.expires_at)}" if key.expires_at else ""
+                    else:
+                        state = "active"
                     acts_for = ",".join(key.agencies) or "the signer's agency"
+                    expires = f"runs out {day(key.expires_at)}" if key.expires_at else "never"
+                    used = f"last used {day(key.last_used_at)}" if key.last_used_at else "unused"
                     print(
                         f"{key.name}\t{key.prefix}\t{acts_for}\t"
-                        f"created {day(key.created_at)}\t{state}"
+                        f"created {day(key.created_at)}\t{state}\t{expires}\t{used}"
                     )
         finally:
             await db.close()

@@ -17,6 +17,7 @@ import functools
 import gc
 import logging
 import signal
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from aiohttp import web
@@ -118,7 +119,11 @@ async def _start_signer(
     from registry.results import PIPELINE
     from signer.api.app import create_app
     from signer.api.context import SignerContext
-    from signer.api.health import register_signer_metrics
+    from signer.api.health import (
+        EXPIRY_WARNING_DAYS,
+        register_certificate_metrics,
+        register_signer_metrics,
+    )
     from signer.delivery import queue_email
     from signer.pipeline.pool import (
         Failure,
@@ -166,6 +171,11 @@ async def _start_signer(
     )
     await intake.start(noop_in_worker)
     histogram, attempts = register_signer_metrics(metrics, db)
+    register_certificate_metrics(metrics, facts.certificates)
+    for cert in facts.certificates:
+        left = (cert.not_after - datetime.now(UTC)).days
+        if left < EXPIRY_WARNING_DAYS:
+            log.warning("the %s certificate runs out in %d day(s): renew it", cert.use, left)
     deliverer, mail_domain = _deliverer(settings, db, blobs, attempts, agency_code)
     pipeline = Pipeline(
         db,
@@ -197,6 +207,7 @@ async def _start_signer(
         audit=audit,
         agency_code=agency_code,
         max_document_bytes=settings.max_document_bytes,
+        certificates=facts.certificates,
     )
     await _start_site(
         create_app(ctx, metrics), settings.signer_address, "signer API", settings, drain

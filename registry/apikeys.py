@@ -16,8 +16,9 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,10 +44,29 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None
     agencies: tuple[str, ...] = field(default=())  # none: the signer's own agency
+    expires_at: datetime | None = None  # None: made before keys ran out
+    last_used_at: datetime | None = None
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.expired
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
+
+    @classmethod
+    def from_row(cls, row: Any) -> ApiKey:
+        return cls(
+            row.id,
+            row.name,
+            row.prefix,
+            row.created_at,
+            row.revoked_at,
+            _agencies(row.agencies),
+            row.expires_at,
+            row.last_used_at,
+        )
 
     def may_act_for(self, agency: str, signer_agency: str) -> bool:
         """Whether this key may submit, read or change a result of ``agency``."""
@@ -71,11 +91,18 @@ def _split(key: str) -> str | None:
     return parts[1]
 
 
+DEFAULT_LIFETIME = timedelta(days=365)
+
+
 async def create_api_key(
-    db: Database, name: str, agencies: tuple[str, ...] = ()
+    db: Database,
+    name: str,
+    agencies: tuple[str, ...] = (),
+    lifetime: timedelta | None = DEFAULT_LIFETIME,
 ) -> tuple[ApiKey, str]:
-    """A new key acting for ``agencies`` (none: for the agency of the signer it talks to);
-    the plain key is returned here, once, and never stored."""
+    """A new key acting for ``agencies`` (none: for the agency of the signer it talks to),
+    running out after ``lifetime`` (None: never); the plain key is returned here, once,
+    and never stored."""
     name = name.strip()
     if not name or len(name) > 100:
         raise Conflict("an API key needs a name of 1 to 100 characters", field="name")
@@ -86,13 +113,16 @@ async def create_api_key(
             )
     prefix = secrets.token_hex(_PREFIX_BYTES)
     plain = f"kq_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(new_id(), name, prefix, datetime.now(UTC), None, tuple(sorted(set(agencies))))
+    now = datetime.now(UTC)
+    expires = now + lifetime if lifetime is not None else None
+    key = ApiKey(new_id(), name, prefix, now, None, tuple(sorted(set(agencies))), expires)
     row = {
         "id": key.id,
         "name": key.name,
         "prefix": prefix,
         "secret_sha256": _digest(plain),
         "created_at": key.created_at,
+        "expires_at": expires,
         "agencies": ",".join(key.agencies) or None,
     }
     try:
@@ -109,9 +139,7 @@ def _revoke(conn: Connection, name: str) -> ApiKey:
         raise NotFound(f"no API key named {name!r}", field="name")
     revoked_at = row.revoked_at or datetime.now(UTC)
     conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=revoked_at))
-    return ApiKey(
-        row.id, row.name, row.prefix, row.created_at, revoked_at, _agencies(row.agencies)
-    )
+    return replace(ApiKey.from_row(row), revoked_at=revoked_at)
 
 
 async def revoke_api_key(db: Database, name: str) -> ApiKey:
@@ -119,11 +147,7 @@ async def revoke_api_key(db: Database, name: str) -> ApiKey:
 
 
 def _list(conn: Connection) -> list[ApiKey]:
-    rows = conn.execute(select(api_keys).order_by(api_keys.c.id))
-    return [
-        ApiKey(r.id, r.name, r.prefix, r.created_at, r.revoked_at, _agencies(r.agencies))
-        for r in rows
-    ]
+    return [ApiKey.from_row(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.id))]
 
 
 async def list_api_keys(db: Database) -> list[ApiKey]:
@@ -134,15 +158,14 @@ _BY_PREFIX = select(api_keys).where(api_keys.c.prefix == bindparam("prefix"))
 
 
 async def authenticate(db: Database, presented: str) -> ApiKey | None:
-    """The active key ``presented`` is, or None (unknown, wrong or revoked)."""
+    """The active key ``presented`` is, or None (unknown, wrong, revoked or run out)."""
     prefix = _split(presented)
     row = None
     if prefix is not None:
         row = await db.read(lambda conn: conn.execute(_BY_PREFIX, {"prefix": prefix}).first())
     expected = row.secret_sha256 if row is not None else _DUMMY
     matches = hmac.compare_digest(_digest(presented), expected)
-    if row is None or not matches or row.revoked_at is not None:
+    if row is None or not matches:
         return None
-    return ApiKey(
-        row.id, row.name, row.prefix, row.created_at, row.revoked_at, _agencies(row.agencies)
-    )
+    key = ApiKey.from_row(row)
+    return key if key.active else None

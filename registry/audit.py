@@ -4,7 +4,8 @@ Changes of a result are attributed in its history, in the same transaction
 (``result_events.actor``). Every request, reads included, also lands here;
 rows are written in small batches off the request path, so a crash can
 lose the last fraction of a second of rows (never a change: those are in
-the history). While the database is unavailable, rows wait in memory (up
+the history). Each batch also sets its keys' ``last_used_at``: a key's last
+use costs no write of its own. While the database is unavailable, rows wait in memory (up
 to ``MAX_WAITING``) and go out with the next batch once it is back.
 """
 
@@ -15,10 +16,13 @@ import contextlib
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, update
 
 from plumbing.errors import Unavailable
 from registry.database import Database
-from registry.schema import audit_log
+from registry.schema import api_keys, audit_log
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,18 @@ class AuditEntry:
     route: str
     result_id: str | None
     status: int
+
+
+def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The batch, and each key's last use (the latest of the batch): one transaction."""
+    conn.execute(audit_log.insert(), rows)
+    last: dict[str, datetime] = {}
+    for row in rows:
+        key, at = row["api_key_id"], row["at"]
+        if key is not None and (key not in last or at > last[key]):
+            last[key] = at
+    for key, at in last.items():
+        conn.execute(update(api_keys).where(api_keys.c.id == key).values(last_used_at=at))
 
 
 class AuditTrail:
@@ -59,7 +75,7 @@ class AuditTrail:
         batch, self._pending = self._pending, []
         try:
             rows = [asdict(e) for e in batch]
-            await self.db.write(lambda conn: conn.execute(audit_log.insert(), rows))
+            await self.db.write(_write, rows)
         except Unavailable as exc:
             self._pending = (batch + self._pending)[-MAX_WAITING:]
             log.warning("audit trail: %d row(s) wait for the database: %s", len(batch), exc)

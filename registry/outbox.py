@@ -110,6 +110,26 @@ def create(
     return created
 
 
+def summaries(conn: Connection, result_ids: list[str]) -> dict[str, dict[str, int]]:
+    """For each result, how many deliveries of the result itself are pending, sent, failed."""
+    if not result_ids:
+        return {}
+    query = (
+        select(deliveries.c.result_id, deliveries.c.state, func.count())
+        .where(
+            deliveries.c.result_id.in_(result_ids),
+            deliveries.c.kind == DeliveryKind.RESULT.value,
+        )
+        .group_by(deliveries.c.result_id, deliveries.c.state)
+    )
+    counted: dict[str, dict[str, int]] = {
+        i: {s.value: 0 for s in DeliveryState} for i in result_ids
+    }
+    for result_id, state, n in conn.execute(query).tuples():
+        counted[result_id][state] = n
+    return counted
+
+
 def get(conn: Connection, delivery_id: str) -> Delivery | None:
     found = for_ids(conn, [delivery_id])
     return found[0] if found else None
@@ -206,14 +226,20 @@ def record_attempt(
 
 
 def _all_sent(conn: Connection, result_id: str) -> bool:
-    """Every recipient has one sent delivery (a failed one resent later counts once sent)."""
+    """Every recipient of the latest sending (the first, or the last resend: perhaps to a
+    corrected address) has a sent delivery of the result; a failed one resent later counts
+    once sent, and an address corrected away no longer counts."""
     rows = conn.execute(
-        select(deliveries.c.recipient, deliveries.c.state).where(
-            deliveries.c.result_id == result_id
+        select(deliveries.c.recipient, deliveries.c.state, deliveries.c.created_at).where(
+            deliveries.c.result_id == result_id,
+            deliveries.c.kind == DeliveryKind.RESULT.value,
         )
     ).all()
+    if not rows:
+        return False
+    latest = max(r.created_at for r in rows)
     sent = {r.recipient for r in rows if r.state == DeliveryState.SENT.value}
-    return bool(rows) and all(r.recipient in sent for r in rows)
+    return all(r.recipient in sent for r in rows if r.created_at == latest)
 
 
 def counts(conn: Connection) -> dict[str, int]:

@@ -10,10 +10,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, func, insert, select, update
 
-from registry.schema import result_events, results
-from registry.states import HistoryStep, ResultState, RevocationReason, history_step
+from registry.schema import deliveries, result_events, results
+from registry.states import (
+    DeliveryKind,
+    HistoryStep,
+    ResultState,
+    RevocationReason,
+    history_step,
+)
 from registry.timeliness import timeliness
 
 PIPELINE = "pipeline"  # the actor of the service's own moves
@@ -175,8 +181,14 @@ def page(
     after: str | None,
     limit: int,
     agencies: tuple[str, ...],
+    dossier_code: str | None = None,
+    delivery: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> list[ResultRecord]:
-    """Results of ``agencies`` in id (= creation) order, after the id ``after``."""
+    """Results of ``agencies`` in id (= creation) order, after the id ``after``; narrowed to
+    a dossier, to results with a delivery of the result in state ``delivery`` (pending,
+    sent, failed), and to those created in [start, end)."""
     query = (
         select(results)
         .where(results.c.agency_code.in_(agencies))
@@ -187,6 +199,20 @@ def page(
         query = query.where(results.c.state == state.value)
     if after is not None:
         query = query.where(results.c.id > after)
+    if dossier_code is not None:
+        query = query.where(results.c.dossier_code == dossier_code)
+    if delivery is not None:
+        query = query.where(
+            exists().where(
+                deliveries.c.result_id == results.c.id,
+                deliveries.c.kind == DeliveryKind.RESULT.value,
+                deliveries.c.state == delivery,
+            )
+        )
+    if start is not None:
+        query = query.where(results.c.created_at >= start)
+    if end is not None:
+        query = query.where(results.c.created_at < end)
     return [ResultRecord.from_row(r) for r in conn.execute(query)]
 
 

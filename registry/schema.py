@@ -80,6 +80,8 @@ api_keys = Table(
     Column("secret_sha256", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),  # NULL: a key made before keys ran out
+    Column("last_used_at", UtcDateTime),  # to the minute: written at most once a minute
     # the agencies the key may act for, comma-separated; NULL (a key made before they were
     # recorded): the agency of the signer it talks to
     Column("agencies", Text),

@@ -273,6 +273,11 @@ async def test_a_revoked_key_stops_working_at_once_and_requests_are_audited(
         "ON a.api_key_id = k.id WHERE k.name = 'short-lived'",
     )
     assert rows == [("GET", "/api/v1/results", 200)]
+    # the key's last use is kept with the batch, and the operator's list shows it
+    listed = await asyncio.to_thread(run_ketqua, service.home, "apikey", "list")
+    [line] = [row for row in listed.stdout.splitlines() if row.startswith("short-lived\t")]
+    assert "last used " in line
+    assert "runs out " in line  # keys run out (365 days unless told otherwise)
 
 
 async def test_revoking_a_result(client: aiohttp.ClientSession) -> None:
@@ -419,3 +424,21 @@ async def test_the_log_holds_no_personal_data_or_secret(
         passphrase,
     ):
         assert secret not in log
+
+
+async def test_health_lists_each_certificate_with_its_end(service: Service) -> None:
+    async with (
+        aiohttp.ClientSession(service.signer_url, timeout=TIMEOUT) as s,
+        s.get("/healthz") as response,
+    ):
+        body = await response.json()
+        async with s.get("/metrics") as scraped:
+            metrics = await scraped.text()
+    uses = {c["use"]: c for c in body["certificates"]}
+    assert set(uses) == {"document", "seal"}
+    for cert in uses.values():
+        assert cert["days_left"] > 30  # the development PKI's certificates are fresh
+        assert cert["not_after"].startswith("20")
+    assert "warnings" not in body
+    assert 'ketqua_certificate_expiry_timestamp_seconds{subject="' in metrics
+    assert 'use="document"' in metrics

@@ -355,3 +355,60 @@ async def test_a_correction_says_what_it_replaces_and_a_revocation_is_told_to_th
         ("result", "sent"),
         ("revocation", "sent"),
     ]
+
+
+async def test_a_refused_delivery_is_found_and_sent_again_to_the_corrected_address(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    typo = "an.nguyen@exmaple.vn"
+    mailbox = Mailbox(refuse={typo: f"550 5.1.1 <{typo}>: Recipient address rejected"})
+    async with SmtpServer(mailbox) as server:
+        service = mail_service(tmp_path / "home", server.port).start()
+        try:
+            client = Client(session, service, create_api_key(service.home))
+            [refused_id] = (await submit_for_email(client, [typo], "typo")).ids
+            [fine_id] = (await submit_for_email(client, ["binh@example.vn"], "fine")).ids
+            await client.wait_for({fine_id}, "delivered", within=60)
+
+            async def listed(query: str) -> list[dict[str, Any]]:
+                async with session.get(
+                    client.url(f"/api/v1/results?{query}"), headers=client.headers
+                ) as response:
+                    assert response.status == 200, await response.text()
+                    items: list[dict[str, Any]] = (await response.json())["items"]
+                    return items
+
+            async def refused_settled() -> bool:
+                return [r["id"] for r in await listed("delivery=failed")] == [refused_id]
+
+            await until(refused_settled, 30, "the refused delivery in the list")
+            [row] = await listed("delivery=failed")
+            assert row["state"] == "published"  # the result stands; its e-mail did not arrive
+            assert row["delivery"] == {"pending": 0, "sent": 0, "failed": 1}
+            dossier = row["dossier_code"]
+            assert [r["id"] for r in await listed(f"dossier_code={dossier.lower()}")] == [
+                refused_id
+            ]
+            async with session.post(
+                client.url(f"/api/v1/results/{refused_id}/resend"),
+                json={"email": "an.nguyen@example.vn"},
+                headers=client.headers,
+            ) as response:
+                assert response.status == 202, await response.text()
+            await client.wait_for({refused_id}, "delivered", within=60)
+            again = await client.result(refused_id)
+            async with session.post(
+                client.url(f"/api/v1/results/{fine_id}/resend"),
+                json={"email": "not an address"},
+                headers=client.headers,
+            ) as response:
+                bad = await response.json(content_type=None)
+                assert (response.status, bad["field"]) == (422, "email")
+        finally:
+            await stop(service)
+
+    assert [m.rcpt_tos for m in mailbox.messages if m.rcpt_tos == ["an.nguyen@example.vn"]]
+    assert again["delivery"] == {"pending": 0, "sent": 1, "failed": 1}
+    [resend] = [e for e in again["events"] if e["state"] == "resend"]
+    assert "corrected address, a***n@example.vn" in resend["detail"]
+    assert "was a***n@exmaple.vn" in resend["detail"]

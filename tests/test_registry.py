@@ -332,6 +332,24 @@ async def test_api_keys_are_stored_as_hashes_and_revocable(db: Database) -> None
         await apikeys.revoke_api_key(db, "nobody")
 
 
+async def test_an_api_key_runs_out(db: Database) -> None:
+    from datetime import timedelta
+
+    key, plain = await apikeys.create_api_key(db, "het-han", (AGENCY,), timedelta(days=30))
+    assert key.expires_at is not None
+    assert timedelta(days=29) < key.expires_at - key.created_at <= timedelta(days=30)
+    assert await apikeys.authenticate(db, plain) is not None
+    _, gone = await apikeys.create_api_key(db, "da-het-han", (AGENCY,), timedelta(seconds=-1))
+    assert await apikeys.authenticate(db, gone) is None  # run out: refused like a revoked one
+    forever, kept = await apikeys.create_api_key(db, "khong-het-han", (AGENCY,), None)
+    assert forever.expires_at is None
+    assert await apikeys.authenticate(db, kept) is not None
+    listed = {k.name: k for k in await apikeys.list_api_keys(db)}
+    assert listed["da-het-han"].expired
+    assert not listed["da-het-han"].active
+    assert listed["het-han"].active
+
+
 async def test_ids_sort_by_creation_and_do_not_repeat() -> None:
     ids = [new_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)

@@ -12,6 +12,7 @@ from registry.audit import AuditTrail
 from registry.blobs import BlobStore
 from registry.database import Database
 from signer.delivery.worker import Deliverer
+from signer.pipeline.pool import CertificateExpiry
 from signer.pipeline.worker import Pipeline
 
 
@@ -26,6 +27,7 @@ class SignerContext:
     audit: AuditTrail
     agency_code: str  # the agency the keys sign for: other agencies' results are refused
     max_document_bytes: int
+    certificates: tuple[CertificateExpiry, ...] = ()  # each with the moment it runs out
 
 
 SIGNER = web.AppKey("signer", SignerContext)

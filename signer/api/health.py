@@ -1,9 +1,10 @@
-"""``GET /healthz`` and the signer's gauges: database, signing key, queue."""
+"""``GET /healthz`` and the signer's gauges: database, signing key, queue, certificates."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from registry import jobs, outbox, results
 from registry.database import Database
 from registry.states import DeliveryState, ResultState
 from signer.api.context import SIGNER
-from signer.pipeline.pool import Failure, probe_in_worker
+from signer.pipeline.pool import CertificateExpiry, Failure, probe_in_worker
 
 KEY_CHECK_EVERY = 30.0  # seconds; a probe is a real signature with the (token's) key
 KEY_CHECK_TIMEOUT = 10.0
@@ -65,7 +66,42 @@ async def healthz(request: web.Request) -> web.Response:
     if key_problem:
         body["status"] = "unavailable"
     body["workers"] = {"size": ctx.pipeline.pool.size, "busy": ctx.pipeline.busy}
+    now = datetime.now(UTC)
+    body["certificates"] = []
+    for cert in ctx.certificates:
+        days_left = (cert.not_after - now).days
+        body["certificates"].append(
+            {
+                "use": cert.use,
+                "subject": cert.subject,
+                "not_after": cert.not_after.isoformat(),
+                "days_left": days_left,
+            }
+        )
+        if cert.not_after <= now:  # every signature made now would not validate
+            body["status"] = "unavailable"
+        elif days_left < EXPIRY_WARNING_DAYS:
+            body.setdefault("warnings", []).append(
+                f"the {cert.use} certificate runs out in {days_left} day(s): renew it"
+            )
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+
+EXPIRY_WARNING_DAYS = 30
+
+
+def register_certificate_metrics(
+    metrics: Metrics, certificates: tuple[CertificateExpiry, ...]
+) -> None:
+    """When each certificate runs out, for an alert rule (``time() > expiry - 30d``)."""
+    expiry = Gauge(
+        "ketqua_certificate_expiry_timestamp_seconds",
+        "When a certificate the signer uses runs out (Unix time)",
+        ["use", "subject"],
+        registry=metrics.registry,
+    )
+    for cert in certificates:
+        expiry.labels(cert.use, cert.subject).set(cert.not_after.timestamp())
 
 
 def register_signer_metrics(metrics: Metrics, db: Database) -> tuple[Histogram, Counter]:

@@ -12,6 +12,7 @@ from plumbing.masking import mask_email, mask_emails
 from plumbing.vietnam import VIETNAM_TIME
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
+from registry.states import DeliveryKind, DeliveryState
 
 API = "/api/v1/results"
 
@@ -20,7 +21,9 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def summary(result: ResultRecord) -> dict[str, Any]:
+def summary(result: ResultRecord, delivered: dict[str, int] | None = None) -> dict[str, Any]:
+    """The list's row; ``delivered``: how many e-mails of the result are pending, sent,
+    failed (a refused one shows here even while the result itself stays published)."""
     return {
         "id": result.id,
         "state": result.state.value,
@@ -32,6 +35,7 @@ def summary(result: ResultRecord) -> dict[str, Any]:
         "created_at": _time(result.created_at),
         "updated_at": _time(result.updated_at),
         "failure": result.failure,
+        "delivery": delivered or {s.value: 0 for s in DeliveryState},
         "links": {"self": f"{API}/{result.id}"},
     }
 
@@ -58,7 +62,11 @@ def delivery(item: Delivery) -> dict[str, Any]:
 def detail(
     result: ResultRecord, events: list[ResultEvent], deliveries: list[Delivery]
 ) -> dict[str, Any]:
-    body = summary(result)
+    counted = {s.value: 0 for s in DeliveryState}
+    for d in deliveries:
+        if d.kind is DeliveryKind.RESULT:
+            counted[d.state.value] += 1
+    body = summary(result, counted)
     body["original"] = {"sha256": result.original_sha256, "size": result.original_size}
     body["signature"] = (
         {

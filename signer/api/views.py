@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import Connection
 
 from plumbing.errors import Conflict, NotFound
+from plumbing.masking import mask_email
+from plumbing.vietnam import VIETNAM_TIME, normalised_code
 from plumbing.web.problems import Problem
 from plumbing.web.security import too_many_requests
 from registry import outbox, results
 from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
-from registry.states import DeliveryKind, EventKind, ResultState, RevocationReason
+from registry.states import (
+    DeliveryKind,
+    DeliveryState,
+    EventKind,
+    ResultState,
+    RevocationReason,
+)
 from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import API, detail, summary
 from signer.delivery import queue_email, recipients
@@ -109,21 +121,102 @@ async def list_results(request: web.Request) -> web.Response:
         raise Problem(
             400, "bad-request", "Bad request", "after must be a result id", field="after"
         )
+    narrowed = _narrowing(query)
     ctx = request.app[SIGNER]
     agencies = request[API_KEY].scope(ctx.agency_code)
-    found = await ctx.db.read(
-        lambda conn: results.page(
-            conn, state=state, after=after, limit=limit + 1, agencies=agencies
+
+    def read(conn: Connection) -> tuple[list[ResultRecord], dict[str, dict[str, int]]]:
+        found = results.page(
+            conn,
+            state=state,
+            after=after,
+            limit=limit + 1,
+            agencies=agencies,
+            dossier_code=narrowed.dossier_code,
+            delivery=narrowed.delivery,
+            start=narrowed.start,
+            end=narrowed.end,
         )
-    )
+        return found, outbox.summaries(conn, [r.id for r in found[:limit]])
+
+    found, delivered = await ctx.db.read(read)
     items = found[:limit]
-    body: dict[str, Any] = {"items": [summary(r) for r in items], "next": None}
+    body: dict[str, Any] = {
+        "items": [summary(r, delivered[r.id]) for r in items],
+        "next": None,
+    }
     if len(found) > limit:
         params = {"limit": str(limit), "after": items[-1].id}
         if state is not None:
             params["state"] = state.value
+        params |= narrowed.params
         body["next"] = str(request.url.with_path(API).with_query(params).relative())
     return web.json_response(body)
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """The list's filters beyond ``state``: a dossier, a delivery state, days created."""
+
+    dossier_code: str | None = None
+    delivery: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    params: dict[str, str] = field(default_factory=dict)  # as given, for the next link
+
+
+_DOSSIER = re.compile(r"[0-9A-Z.]{1,20}-\d{6}-\d{4}")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _narrowing(query: Mapping[str, str]) -> Narrowing:
+    params: dict[str, str] = {}
+    dossier_code = None
+    if "dossier_code" in query:
+        dossier_code = normalised_code(query["dossier_code"][:100])
+        if not _DOSSIER.fullmatch(dossier_code):
+            raise Problem(
+                400,
+                "bad-request",
+                "Bad request",
+                "dossier_code must be a dossier code like 000.00.14.H49-220301-0012",
+                field="dossier_code",
+            )
+        params["dossier_code"] = dossier_code
+    delivery = query.get("delivery")
+    if delivery is not None:
+        if delivery not in {s.value for s in DeliveryState}:
+            choices = ", ".join(s.value for s in DeliveryState)
+            raise Problem(
+                400,
+                "bad-request",
+                "Bad request",
+                f"delivery must be one of {choices}",
+                field="delivery",
+            )
+        params["delivery"] = delivery
+    days: dict[str, date] = {}
+    for name in ("from", "to"):
+        if name in query:
+            try:
+                if not _DAY.fullmatch(query[name]):
+                    raise ValueError(query[name])
+                days[name] = date.fromisoformat(query[name])
+            except ValueError:
+                raise Problem(
+                    400,
+                    "bad-request",
+                    "Bad request",
+                    f"{name} must be a day, YYYY-MM-DD",
+                    field=name,
+                ) from None
+            params[name] = query[name]
+    start = end = None
+    if "from" in days:
+        start = datetime.combine(days["from"], time(), VIETNAM_TIME)
+    if "to" in days:
+        end = datetime.combine(days["to"], time(), VIETNAM_TIME) + timedelta(days=1)
+    return Narrowing(dossier_code, delivery, start, end, params)
 
 
 async def _reason(request: web.Request) -> tuple[RevocationReason, str | None]:
@@ -206,16 +299,42 @@ def _revoke(
     return bool(moved)
 
 
+async def _new_address(request: web.Request) -> str | None:
+    """``{"email": "..."}``: deliver to this address from now on; no body: the same one."""
+    if not request.can_read_body:
+        return None
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Problem(400, "bad-request", "Bad request", "the body is not JSON") from None
+    if body is None or body == {}:
+        return None
+    if not isinstance(body, dict) or set(body) - {"email"}:
+        raise Problem(
+            422, "invalid", "Invalid input", 'send {"email": "..."} or nothing', field="email"
+        )
+    try:
+        return str(_EMAIL.validate_python(body.get("email")))
+    except ValidationError:
+        raise Problem(
+            422, "invalid", "Invalid input", "must be an e-mail address", field="email"
+        ) from None
+
+
+_EMAIL: TypeAdapter[EmailStr] = TypeAdapter(EmailStr)
+
+
 async def resend_result(request: web.Request) -> web.Response:
     result = await _load(request)
     key = request[API_KEY]
     ctx = request.app[SIGNER]
+    address = await _new_address(request)
     if not result.state.issued:
         raise Conflict(
             f"result {result.id} is {result.state}: only a signed result can be sent",
             field="id",
         )
-    if not recipients(result):
+    if address is None and not recipients(result):
         raise Conflict(
             f"result {result.id} asks for no email delivery (deliver.email is false)", field="id"
         )
@@ -230,12 +349,25 @@ async def resend_result(request: web.Request) -> web.Response:
             (free_at - now).total_seconds(),
             f"result {result.id} was sent again {len(recent)} times within the hour",
         )
-    await ctx.db.write(_resend, result, ctx.mail_domain, key.id)
+    await ctx.db.write(_resend, result, ctx.mail_domain, key.id, address)
     ctx.deliverer.wake()
-    return await _detail(request, result, status=202)
+    return await _detail(request, await _load(request), status=202)
 
 
-def _resend(conn: Connection, result: ResultRecord, domain: str, actor: str) -> None:
+def _resend(
+    conn: Connection, result: ResultRecord, domain: str, actor: str, address: str | None
+) -> None:
     # new deliveries (new Message-IDs): the earlier ones and their attempts stay as they were
-    results.add_event(conn, result.id, EventKind.RESEND, "delivery requested again", actor)
+    what = "delivery requested again"
+    if address is not None:
+        # the corrected address is the applicant's from now on; the change is in the history
+        metadata = json.loads(result.metadata_json)
+        before = metadata["applicant"].get("email")
+        metadata["applicant"]["email"] = address
+        metadata.setdefault("deliver", {})["email"] = True
+        results.set_values(conn, result.id, metadata_json=json.dumps(metadata, ensure_ascii=False))
+        result = replace(result, metadata_json=json.dumps(metadata, ensure_ascii=False))
+        was = f"; was {mask_email(before)}" if before else ""
+        what += f" to a corrected address, {mask_email(address)}{was}"
+    results.add_event(conn, result.id, EventKind.RESEND, what, actor)
     queue_email(conn, result, domain=domain, actor=actor)

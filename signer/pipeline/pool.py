@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -124,11 +125,22 @@ def probe_in_worker() -> Failure | None:
 
 @dataclass(frozen=True, slots=True)
 class KeysFacts:
-    """What a signing process's keys are: the agency they sign for, and whether the trust
-    list names their signing certificate (else offline verifiers call nothing valid)."""
+    """What a signing process's keys are: the agency they sign for, whether the trust
+    list names their signing certificate (else offline verifiers call nothing valid), and
+    each certificate the signer uses with the moment it runs out."""
 
     agency_code: str
     listed: bool
+    certificates: tuple[CertificateExpiry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateExpiry:
+    """A certificate the signer uses (``document`` signing, the QR ``seal``) and its end."""
+
+    use: str
+    subject: str
+    not_after: datetime
 
 
 def describe_in_worker() -> Failure | KeysFacts:
@@ -137,7 +149,16 @@ def describe_in_worker() -> Failure | KeysFacts:
     if failure is not None:
         return failure
     assert _runtime is not None
-    return KeysFacts(_runtime.keys.agency_code, _runtime.keys.listed)
+    keys = _runtime.keys
+    used = (("document", keys.signing_certificate), ("seal", keys.seal.certificate))
+    return KeysFacts(
+        keys.agency_code,
+        keys.listed,
+        tuple(
+            CertificateExpiry(use, cert.subject.rfc4514_string(), cert.not_valid_after_utc)
+            for use, cert in used
+        ),
+    )
 
 
 def noop_in_worker() -> None:
