@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ketqua.settings import describe, language, load_settings, settings_help
 from plumbing.errors import InputError, KetquaError
@@ -52,6 +52,17 @@ FLAGS: Mapping[str, Mapping[str, str]] = {
         "jobs": "--jobs",
     },
     "apikey": {"agency": "--agency", "name": "--name", "expires_days": "--expires-days"},
+    "results": {
+        "state": "--state",
+        "delivery": "--delivery",
+        "limit": "--limit",
+        "from": "--from",
+        "to": "--to",
+        "email": "--email",
+        "result": "RESULT",
+        "signer": "--signer",
+        "api_key_file": "--api-key-file",
+    },
     "migrate": {"role": "--grant-reader"},
     "keys": {
         "cert": "--cert",
@@ -259,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--grant-reader", metavar="ROLE", default=None, help="the verifier's read-only role"
     )
 
+    _results_parser(sub)
+
     apikey = sub.add_parser("apikey", help="API keys of the signer's intake")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
     for name, text in (
@@ -289,6 +302,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# the fixed list of public reasons (registry.states.RevocationReason), kept here so that
+# building the parser imports no registry code
+REASON_CODES = ("issued_in_error", "replaced", "applicant_request", "authority_decision", "other")
+
+
+def _results_parser(sub: Any) -> None:
+    results = sub.add_parser(
+        "results",
+        help="the operator's view of results: list, show, revoke, resend",
+        description="Results of the home folder's registry, or of a running signer "
+        "(--signer URL --api-key-file FILE). A result is named by its id, its result code "
+        "(...-KQ2) or its dossier code (the latest result).",
+    )
+    commands = results.add_subparsers(dest="results_command", required=True, parser_class=_Parser)
+    listing = commands.add_parser("list", help="results, oldest first, as a table")
+    listing.add_argument("--state", help="queued, signing, signed, published, delivered, ...")
+    listing.add_argument("--delivery", help="pending, sent or failed: results with such an e-mail")
+    listing.add_argument("--dossier", help="one dossier's results (any case)")
+    listing.add_argument("--from", dest="first", metavar="YYYY-MM-DD", help="accepted from")
+    listing.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="accepted until")
+    listing.add_argument("--limit", type=int, default=50, help="results a page (1-200)")
+    listing.add_argument("--after", help="the last id of the previous page")
+    show = commands.add_parser("show", help="a result: its state, history and e-mails")
+    revoke = commands.add_parser(
+        "revoke", help="revoke a result (the public sees the reason's label)"
+    )
+    revoke.add_argument(
+        "--reason-code",
+        required=True,
+        choices=REASON_CODES,
+        help="the public reason (its label is shown on the QR page and in the notice)",
+    )
+    revoke.add_argument("--reason", help="the clerk's own words: internal, never public")
+    resend = commands.add_parser("resend", help="e-mail a result again (to a corrected address)")
+    resend.add_argument("--email", help="the corrected address; it becomes the applicant's")
+    for command in (show, revoke, resend):
+        command.add_argument("result", help="an id, a result code or a dossier code")
+    for command in (listing, show, revoke, resend):
+        command.add_argument("--json", action="store_true", help="JSON, as the API answers")
+        command.add_argument("--signer", metavar="URL", help="a running signer's API instead")
+        command.add_argument("--api-key-file", type=Path, help="the API key for --signer")
+        command.add_argument("--config", type=Path, default=None, help="TOML settings file")
+        command.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
+
+
+def _results(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ketqua.results_command import run
+
+    settings = load_settings(args.config, home=args.home)
+    asyncio.run(run(args, settings, language()))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -303,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "apikey":
             return _apikey(args)
+        if args.command == "results":
+            return _results(args)
         if args.command == "migrate":
             return _migrate(args)
         if args.command == "verify":

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
-from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import Connection
 
-from plumbing.errors import Conflict, NotFound
-from plumbing.masking import mask_email
+from plumbing.errors import Conflict, InputError, NotFound
 from plumbing.vietnam import VIETNAM_TIME, normalised_code
 from plumbing.web.problems import Problem
 from plumbing.web.security import too_many_requests
@@ -23,18 +21,15 @@ from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
 from registry.states import (
-    DeliveryKind,
     DeliveryState,
-    EventKind,
     ResultState,
     RevocationReason,
 )
+from signer import actions
 from signer.api.context import API_KEY, SIGNER
 from signer.api.representation import API, detail, summary
-from signer.delivery import queue_email, recipients
 
 MAX_PAGE = 200
-RESENDS_PER_WINDOW, RESEND_WINDOW = 3, timedelta(hours=1)
 
 
 async def _load(request: web.Request) -> ResultRecord:
@@ -261,42 +256,11 @@ async def revoke_result(request: web.Request) -> web.Response:
     ctx = request.app[SIGNER]
     if result.state is ResultState.REVOKED:
         return await _detail(request, result)  # already: the same answer again
-    if result.state is ResultState.SUPERSEDED:
-        raise Conflict(
-            f"result {result.id} was corrected by {result.superseded_by}; revoke that one",
-            field="id",
-        )
-    moved = await ctx.db.write(_revoke, result, code, reason, key.id, ctx.mail_domain)
+    moved = await ctx.db.write(actions.revoke, result, code, reason, key.id, ctx.mail_domain)
     if not moved:  # a concurrent request changed it first: answer as for that state
         return await revoke_result(request)
     ctx.deliverer.wake()
     return await _detail(request, result)
-
-
-def _revoke(
-    conn: Connection,
-    result: ResultRecord,
-    code: RevocationReason,
-    reason: str | None,
-    actor: str,
-    domain: str,
-) -> bool:
-    """Revoked, and (in the same transaction) a notice to whoever was sent the result."""
-    moved = results.move(
-        conn,
-        result.id,
-        ResultState.REVOKED,
-        detail=f"{code.value}: {reason}" if reason else code.value,
-        actor=actor,
-        only_from=tuple(
-            s for s in ResultState if s not in (ResultState.SUPERSEDED, ResultState.REVOKED)
-        ),
-        revoked_reason=reason,
-        revocation_code=code.value,
-    )
-    if moved and result.signed_at is not None:  # signed: it may have reached the applicant
-        queue_email(conn, result, domain=domain, actor=actor, kind=DeliveryKind.REVOCATION)
-    return bool(moved)
 
 
 async def _new_address(request: web.Request) -> str | None:
@@ -314,14 +278,11 @@ async def _new_address(request: web.Request) -> str | None:
             422, "invalid", "Invalid input", 'send {"email": "..."} or nothing', field="email"
         )
     try:
-        return str(_EMAIL.validate_python(body.get("email")))
-    except ValidationError:
+        return actions.email_address(body.get("email"))
+    except InputError:
         raise Problem(
             422, "invalid", "Invalid input", "must be an e-mail address", field="email"
         ) from None
-
-
-_EMAIL: TypeAdapter[EmailStr] = TypeAdapter(EmailStr)
 
 
 async def resend_result(request: web.Request) -> web.Response:
@@ -329,45 +290,15 @@ async def resend_result(request: web.Request) -> web.Response:
     key = request[API_KEY]
     ctx = request.app[SIGNER]
     address = await _new_address(request)
-    if not result.state.issued:
-        raise Conflict(
-            f"result {result.id} is {result.state}: only a signed result can be sent",
-            field="id",
-        )
-    if address is None and not recipients(result):
-        raise Conflict(
-            f"result {result.id} asks for no email delivery (deliver.email is false)", field="id"
-        )
+    actions.check_resend(result, address)
     now = datetime.now(UTC)
-    recent = await ctx.db.read(
-        results.events_since, result.id, EventKind.RESEND, now - RESEND_WINDOW
-    )
-    if len(recent) >= RESENDS_PER_WINDOW:
-        # a key must not be able to flood an applicant's inbox
-        free_at = sorted(recent)[-RESENDS_PER_WINDOW] + RESEND_WINDOW
+    free_at = await actions.resends_free_at(ctx.db, result, now)
+    if free_at is not None:
         raise too_many_requests(
             (free_at - now).total_seconds(),
-            f"result {result.id} was sent again {len(recent)} times within the hour",
+            f"result {result.id} was sent again {actions.RESENDS_PER_WINDOW} times "
+            "within the hour",
         )
-    await ctx.db.write(_resend, result, ctx.mail_domain, key.id, address)
+    await ctx.db.write(actions.resend, result, ctx.mail_domain, key.id, address)
     ctx.deliverer.wake()
     return await _detail(request, await _load(request), status=202)
-
-
-def _resend(
-    conn: Connection, result: ResultRecord, domain: str, actor: str, address: str | None
-) -> None:
-    # new deliveries (new Message-IDs): the earlier ones and their attempts stay as they were
-    what = "delivery requested again"
-    if address is not None:
-        # the corrected address is the applicant's from now on; the change is in the history
-        metadata = json.loads(result.metadata_json)
-        before = metadata["applicant"].get("email")
-        metadata["applicant"]["email"] = address
-        metadata.setdefault("deliver", {})["email"] = True
-        results.set_values(conn, result.id, metadata_json=json.dumps(metadata, ensure_ascii=False))
-        result = replace(result, metadata_json=json.dumps(metadata, ensure_ascii=False))
-        was = f"; was {mask_email(before)}" if before else ""
-        what += f" to a corrected address, {mask_email(address)}{was}"
-    results.add_event(conn, result.id, EventKind.RESEND, what, actor)
-    queue_email(conn, result, domain=domain, actor=actor)
