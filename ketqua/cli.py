@@ -646,6 +646,8 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         "verification_code": result.verification_code,
         "seal_url": result.seal_url,
         "sha256": result.sha256,
+        # signed here, recorded nowhere: the verifier knows only what the service issued
+        "registered": False,
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -654,7 +656,14 @@ def _sign(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f"signed {args.output} (PAdES {result.level}, signed at {moment(result.signed_at)}, "
             f"verification code {result.verification_code})"
         )
+        print(NOT_REGISTERED, file=sys.stderr)
     return EXIT_OK
+
+
+NOT_REGISTERED = (
+    "note: this document is in no registry: its QR seal is genuine, but the verifier answers "
+    "'not found' (unknown) for it; results people will check are issued through ketqua serve"
+)
 
 
 def _sign_folder(args: argparse.Namespace, config: RuntimeConfig) -> int:
@@ -699,6 +708,8 @@ def _sign_folder(args: argparse.Namespace, config: RuntimeConfig) -> int:
         print(f"signed {len(outcomes) - len(failed)} of {len(outcomes)} into {args.output}")
         for outcome in failed:
             print(f"failed {outcome.source.name}: {outcome.error}")
+        if len(failed) < len(outcomes):
+            print(NOT_REGISTERED, file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
 
