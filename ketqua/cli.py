@@ -52,6 +52,7 @@ FLAGS: Mapping[str, Mapping[str, str]] = {
         "jobs": "--jobs",
     },
     "apikey": {"agency": "--agency", "name": "--name", "expires_days": "--expires-days"},
+    "import": {"metadata": "--metadata", "document": "SIGNED.pdf"},
     "results": {
         "state": "--state",
         "delivery": "--delivery",
@@ -272,6 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     _results_parser(sub)
 
+    imported = sub.add_parser(
+        "import",
+        help="register a result signed outside the service (ketqua sign): its QR then answers",
+        description="Checks that SIGNED.pdf carries this agency's signature and a QR seal for "
+        "the dossier and result number of META.json, then records it as issued (published "
+        "unless the metadata says otherwise) and keeps the file byte for byte. Nothing is "
+        "signed again; no e-mail is sent.",
+    )
+    imported.add_argument("input", type=Path, metavar="SIGNED.pdf", help="the signed result")
+    imported.add_argument("--metadata", type=Path, required=True, help="its metadata (JSON)")
+    imported.add_argument("--json", action="store_true", help="print the result as JSON")
+    imported.add_argument("--config", type=Path, default=None, help="TOML settings file")
+    imported.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
+
     apikey = sub.add_parser("apikey", help="API keys of the signer's intake")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
     for name, text in (
@@ -357,6 +372,29 @@ def _results(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ketqua.import_command import import_signed
+
+    settings = load_settings(args.config, home=args.home)
+    result, _ = asyncio.run(import_signed(args.input, args.metadata, settings))
+    if args.json:
+        shown = {
+            "id": result.id,
+            "result_code": result.result_code,
+            "state": result.state.value,
+            "verification_url": result.seal_url,
+        }
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"imported {result.result_code} ({result.state.value}); its QR now answers "
+            f"from the registry: {result.seal_url}"
+        )
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -373,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _apikey(args)
         if args.command == "results":
             return _results(args)
+        if args.command == "import":
+            return _import(args)
         if args.command == "migrate":
             return _migrate(args)
         if args.command == "verify":
