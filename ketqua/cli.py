@@ -53,6 +53,7 @@ FLAGS: Mapping[str, Mapping[str, str]] = {
     },
     "apikey": {"agency": "--agency", "name": "--name", "expires_days": "--expires-days"},
     "import": {"metadata": "--metadata", "document": "SIGNED.pdf"},
+    "user": {"name": "--name", "role": "--role"},
     "results": {
         "state": "--state",
         "delivery": "--delivery",
@@ -287,6 +288,28 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("--config", type=Path, default=None, help="TOML settings file")
     imported.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
 
+    user = sub.add_parser("user", help="the back office's staff accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    for name, text in (
+        ("add", "add an account; its first password is printed once, alone on the last line"),
+        ("list", "list accounts (names, roles, states, dates; never a password)"),
+        ("disable", "disable an account; it can no longer log in, its history stays"),
+        ("reset-password", "a new first password, printed once; changed at the next login"),
+    ):
+        command = user_sub.add_parser(name, help=text)
+        if name != "list":
+            command.add_argument("--name", required=True, help="the person's login name")
+        if name == "add":
+            command.add_argument(
+                "--role",
+                required=True,
+                choices=("clerk", "supervisor", "admin"),
+                help="clerk: submit, correct, re-deliver; supervisor: also revoke; "
+                "admin: also accounts and API keys",
+            )
+        command.add_argument("--config", type=Path, default=None, help="TOML settings file")
+        command.add_argument("--home", type=Path, default=None, help="state folder (KETQUA_HOME)")
+
     apikey = sub.add_parser("apikey", help="API keys of the signer's intake")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
     for name, text in (
@@ -372,6 +395,56 @@ def _results(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _user(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from registry import staff
+    from registry.database import open_database, upgrade
+
+    settings = load_settings(args.config, home=args.home)
+
+    async def act() -> None:
+        db = open_database(settings.database)
+        try:
+            await upgrade(db)
+            if args.user_command == "add":
+                user, password = await staff.add_user(db, args.name, staff.Role(args.role))
+                print(
+                    f"account {user.name!r} ({user.role.value}) created; its first password, "
+                    "to be changed at the first login, is shown once:"
+                )
+                print(password)
+            elif args.user_command == "reset-password":
+                user, password = await staff.reset_password(db, args.name)
+                print(
+                    f"account {user.name!r}: a new first password, to be changed at the next "
+                    "login, is shown once (the old one no longer works):"
+                )
+                print(password)
+            elif args.user_command == "disable":
+                user = await staff.disable_user(db, args.name)
+                print(f"account {user.name!r} disabled: it can no longer log in")
+            else:
+                for user in await staff.list_users(db):
+                    state = "disabled" if user.disabled_at else "active"
+                    if user.active and user.must_change:
+                        state = "active, must change its password"
+                    login = (
+                        f"last login {moment(user.last_login_at)}"
+                        if user.last_login_at
+                        else "never logged in"
+                    )
+                    print(
+                        f"{user.name}\t{user.role.value}\t{state}\t"
+                        f"created {day(user.created_at)}\t{login}"
+                    )
+        finally:
+            await db.close()
+
+    asyncio.run(act())
+    return EXIT_OK
+
+
 def _import(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -413,6 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _results(args)
         if args.command == "import":
             return _import(args)
+        if args.command == "user":
+            return _user(args)
         if args.command == "migrate":
             return _migrate(args)
         if args.command == "verify":

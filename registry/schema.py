@@ -70,6 +70,20 @@ def _id(name: str = "id", *args: Any, **kw: Any) -> Column[str]:
     return Column(name, String(ID_LENGTH), *args, **kw)
 
 
+# the back office's people: a role each, a password kept only as a slow hash (registry.staff)
+staff = Table(
+    "staff",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(12), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("must_change", Boolean, nullable=False),  # an initial or reset password
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime),
+    Column("last_login_at", UtcDateTime),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
