@@ -442,3 +442,29 @@ async def test_health_lists_each_certificate_with_its_end(service: Service) -> N
     assert "warnings" not in body
     assert 'ketqua_certificate_expiry_timestamp_seconds{subject="' in metrics
     assert 'use="document"' in metrics
+
+
+async def test_a_certificate_that_runs_out_soon_is_warned_of(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from keys.devpki import init_keydir
+
+    home = tmp_path / "home"
+    # made 1,085 days ago: the document and seal certificates (3 years) end in about 10 days
+    init_keydir(home / "keys", now=datetime.now(UTC) - timedelta(days=3 * 365 - 10))
+    service = Service(home).start()
+    try:
+        async with (
+            aiohttp.ClientSession(service.signer_url, timeout=TIMEOUT) as s,
+            s.get("/healthz") as response,
+        ):
+            body = await response.json()
+            status = response.status
+        log = service.settled_log()
+    finally:
+        service.stop()
+    assert status == 200  # still signing: a warning, not a failure
+    days = {c["use"]: c["days_left"] for c in body["certificates"]}
+    assert 8 <= days["document"] <= 10, days
+    assert any("the document certificate runs out in" in w for w in body["warnings"])
+    assert "the document certificate runs out in" in log
