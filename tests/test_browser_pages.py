@@ -11,7 +11,9 @@ the unchanged Content-Security-Policy. Screenshots of each page at
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,8 @@ import pytest
 
 from plumbing.web.security import CSP
 from tests.browser import Chromium
-from tests.service import Client, correct
+from tests.pdfs import result_pdf
+from tests.service import PUBLIC_URL, Client, correct, home_env, ketqua_command, unique_metadata
 from tests.test_lookup import SECRET, issue
 from tests.test_upload_verify import page_changed
 
@@ -66,6 +69,7 @@ class Visit:
     url: str
     step: Callable[[Chromium], Awaitable[None]] | None = None
     heading: str | None = None  # the page's first heading, as a reader sees it
+    lang: str = "vi"
 
 
 def fill_and_post(values: dict[str, str], form: str = "main form") -> Callable[[Chromium], Any]:
@@ -116,6 +120,30 @@ async def visits(client: Client, folder: Path) -> list[Visit]:
         return urlsplit(str(result["verification_url"])).path
 
     forged_seal = seal_path(valid)[:-10] + "AAAAAAAAAA"
+    # genuine, but in no registry: signed by the command line with the service's own keys
+    meta = folder / "ngoai.json"
+    meta.write_text(json.dumps(unique_metadata(), ensure_ascii=False))
+    outside_pdf = folder / "ngoai.pdf"
+    outside_pdf.write_bytes(result_pdf(trailing_text="browser-outside"))
+    signed_outside = await asyncio.to_thread(
+        subprocess.run,
+        ketqua_command(
+            "sign",
+            str(outside_pdf),
+            "-o",
+            str(folder / "ngoai.signed.pdf"),
+            "--metadata",
+            str(meta),
+            "--keys",
+            str(client.service.home / "keys"),
+            "--json",
+        ),
+        capture_output=True,
+        text=True,
+        env=home_env(client.service.home, {"KETQUA_PUBLIC_URL": PUBLIC_URL}),
+        check=True,
+    )
+    unknown_seal = urlsplit(json.loads(signed_outside.stdout)["seal_url"]).path
     return [
         Visit("trang-chu", f"{base}/"),
         Visit("tra-cuu", f"{base}/tra-cuu"),
@@ -161,6 +189,9 @@ async def visits(client: Client, folder: Path) -> list[Visit]:
         Visit("qr-da-thu-hoi", base + seal_path(revoked), None, "Văn bản đã bị thu hồi"),
         Visit("qr-da-thay-the", base + seal_path(old), None, "Văn bản đã được thay thế"),
         Visit("qr-gia-mao", base + forged_seal, None, "Văn bản KHÔNG hợp lệ"),
+        Visit("qr-khong-tim-thay", base + unknown_seal, None, "Không tìm thấy trong hệ thống"),
+        Visit("trang-chu-en", f"{base}/", None, "Results of administrative procedures", "en"),
+        Visit("qr-hop-le-en", base + seal_path(valid), None, "Genuine and valid", "en"),
         Visit("ket-qua", f"{base}/ket-qua"),
         Visit("ket-qua-loc", f"{base}/ket-qua?procedure=1.004227&from=01/01/2022"),
         Visit("thong-ke", f"{base}/thong-ke"),
@@ -185,7 +216,8 @@ async def test_every_page_meets_the_quality_bars_on_a_phone_and_a_desktop(
         for visit in pages:
             for size in (PHONE, DESKTOP):
                 await browser.resize(*size, mobile=size != DESKTOP)
-                await browser.open(visit.url + ("&" if "?" in visit.url else "?") + "lang=vi")
+                joiner = "&" if "?" in visit.url else "?"
+                await browser.open(f"{visit.url}{joiner}lang={visit.lang}")
                 if visit.step is not None:
                     await visit.step(browser)
                 where = f"{visit.name} at {size[0]}x{size[1]}"
@@ -215,5 +247,5 @@ async def test_every_page_meets_the_quality_bars_on_a_phone_and_a_desktop(
             if widest > NARROW[0]:
                 failures.append(f"{visit.name}: {widest} px wide at 360 px, it scrolls sideways")
     assert not failures, "\n".join(failures)
-    # valid, revoked, superseded and invalid: each its own look, not merely its own words
-    assert len(set(looks.values())) == len(looks) == 4, looks
+    # valid, revoked, superseded, unknown and invalid: each its own look, not merely its words
+    assert len(set(looks.values())) == 5, looks

@@ -252,6 +252,9 @@ _SENTENCES: Mapping[str, Mapping[str, str]] = {
         "stats_month_column": "Tháng",
         "stats_none": "Không có hồ sơ nào được giải quyết trong kỳ này.",
         "date_placeholder": "dd/mm/yyyy",
+        "facts_seal_only": (
+            "Thông tin dưới đây chỉ đọc từ con dấu QR; hệ thống này không có kết quả để đối chiếu."
+        ),
     },
     "en": {
         "title": "Verify the result of an administrative procedure",
@@ -482,6 +485,10 @@ _SENTENCES: Mapping[str, Mapping[str, str]] = {
         "stats_month_column": "Month",
         "stats_none": "No dossier was resolved in this period.",
         "date_placeholder": "dd/mm/yyyy",
+        "facts_seal_only": (
+            "What follows is read from the QR seal alone; this registry holds no result to "
+            "compare it with."
+        ),
     },
 }
 
