@@ -661,7 +661,8 @@ def _apikey(args: argparse.Namespace) -> int:
                     used = f"last used {day(key.last_used_at)}" if key.last_used_at else "unused"
                     print(
                         f"{key.name}\t{key.prefix}\t{acts_for}\t"
-                        f"created {day(key.created_at)}\t{state}\t{expires}\t{used}"
+                        f"created {day(key.created_at)}\t{state}\t{expires}\t{used}\t"
+                        f"id {key.id}"  # the actor in results' histories
                     )
         finally:
             await db.close()

@@ -419,7 +419,8 @@ def story(shown: Mapping[str, Any], lang: str) -> str:
     lines.append(f"{words['history']}:")
     for event in shown["events"]:
         detail = f" - {event['detail']}" if event.get("detail") else ""
-        lines.append(f"  {_when(event['at'])}  {event['state']}{detail}  ({event['actor']})")
+        who = event.get("actor_name") or event["actor"]
+        lines.append(f"  {_when(event['at'])}  {event['state']}{detail}  ({who})")
     if shown["deliveries"]:
         lines.append(f"{words['deliveries']}:")
         for item in shown["deliveries"]:

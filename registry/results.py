@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, exists, func, insert, select, update
 
-from registry.schema import deliveries, result_events, results
+from registry.schema import api_keys, deliveries, result_events, results
 from registry.states import (
     DeliveryKind,
     HistoryStep,
@@ -34,7 +34,8 @@ class ResultEvent:
     at: datetime
     state: HistoryStep
     detail: str | None
-    actor: str
+    actor: str  # an API key's id, "pipeline", "cli:<user>", ...
+    actor_name: str | None = None  # the API key's name, when the actor is a key
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +166,14 @@ def successor(conn: Connection, result_id: str) -> ResultRecord | None:
 
 def events(conn: Connection, result_id: str) -> list[ResultEvent]:
     query = (
-        select(result_events)
+        select(result_events, api_keys.c.name.label("key_name"))
+        .outerjoin(api_keys, api_keys.c.id == result_events.c.actor)
         .where(result_events.c.result_id == result_id)
         .order_by(result_events.c.id)
     )
     return [
-        ResultEvent(r.at, history_step(r.state), r.detail, r.actor) for r in conn.execute(query)
+        ResultEvent(r.at, history_step(r.state), r.detail, r.actor, r.key_name)
+        for r in conn.execute(query)
     ]
 
 

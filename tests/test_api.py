@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -278,6 +279,7 @@ async def test_a_revoked_key_stops_working_at_once_and_requests_are_audited(
     [line] = [row for row in listed.stdout.splitlines() if row.startswith("short-lived\t")]
     assert "last used " in line
     assert "runs out " in line  # keys run out (365 days unless told otherwise)
+    assert re.search(r"\tid [0-9A-Z]{26}$", line), line  # the id histories name as actor
 
 
 async def test_revoking_a_result(client: aiohttp.ClientSession) -> None:
@@ -294,6 +296,8 @@ async def test_revoking_a_result(client: aiohttp.ClientSession) -> None:
     assert revoked["revocation_code"] == "issued_in_error"
     assert revoked["revoked_reason"] == "cấp nhầm hồ sơ"
     assert revoked["events"][-1]["state"] == "revoked"
+    assert revoked["events"][-1]["actor_name"] == "back-office"  # the key's name, not its id
+    assert revoked["events"][-1]["actor"] != "back-office"
     async with client.post(url, json={"reason_code": "other", "reason": "again"}) as response:
         assert response.status == 200  # already revoked: the same answer
         again = await response.json()

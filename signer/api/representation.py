@@ -89,7 +89,15 @@ def detail(
     body["revocation_code"] = result.revocation_code
     body["revoked_reason"] = result.revoked_reason
     body["events"] = [
-        {"at": _time(e.at), "state": e.state, "detail": e.detail, "actor": e.actor} for e in events
+        {
+            "at": _time(e.at),
+            "state": e.state,
+            "detail": e.detail,
+            "actor": e.actor,
+            # who that is, as people name it: the key's name (the id is in apikey list too)
+            "actor_name": e.actor_name or e.actor,
+        }
+        for e in events
     ]
     body["deliveries"] = [delivery(d) for d in deliveries]
     if result.signed_sha256 is not None:
