@@ -27,6 +27,7 @@ from registry.access import hash_code
 from registry.ids import new_id
 from registry.results import NewResult, ResultRecord, SignedFacts
 from registry.states import ResultState
+from signer.api.intake import new_result
 from signer.metadata import ResultMetadata, parse_metadata
 from verifier.validation import Refused, SealRead, UploadCheck, validate_upload
 
@@ -120,22 +121,8 @@ async def import_signed(
     access_hash = None
     if metadata.lookup_secret is not None:
         access_hash = await asyncio.to_thread(hash_code, metadata.lookup_secret)
-    new = NewResult(
-        id=new_id(),
-        dossier_code=metadata.dossier_code,
-        result_no=metadata.result_no,
-        agency_code=metadata.agency.code,
-        procedure_code=metadata.procedure.code,
-        metadata_json=metadata.model_dump_json(exclude={"lookup_secret"}, by_alias=True),
-        publish=metadata.publish,
-        received_at=metadata.received_at,
-        due_at=metadata.due_at,
-        resolved_at=metadata.resolved_at,
-        # the unsigned original is not at hand: the file imported stands for it
-        original_sha256=sha256,
-        original_size=len(data),
-        access_hash=access_hash,
-    )
+    # the unsigned original is not at hand: the file imported stands for it
+    new = new_result(new_id(), metadata, sha256, len(data), None, access_hash)
     db = open_database(settings.database)
     blobs = settings.blobs.open()
     try:

@@ -2,9 +2,8 @@
 
 The names of things come from the glossary (``plumbing.terms``), so the
 pages call each thing what the stamp, the e-mail and the CLI call it; the
-sentences around them are here. Pages pick a language from
-``?lang=vi|en``, else the first language of ``Accept-Language``; anything
-but English gets Vietnamese.
+sentences around them are here. Which language a page speaks is
+``verifier.site.language``.
 """
 
 from __future__ import annotations
@@ -501,13 +500,6 @@ REASONS: Mapping[str, Mapping[str, str]] = {
 COPIES: Mapping[str, Mapping[str, str]] = {
     lang: {form: t(lang) for form, t in COPY_FORMS.items()} for lang in LANGUAGES
 }
-
-
-def pick_language(query: str | None, accept_language: str | None) -> str:
-    if query in LANGUAGES:
-        return query
-    first = (accept_language or "").split(",")[0].strip().lower()
-    return "en" if first.startswith("en") else "vi"
 
 
 # what a signature check found, in words (the ETSI EN 319 102-1 codes stay in JSON)

@@ -72,7 +72,7 @@ async def create_result(request: web.Request) -> web.Response:
         )
     result_id = new_id()
     try:
-        new = _new_result(result_id, metadata, digest, len(document), key.id, vetted.access_hash)
+        new = new_result(result_id, metadata, digest, len(document), key.id, vetted.access_hash)
         accepted, created = await ctx.db.write(_accept, metadata, digest, new, key.id)
     except IntegrityError:  # PostgreSQL: a concurrent twin committed first
         twin = await ctx.db.read(results.find, metadata.dossier_code, metadata.result_no)
@@ -182,14 +182,15 @@ def _next_result_no(conn: Connection, dossier_code: str) -> int:
     return results.highest_result_no(conn, dossier_code) + 1
 
 
-def _new_result(
+def new_result(
     result_id: str,
     metadata: ResultMetadata,
     digest: str,
     size: int,
-    api_key_id: str,
+    api_key_id: str | None,
     access_hash: str | None,
 ) -> NewResult:
+    """What the registry records of an accepted result (the API's intake, ``ketqua import``)."""
     return NewResult(
         id=result_id,
         dossier_code=metadata.dossier_code,
