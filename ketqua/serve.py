@@ -17,8 +17,10 @@ import functools
 import gc
 import logging
 import signal
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import Counter
@@ -31,6 +33,10 @@ from plumbing.web.metrics import Metrics
 from registry.blobs import BlobStore
 from registry.database import Database, open_database, upgrade, wait_for_schema
 from signer.delivery.worker import Deliverer
+
+if TYPE_CHECKING:
+    from keys.keydir import KeyDir
+    from signer.api.context import SignerContext
 
 log = logging.getLogger("ketqua.serve")
 
@@ -113,6 +119,7 @@ async def _start_signer(
     deadline: Deadline,
     stopping: Stopping,
 ) -> None:
+    from console.pages import error_page as console_error_page
     from ketqua.signing import runtime_config
     from keys.keydir import KeyDir
     from registry.audit import AuditTrail
@@ -209,9 +216,11 @@ async def _start_signer(
         max_document_bytes=settings.max_document_bytes,
         certificates=facts.certificates,
     )
-    await _start_site(
-        create_app(ctx, metrics), settings.signer_address, "signer API", settings, drain
+    app = create_app(
+        ctx, metrics, extend=_console(settings, ctx, keydir), error_page=console_error_page
     )
+    await _start_site(app, settings.signer_address, "signer API", settings, drain)
+    log.info("the back office's console is on the signer API's port, at /")
     # one more task than processes: the next job is ready when a process frees up
     await pipeline.start(concurrency=settings.workers + 1)
     drain.add("the signing pipeline", lambda: pipeline.stop(deadline.left()))
@@ -219,6 +228,30 @@ async def _start_signer(
     await deliverer.start(concurrency=settings.smtp_connections * 2)
     drain.add("the e-mail deliverer", lambda: deliverer.stop(deadline.left()))
     log.info("signing for agency %s with %d worker process(es)", agency_code, settings.workers)
+
+
+def _console(
+    settings: Settings, signer: SignerContext, keydir: KeyDir
+) -> Callable[[web.Application], None]:
+    """What adds the back office's console to the signer's application."""
+    from console.app import install, templates
+    from console.context import ConsoleContext
+    from console.throttle import LoginThrottle
+    from plumbing.web.security import ClientAddress
+
+    ctx = ConsoleContext(
+        signer=signer,
+        templates=templates(),
+        throttle=LoginThrottle(),
+        clients=ClientAddress(settings.trusted_proxies),
+        public_url=settings.public_url,
+        trust_list=keydir.trust_list,
+        access_secret=keydir.load_access_key(),
+        agency_name=settings.contact_agency,
+        idle=timedelta(minutes=settings.console_idle_minutes),
+        absolute=timedelta(hours=settings.console_session_hours),
+    )
+    return functools.partial(install, ctx=ctx)
 
 
 def _deliverer(

@@ -180,6 +180,12 @@ class Settings(BaseSettings):
         description="listing, feed and statistics requests a second, per client",
     )
     portal_burst: int = Field(100, ge=1, le=100000, description="burst above portal_rate")
+    console_idle_minutes: float = Field(
+        30.0, gt=0, le=24 * 60, description="a console session ends after this long unused"
+    )
+    console_session_hours: float = Field(
+        10.0, gt=0, le=7 * 24, description="and this long after its login, whatever happens"
+    )
     shutdown_timeout: float = Field(20.0, gt=0, le=600, description="seconds to finish on SIGTERM")
     schema_wait: float = Field(
         60.0, ge=0, le=3600, description="seconds a verifier waits for the schema to be current"

@@ -126,6 +126,29 @@ REVOCATION_REASONS: Mapping[str, Term] = {
     "other": Term("Lý do khác", "Other reason", "none of the above; details stay internal"),
 }
 
+# a result's states (registry.states.ResultState) as the back office names them
+RESULT_STATES: Mapping[str, Term] = {
+    "queued": Term("Chờ ký", "Waiting to be signed", "accepted, in the signing queue"),
+    "signing": Term("Đang ký", "Being signed", "a signing process holds it now"),
+    "signed": Term(
+        "Đã ký, không công khai", "Signed, not published", "signed; the portal does not list it"
+    ),
+    "published": Term("Đã công khai", "Published", "signed and listed on the portal"),
+    "delivered": Term(
+        "Đã gửi cho chủ hồ sơ", "Delivered", "signed, and every e-mail of it was accepted"
+    ),
+    "failed": Term("Ký không thành công", "Signing failed", "the service gave up signing it"),
+    "revoked": Term("Đã thu hồi", "Revoked", "no longer stands; the portal says why"),
+    "superseded": Term("Đã được đính chính", "Corrected", "a correction replaced it"),
+}
+
+# an e-mail's delivery states (registry.states.DeliveryState)
+DELIVERY_STATES: Mapping[str, Term] = {
+    "pending": Term("Đang gửi", "Sending", "not accepted yet: waiting, or trying again"),
+    "sent": Term("Đã gửi", "Sent", "the mail server accepted it"),
+    "failed": Term("Gửi không được", "Refused", "the mail server refused it, or it timed out"),
+}
+
 # the copy forms of Decree 30/2020, Part II; an attachment shows its number and symbol instead
 COPY_FORMS: Mapping[str, Term] = {
     "sao_y": Term("SAO Y", "TRUE COPY", "a full copy of the original"),

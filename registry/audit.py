@@ -1,4 +1,4 @@
-"""The audit trail: which API key made which request, and the answer.
+"""The audit trail: which API key or person (in the console) made which request, and the answer.
 
 Changes of a result are attributed in its history, in the same transaction
 (``result_events.actor``). Every request, reads included, also lands here;
@@ -37,6 +37,7 @@ class AuditEntry:
     route: str
     result_id: str | None
     status: int
+    staff_id: str | None = None  # a console request: the person signed in
 
 
 def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:

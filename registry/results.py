@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, exists, func, insert, select, update
 
-from registry.schema import api_keys, deliveries, result_events, results
+from registry.schema import api_keys, deliveries, result_events, results, staff
 from registry.states import (
     DeliveryKind,
     HistoryStep,
@@ -35,7 +35,7 @@ class ResultEvent:
     state: HistoryStep
     detail: str | None
     actor: str  # an API key's id, "pipeline", "cli:<user>", ...
-    actor_name: str | None = None  # the API key's name, when the actor is a key
+    actor_name: str | None = None  # the API key's or staff member's name, when it is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +166,17 @@ def successor(conn: Connection, result_id: str) -> ResultRecord | None:
 
 def events(conn: Connection, result_id: str) -> list[ResultEvent]:
     query = (
-        select(result_events, api_keys.c.name.label("key_name"))
+        select(
+            result_events,
+            func.coalesce(api_keys.c.name, staff.c.name).label("actor_name"),
+        )
         .outerjoin(api_keys, api_keys.c.id == result_events.c.actor)
+        .outerjoin(staff, staff.c.id == result_events.c.actor)
         .where(result_events.c.result_id == result_id)
         .order_by(result_events.c.id)
     )
     return [
-        ResultEvent(r.at, history_step(r.state), r.detail, r.actor, r.key_name)
+        ResultEvent(r.at, history_step(r.state), r.detail, r.actor, r.actor_name)
         for r in conn.execute(query)
     ]
 

@@ -84,6 +84,17 @@ staff = Table(
     Column("last_login_at", UtcDateTime),
 )
 
+# a signed-in member of staff: the cookie holds a random token, the row only its digest
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("staff_id", String(26), ForeignKey("staff.id"), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),  # the token every form of the session carries
+    Column("created_at", UtcDateTime, nullable=False),  # for the absolute expiry
+    Column("seen_at", UtcDateTime, nullable=False),  # for the idle expiry (to the minute)
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
@@ -216,6 +227,7 @@ audit_log = Table(
     Column("id", Serial, primary_key=True, autoincrement=True),
     Column("at", UtcDateTime, nullable=False),
     _id("api_key_id", ForeignKey("api_keys.id")),
+    _id("staff_id", ForeignKey("staff.id")),  # a console request: the person's account
     Column("method", String(8), nullable=False),
     Column("route", String(200), nullable=False),
     _id("result_id"),

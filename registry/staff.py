@@ -8,6 +8,12 @@ random salt, and compared in constant time; the hash runs in C with the GIL
 released: call it from a thread. An account starts with a generated
 password that must be changed at the first login (``must_change``), as does
 one whose password an admin reset. A disabled account keeps its history.
+
+A session is a random token in the person's cookie; the registry keeps only
+its SHA-256, with the person, a CSRF token for the session's forms and two
+times: it ends after ``idle`` without a request and ``absolute`` after the
+login whatever happens, at logout, and when the account is disabled or its
+password is reset or changed (every session of the account).
 """
 
 from __future__ import annotations
@@ -19,17 +25,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plumbing.errors import Conflict, InputError, NotFound
 from registry.database import Database
 from registry.ids import new_id
-from registry.schema import staff
+from registry.schema import staff, staff_sessions
 
 N, R, P = 2**15, 8, 1
 _SCHEME = "scrypt"
@@ -178,6 +184,7 @@ async def disable_user(db: Database, name: str) -> StaffUser:
         row = _get(conn, name)
         at = row.disabled_at or datetime.now(UTC)
         conn.execute(update(staff).where(staff.c.id == row.id).values(disabled_at=at))
+        _end_sessions(conn, row.id)
         return replace(StaffUser.from_row(row), disabled_at=at)
 
     return await db.write(write)
@@ -195,6 +202,7 @@ async def reset_password(db: Database, name: str) -> tuple[StaffUser, str]:
             .where(staff.c.id == row.id)
             .values(password_hash=hashed, must_change=True)
         )
+        _end_sessions(conn, row.id)
         return replace(StaffUser.from_row(row), must_change=True)
 
     return await db.write(write), password
@@ -222,3 +230,143 @@ async def authenticate(db: Database, name: str, password: str) -> StaffUser | No
 def _nobody() -> str:
     """A hash an unknown name is checked against, so that it costs what a known one costs."""
     return hash_password(secrets.token_hex(16))
+
+
+def password_fault(password: str, name: str) -> str | None:
+    """Why ``password`` will not do as ``name``'s own, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"at least {MIN_PASSWORD} characters"
+    if len(password) > 200:
+        return "at most 200 characters"
+    if name.casefold() in password.casefold() or len(set(password)) < 5:
+        return "too easy to guess: not the account's name, at least 5 different characters"
+    return None
+
+
+async def change_password(db: Database, user_id: str, password: str) -> str:
+    """The person's own new password (no longer ``must_change``); every other session of the
+    account ends. Returns a new session token for the one who changed it."""
+    hashed = await asyncio.to_thread(hash_password, password)
+
+    def write(conn: Connection) -> None:
+        conn.execute(
+            update(staff)
+            .where(staff.c.id == user_id)
+            .values(password_hash=hashed, must_change=False)
+        )
+        _end_sessions(conn, user_id)
+
+    await db.write(write)
+    return await open_session(db, user_id)
+
+
+# --- sessions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in person: who, the CSRF token of the session's forms, when it began."""
+
+    user: StaffUser
+    csrf: str
+    token_sha256: str
+    created_at: datetime
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def open_session(db: Database, user_id: str) -> str:
+    """A new session for ``user_id``; the token (for the cookie) is returned, never stored."""
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    row = {
+        "token_sha256": _token_digest(token),
+        "staff_id": user_id,
+        "csrf": secrets.token_urlsafe(32),
+        "created_at": now,
+        "seen_at": now,
+    }
+    await db.write(lambda conn: conn.execute(staff_sessions.insert(), row))
+    return token
+
+
+# a request refreshes its session's idle clock at most this often (not a write per request)
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+async def session_for(
+    db: Database, token: str, *, idle: timedelta, absolute: timedelta
+) -> Session | None:
+    """The live session of ``token`` of an active account, or None (unknown, ended, expired:
+    an expired one is removed)."""
+    if not token or len(token) > 100:
+        return None
+    digest = _token_digest(token)
+    query = (
+        select(staff_sessions, staff)
+        .join(staff, staff.c.id == staff_sessions.c.staff_id)
+        .where(staff_sessions.c.token_sha256 == digest)
+    )
+    row = await db.read(lambda conn: conn.execute(query).first())
+    if row is None:
+        return None
+    now = datetime.now(UTC)
+    expired = now - row.seen_at >= idle or now - row.created_at >= absolute
+    if expired or row.disabled_at is not None:
+        await end_session(db, token)
+        return None
+    if now - row.seen_at >= TOUCH_EVERY:
+        await db.write(
+            lambda conn: conn.execute(
+                update(staff_sessions)
+                .where(staff_sessions.c.token_sha256 == digest)
+                .values(seen_at=now)
+            )
+        )
+    return Session(StaffUser.from_row(row), row.csrf, digest, row.created_at)
+
+
+async def end_session(db: Database, token: str) -> None:
+    digest = _token_digest(token)
+    await db.write(
+        lambda conn: conn.execute(
+            delete(staff_sessions).where(staff_sessions.c.token_sha256 == digest)
+        )
+    )
+
+
+async def sweep_sessions(db: Database, *, idle: timedelta, absolute: timedelta) -> int:
+    """Remove sessions that ran out (a person who never logged out); how many."""
+    now = datetime.now(UTC)
+
+    def write(conn: Connection) -> int:
+        gone = conn.execute(
+            delete(staff_sessions).where(
+                (staff_sessions.c.seen_at <= now - idle)
+                | (staff_sessions.c.created_at <= now - absolute)
+            )
+        )
+        return int(gone.rowcount or 0)
+
+    return await db.write(write)
+
+
+def _end_sessions(conn: Connection, user_id: str) -> None:
+    conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == user_id))
+
+
+async def get_user(db: Database, name: str) -> StaffUser:
+    return await db.read(lambda conn: StaffUser.from_row(_get(conn, name)))
+
+
+async def password_matches(db: Database, user_id: str, password: str) -> bool:
+    """Whether ``password`` is the account's current one (a person changing their own)."""
+    row = await db.read(
+        lambda conn: conn.execute(
+            select(staff.c.password_hash).where(staff.c.id == user_id)
+        ).first()
+    )
+    stored = row.password_hash if row is not None else _nobody()
+    return await asyncio.to_thread(check_password, password, stored) and row is not None

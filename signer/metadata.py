@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -269,20 +269,31 @@ def parse_metadata(data: bytes | str) -> ResultMetadata:
     not coerced); dates are ISO 8601 strings with a UTC offset.
     Errors about the document as a whole (not JSON, not an object) name ``metadata``.
     """
+    parsed = checked_metadata(data)
+    if isinstance(parsed, ResultMetadata):
+        return parsed
+    raise parsed[0] from None  # pydantic's error (it repeats the input) is not its context
+
+
+def checked_metadata(data: bytes | str) -> ResultMetadata | list[MetadataError]:
+    """The metadata, or every fault found in it (a form shows each beside its field)."""
     try:
         return ResultMetadata.model_validate_json(data, strict=True)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        if first["type"] == "json_invalid":
-            reason = (first.get("ctx") or {}).get("error", "")
-            message = f"not valid JSON: {reason}".rstrip(": ")
-        else:
-            message = first["msg"].removeprefix("Value error, ")
-        loc = ".".join(str(part) for part in first["loc"])
-        loc = _FIELD_OF.get(first["type"], loc)
-        message = _PLAIN.get((loc, first["type"]), _PLAIN.get(("*", first["type"]), message))
-        # pydantic's own error repeats the input (names, addresses): not kept as the cause
-        raise MetadataError(message, field=loc or "metadata") from None
+        # pydantic's own error repeats the input (names, addresses): never kept as a cause
+        return [_fault(error) for error in exc.errors()]
+
+
+def _fault(error: Any) -> MetadataError:
+    if error["type"] == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        message = f"not valid JSON: {reason}".rstrip(": ")
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    loc = ".".join(str(part) for part in error["loc"])
+    loc = _FIELD_OF.get(error["type"], loc)
+    message = _PLAIN.get((loc, error["type"]), _PLAIN.get(("*", error["type"]), message))
+    return MetadataError(message, field=loc or "metadata")
 
 
 # errors of the model as a whole, and the field each one is about

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("ketqua",),  # the shell: the command, serve (wires the services), settings, logs
+    ("console",),  # the back office's pages, served beside the signer's API
     ("signer", "verifier"),  # the internal service with the keys; the public one without
     ("registry", "keys"),  # the one record both services share; key material
     ("seal",),  # the QR seal codec: signed by the signer, checked by anyone

@@ -15,9 +15,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from plumbing import formats
 
 
-def environment() -> Environment:
+def environment(package: str = "verifier") -> Environment:
+    """The templates of ``package`` (its ``templates`` folder), with the filters below."""
     env = Environment(
-        loader=PackageLoader("verifier", "templates"),
+        loader=PackageLoader(package, "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "atom.j2")),
         undefined=StrictUndefined,
         auto_reload=False,  # templates are part of the release, not edited live

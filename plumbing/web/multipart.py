@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -47,9 +47,17 @@ def too_large(name: str, limit: int) -> Problem:
 
 
 async def read_parts(
-    request: web.Request, limits: Mapping[str, int], *, expected: str
+    request: web.Request,
+    limits: Mapping[str, int],
+    *,
+    expected: str,
+    required: Collection[str] | None = None,
 ) -> dict[str, bytes]:
-    """Every part named in ``limits``, each at most its limit; ``expected`` says what to send."""
+    """Every part named in ``limits``, each at most its limit; ``expected`` says what to send.
+
+    ``required``: the parts that must be there (all of them unless said: a form's unticked
+    box sends nothing, so a form names the parts it cannot do without).
+    """
     parts: dict[str, bytes] = {}
 
     async def keep(name: str, part: BodyPartReader) -> None:
@@ -62,7 +70,7 @@ async def read_parts(
             chunks.append(chunk)
         parts[name] = b"".join(chunks)
 
-    await _each_part(request, limits, expected, keep)
+    await _each_part(request, limits, expected, keep, required)
     return parts
 
 
@@ -71,6 +79,7 @@ async def _each_part(
     limits: Mapping[str, int],
     expected: str,
     take: Callable[[str, BodyPartReader], Awaitable[None]],
+    required: Collection[str] | None = None,
 ) -> None:
     """Hands ``take`` each part named in ``limits``, once each; anything else is a 4xx."""
     if media_type(request) != "multipart/form-data":
@@ -105,7 +114,7 @@ async def _each_part(
         raise Problem(
             400, "bad-request", "Bad request", f"malformed multipart body: {exc}"
         ) from None
-    for name in limits:
+    for name in limits if required is None else required:
         if name not in seen:
             raise Problem(
                 400, "bad-request", "Bad request", f"the part {name!r} is missing", field=name

@@ -79,10 +79,15 @@ class ClientAddress:
         self._proxies = frozenset(str(n.network_address) for n in networks if n.num_addresses == 1)
         self._proxy_networks = tuple(n for n in networks if n.num_addresses > 1)
 
+    def is_proxy(self, request: web.Request) -> bool:
+        """Whether the peer is a trusted reverse proxy (whose forwarded headers count)."""
+        peer = request.remote or "?"
+        return peer in self._proxies or bool(self._proxy_networks and self._in_proxy_network(peer))
+
     def of(self, request: web.Request) -> str:
         peer = request.remote or "?"
         client = peer
-        if peer in self._proxies or (self._proxy_networks and self._in_proxy_network(peer)):
+        if self.is_proxy(request):
             forwarded = request.headers.get("X-Forwarded-For", "")
             client = forwarded.rsplit(",", 1)[-1].strip() or peer
         return _counted_as(client)

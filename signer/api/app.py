@@ -1,7 +1,14 @@
-"""The signer application: routes, bearer-key authentication, the audit trail."""
+"""The signer application: routes, bearer-key authentication, the audit trail.
+
+The API (``/api/``) takes an API key; the health, metrics and OpenAPI
+document are open (the internal port only). Whatever else the service
+adds beside the API (the back office's console, ``extend``) brings its own
+authentication: a session, not a key.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +16,8 @@ from aiohttp import web
 
 from plumbing.web.metrics import Metrics, route_name
 from plumbing.web.openapi import openapi_handler
-from plumbing.web.problems import Handler, Problem, problems_middleware
+from plumbing.web.problems import Handler, Problem, ProblemPage, problems
+from plumbing.web.security import security_headers
 from registry.apikeys import authenticate
 from registry.audit import AuditEntry
 from signer.api import intake, views
@@ -17,12 +25,12 @@ from signer.api.context import API_KEY, SIGNER, SignerContext
 from signer.api.health import KEY_HEALTH, KeyHealth, healthz
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
-OPEN_PATHS = frozenset({"/healthz", "/metrics", "/api/v1/openapi.json"})
+OPEN_PATHS = frozenset({"/api/v1/openapi.json"})
 
 
 @web.middleware
 async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in OPEN_PATHS:
+    if not request.path.startswith("/api/") or request.path in OPEN_PATHS:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
@@ -63,9 +71,22 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         )
 
 
-def create_app(ctx: SignerContext, metrics: Metrics) -> web.Application:
+def create_app(
+    ctx: SignerContext,
+    metrics: Metrics,
+    *,
+    extend: Callable[[web.Application], None] | None = None,
+    error_page: ProblemPage | None = None,
+) -> web.Application:
+    """The API's routes; ``extend`` adds more (the console) and ``error_page`` answers
+    people's refusals as pages."""
     app = web.Application(
-        middlewares=[metrics.middleware("signer"), problems_middleware, bearer_auth],
+        middlewares=[
+            metrics.middleware("signer"),
+            security_headers,
+            problems(error_page),
+            bearer_auth,
+        ],
         # the intake streams its body and enforces its own limit; other routes take JSON
         client_max_size=64 * 1024,
     )
@@ -80,4 +101,6 @@ def create_app(ctx: SignerContext, metrics: Metrics) -> web.Application:
     app.router.add_get("/api/v1/openapi.json", openapi_handler(OPENAPI))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics.handler)
+    if extend is not None:
+        extend(app)
     return app

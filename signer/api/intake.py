@@ -21,7 +21,7 @@ from registry import jobs, results
 from registry.ids import looks_like_id, new_id
 from registry.results import NewResult, ResultRecord
 from registry.states import JobKind, ResultState
-from signer.api.context import API_KEY, SIGNER
+from signer.api.context import API_KEY, SIGNER, SignerContext
 from signer.api.representation import summary
 from signer.errors import MetadataError
 from signer.metadata import ResultMetadata, parse_metadata
@@ -53,6 +53,22 @@ async def create_result(request: web.Request) -> web.Response:
             f"this API key may not act for agency {metadata.agency.code}",
             field="agency.code",
         )
+    status, result = await accept(ctx, metadata, document, actor=key.id, api_key_id=key.id)
+    headers = {"Location": f"/api/v1/results/{result.id}"} if status == 202 else None
+    return web.json_response(summary(result), status=status, headers=headers)
+
+
+async def accept(
+    ctx: SignerContext,
+    metadata: ResultMetadata,
+    document: bytes,
+    *,
+    actor: str,
+    api_key_id: str | None,
+) -> tuple[int, ResultRecord]:
+    """Accept a result for signing: (202, the new result), or (200, the same submission
+    made before). The API's intake and the console's submit form both come here; the
+    refusals are ``Problem``s and ``MetadataError``s naming the field."""
     if metadata.agency.code != ctx.agency_code:
         raise MetadataError(
             f"is {metadata.agency.code}, but this service signs for {ctx.agency_code}",
@@ -64,7 +80,7 @@ async def create_result(request: web.Request) -> web.Response:
         return _existing(decided)
     metadata = decided
     vetted: Failure | Accepted = await ctx.intake_pool.run(
-        vet_and_store, document, limit, metadata.lookup_secret
+        vet_and_store, document, ctx.max_document_bytes, metadata.lookup_secret
     )
     if isinstance(vetted, Failure):
         raise Problem(
@@ -72,8 +88,10 @@ async def create_result(request: web.Request) -> web.Response:
         )
     result_id = new_id()
     try:
-        new = new_result(result_id, metadata, digest, len(document), key.id, vetted.access_hash)
-        accepted, created = await ctx.db.write(_accept, metadata, digest, new, key.id)
+        new = new_result(
+            result_id, metadata, digest, len(document), api_key_id, vetted.access_hash
+        )
+        accepted, created = await ctx.db.write(_accept, metadata, digest, new, actor)
     except IntegrityError:  # PostgreSQL: a concurrent twin committed first
         twin = await ctx.db.read(results.find, metadata.dossier_code, metadata.result_no)
         if twin is None:
@@ -82,15 +100,13 @@ async def create_result(request: web.Request) -> web.Response:
     if not accepted:
         return _existing(created)
     ctx.pipeline.wake()
-    return web.json_response(
-        summary(created), status=202, headers={"Location": f"/api/v1/results/{result_id}"}
-    )
+    return 202, created
 
 
-def _existing(result: ResultRecord, digest: str | None = None) -> web.Response:
+def _existing(result: ResultRecord, digest: str | None = None) -> tuple[int, ResultRecord]:
     if digest is not None and result.original_sha256 != digest:
         raise _conflict(result)
-    return web.json_response(summary(result), status=200)
+    return 200, result
 
 
 def _conflict(result: ResultRecord) -> Problem:

@@ -1,0 +1,65 @@
+"""Wrong passwords, counted per client and per account, so that guessing stops early.
+
+A client (``ClientAddress``) may give 9 wrong passwords in 15 minutes; the
+tenth and everything after it is refused (429) until the oldest of them is
+15 minutes old, without the password being checked. An account that took
+20 wrong passwords in 15 minutes, from any clients, refuses every client
+that gave a wrong password in that time: a guesser spread over many
+addresses is stopped, and the clerk at a desk that typed nothing wrong still
+signs in (a lock on the account itself would let any stranger lock a clerk
+out). Counts live in memory (one process, one count) and are bounded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+WINDOW = 15 * 60.0
+CLIENT_FAILURES = 9  # the tenth wrong password is refused
+ACCOUNT_FAILURES = 20
+MAX_KEYS = 100_000  # clients and accounts remembered; past it, the oldest are forgotten
+
+
+class LoginThrottle:
+    def __init__(
+        self,
+        window: float = WINDOW,
+        per_client: int = CLIENT_FAILURES,
+        per_account: int = ACCOUNT_FAILURES,
+    ) -> None:
+        self.window = window
+        self.per_client = per_client
+        self.per_account = per_account
+        self._clients: dict[str, deque[float]] = {}
+        self._accounts: dict[str, deque[float]] = {}
+
+    def wait(self, client: str, account: str, now: float | None = None) -> float:
+        """Seconds ``client`` must wait before trying ``account``; 0.0: it may try now."""
+        now = time.monotonic() if now is None else now
+        mine = self._recent(self._clients, client, now)
+        if len(mine) >= self.per_client:
+            return mine[-self.per_client] + self.window - now
+        theirs = self._recent(self._accounts, account.casefold(), now)
+        if len(theirs) >= self.per_account and mine:
+            return mine[0] + self.window - now
+        return 0.0
+
+    def failed(self, client: str, account: str, now: float | None = None) -> float:
+        """Count a wrong password; the seconds to wait before the next try (0.0: none)."""
+        now = time.monotonic() if now is None else now
+        for table, key in ((self._clients, client), (self._accounts, account.casefold())):
+            if key not in table and len(table) >= MAX_KEYS:
+                del table[next(iter(table))]
+            table.setdefault(key, deque(maxlen=max(self.per_client, self.per_account))).append(now)
+        return self.wait(client, account, now)
+
+    def _recent(self, table: dict[str, deque[float]], key: str, now: float) -> deque[float]:
+        times = table.get(key)
+        if times is None:
+            return deque()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if not times:
+            del table[key]
+        return times
