@@ -107,6 +107,7 @@ def staff_page(action: Action | None = None) -> Callable[[Page], Page]:
                 to_login = web.HTTPSeeOther(login_url(request, "expired" if token else None))
                 if token:
                     forget_cookie(to_login, SESSION_COOKIE)
+                remember(request, to_login)
                 raise to_login
             request[SESSION] = session
             if session.user.must_change and request.path != "/password":

@@ -19,7 +19,9 @@ from plumbing.web.problems import Problem
 from registry.staff import Action
 from verifier.site import wants_html
 
-NO_STORE = {"Cache-Control": "no-store"}
+# no-store: pages show personal data. same-origin: a browser then names this console as the
+# Origin of its own forms (under no-referrer it sends "Origin: null", which is refused)
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
 def words(request: web.Request) -> dict[str, Any]:

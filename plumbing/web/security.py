@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -56,10 +56,16 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except web.HTTPException as exc:  # redirects and aiohttp's own errors get them too
-        exc.headers.update(HEADERS)
+        _add(exc.headers)
         raise
-    response.headers.update(HEADERS)
+    _add(response.headers)
     return response
+
+
+def _add(headers: MutableMapping[str, str]) -> None:
+    # a page may choose its own (the console's forms need Referrer-Policy: same-origin)
+    for name, value in HEADERS.items():
+        headers.setdefault(name, value)
 
 
 class ClientAddress:
