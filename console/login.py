@@ -52,6 +52,8 @@ def _next(value: str | None) -> str:
     """Where to go after the login: a path of this console, never another site."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return "/"  # a browser drops tabs and newlines: "/\t/site" would lead to //site
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or parts.path.startswith("/login"):
         return "/"

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from yarl import URL
 
 from tests.console import StaffBrowser, add_user
@@ -524,3 +526,70 @@ async def test_an_administrator_manages_accounts_and_api_keys(console: Service) 
             await admin.submit("/admin", "/admin/keys/revoke", {"name": f"mot-cua-{name}"})
             async with system.get(console.signer_url + "/api/v1/results", headers=headers) as r:
                 assert r.status == 401
+
+
+# --- any input: a page or a 4xx, never a 5xx -----------------------------------------
+
+RESULT_PDF = result_pdf()
+FORM_NAMES = [*form_fields("000.00.14.H49-221105-0001"), "deliver.email", "signed", "supersedes"]
+ANY_TEXT = st.text(max_size=60) | st.sampled_from(["", "0", "-1", "31/02/2022 25:61", "x" * 999])
+
+
+@pytest.fixture(scope="module")
+def clerk_session(console: Service) -> tuple[str, str]:
+    """A signed-in clerk's session cookie and its CSRF token."""
+
+    async def sign_in() -> tuple[str, str]:
+        person, _ = await signed_in(console, "clerk")
+        async with person:
+            page = await person.get("/submit")
+            jar = person.session.cookie_jar.filter_cookies(URL(console.signer_url))
+            return jar["ketqua_console"].value, page.csrf()
+
+    return asyncio.run(sign_in())
+
+
+@given(
+    fields=st.dictionaries(st.sampled_from(FORM_NAMES), ANY_TEXT, max_size=len(FORM_NAMES)),
+    query=st.dictionaries(
+        st.sampled_from(
+            ["dossier_code", "applicant", "state", "delivery", "from", "to", "before"]
+        ),
+        ANY_TEXT,
+        max_size=4,
+    ),
+    junk=st.binary(max_size=300),
+    real_pdf=st.booleans(),
+)
+@settings(max_examples=40, deadline=None, derandomize=True)
+def test_any_form_or_search_is_a_page_or_a_4xx_never_a_5xx(
+    console: Service,
+    clerk_session: tuple[str, str],
+    fields: dict[str, str],
+    query: dict[str, str],
+    junk: bytes,
+    real_pdf: bool,
+) -> None:
+    token, csrf = clerk_session
+    document = RESULT_PDF if real_pdf else junk
+
+    async def ask() -> tuple[int, int]:
+        async with aiohttp.ClientSession(
+            cookies={"ketqua_console": token}, headers={"Accept": "text/html"}
+        ) as person:
+            form = aiohttp.FormData(default_to_multipart=True)
+            form.add_field("csrf", csrf)
+            for name, value in fields.items():
+                form.add_field(name, value)
+            form.add_field("document", document, filename="x.pdf")
+            async with person.post(
+                console.signer_url + "/submit", data=form, allow_redirects=False
+            ) as posted:
+                await posted.read()
+            async with person.get(console.signer_url + "/results", params=query) as searched:
+                await searched.read()
+            return posted.status, searched.status
+
+    posted, searched = asyncio.run(ask())
+    assert posted in (303, 400, 422), fields  # 400: a part the form does not have
+    assert searched in (200, 400), query
