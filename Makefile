@@ -79,7 +79,11 @@ run: venv
 	@# a development API key for the curl below, made once and kept (0600) in var/
 	@test -s var/dev-api-key || { mkdir -p var && umask 077 && \
 	  $(VENV)/bin/ketqua apikey create --name "dev-$$(date +%s)" --home var | tail -n 1 > var/dev-api-key; }
+	@# and a development administrator for the console, its first password kept (0600) in var/
+	@test -s var/dev-admin-password || { mkdir -p var && umask 077 && \
+	  $(VENV)/bin/ketqua user add --name dev.admin --role admin --home var | tail -n 1 > var/dev-admin-password; }
 	@echo "signer API (internal): http://127.0.0.1:8081   verifier (public): http://127.0.0.1:8080"
+	@echo "back-office console: http://127.0.0.1:8081/ as dev.admin, first password in var/dev-admin-password"
 	@echo "submit the bundled example result, then follow its Location:"
 	@echo "  curl -i -H \"Authorization: Bearer $$(cat var/dev-api-key)\" \\"
 	@echo "    -F metadata=@examples/ket-qua-mau.json -F document=@examples/ket-qua-mau.pdf \\"

@@ -317,7 +317,7 @@ async def session_for(
     if expired or row.disabled_at is not None:
         await end_session(db, token)
         return None
-    if now - row.seen_at >= TOUCH_EVERY:
+    if now - row.seen_at >= min(TOUCH_EVERY, idle / 4):
         await db.write(
             lambda conn: conn.execute(
                 update(staff_sessions)

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from seal import decode_seal, seal_from_text
+from tests.console import StaffBrowser, add_user
 from tests.pdfs import result_pdf
 from tests.service import (
     Service,
@@ -464,9 +465,18 @@ async def test_a_certificate_that_runs_out_soon_is_warned_of(tmp_path: Path) -> 
         ):
             body = await response.json()
             status = response.status
+        # the console's dashboard warns the desk too
+        initial = await asyncio.to_thread(add_user, home, "it.admin", "admin")
+        async with StaffBrowser(service.signer_url) as person:
+            await person.first_login("it.admin", initial, "mật-khẩu-riêng-của-tôi")
+            dashboard = await person.get("/")
         log = service.settled_log()
     finally:
         service.stop()
+    warned = re.search(r'<tr class="warn">(.*?)</tr>', dashboard.text, re.S)
+    assert warned is not None
+    assert "Chứng thư ký văn bản" in warned.group(1)
+    assert "Sắp hết hạn" in warned.group(1)
     assert status == 200  # still signing: a warning, not a failure
     days = {c["use"]: c["days_left"] for c in body["certificates"]}
     assert 8 <= days["document"] <= 10, days

@@ -228,6 +228,9 @@ async def _the_day(service: Service, mailbox: Mailbox, folder: Path, axe: str) -
         board = await desk.text("#refused-h + p + table")
         assert f"{dossier}-KQ1" in board
         assert "Trần Thị Bình" in board
+        certificates = await desk.text("#certs-h + table")
+        assert "Chứng thư ký văn bản" in certificates
+        assert "Còn 1.0" in certificates  # the development keys: about three years left
         await desk.check("tong-quan")
         await desk.open("/results?delivery=failed")
         assert f"{dossier}-KQ1" in await desk.text("table.list")

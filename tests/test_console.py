@@ -224,18 +224,32 @@ async def test_logout_ends_the_session_on_the_server(console: Service) -> None:
         assert response.headers["Location"].startswith("/login")
 
 
-async def test_an_idle_session_expires_and_the_page_says_so(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("idle_minutes", "hours", "busy"),
+    [("0.04", "10", False), ("30", "0.001", True)],  # 2.4 s idle; 3.6 s after the login
+    ids=["idle", "absolute"],
+)
+async def test_a_session_expires_and_the_page_says_so(
+    tmp_path: Path, idle_minutes: str, hours: str, busy: bool
 ) -> None:
     service = Service(
         tmp_path / "home",
-        env={"KETQUA_WORKERS": "1", "KETQUA_CONSOLE_IDLE_MINUTES": "0.04"},  # 2.4 s
+        env={
+            "KETQUA_WORKERS": "1",
+            "KETQUA_CONSOLE_IDLE_MINUTES": idle_minutes,
+            "KETQUA_CONSOLE_SESSION_HOURS": hours,
+        },
     ).start()
     try:
         person, _ = await signed_in(service, "clerk")
         async with person:
             assert (await person.get("/")).path == "/"
-            await asyncio.sleep(3)
+            for _ in range(8):  # busy: a request every half second, which idle does not end
+                if busy:
+                    page = await person.get("/")
+                    if page.path == "/login":
+                        break
+                await asyncio.sleep(0.5)
             page = await person.get("/results")
             assert page.path == "/login"
             assert "Phiên làm việc đã hết hạn" in page.words
@@ -326,6 +340,10 @@ async def test_roles_are_enforced_on_the_server(console: Service) -> None:
         assert submitted.status == 200, submitted.words
         result_id = submitted.path.split("/")[2]
         await wait_for_state(console, result_id, "published")
+        status, pdf, headers = await clerk.raw(f"/results/{result_id}/document.pdf")
+        assert status == 200
+        assert pdf.startswith(b"%PDF")
+        assert headers["Content-Type"] == "application/pdf"
         page = await clerk.get(f"/results/{result_id}")
         assert f"/results/{result_id}/revoke" not in page.text  # not offered...
         assert (await clerk.get(f"/results/{result_id}/revoke")).status == 403
