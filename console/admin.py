@@ -10,6 +10,7 @@ The same registry functions as ``ketqua user`` and ``ketqua apikey``.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NoReturn
 from urllib.parse import quote
 
 from aiohttp import web
@@ -17,7 +18,7 @@ from aiohttp import web
 from console.auth import checked, staff_page
 from console.context import CONSOLE, SESSION
 from console.pages import render
-from plumbing.errors import KetquaError
+from plumbing.errors import KetquaError, NotFound
 from plumbing.web.forms import read_form
 from registry import staff
 from registry.apikeys import create_api_key, list_api_keys, revoke_api_key
@@ -54,8 +55,33 @@ async def _form(request: web.Request) -> dict[str, str]:
     return fields
 
 
-def _secret(request: web.Request, kind: str, name: str, secret: str) -> web.Response:
-    return render(request, "secret.html.j2", kind=kind, name=name, secret=secret)
+def _secret(request: web.Request, kind: str, name: str, secret: str) -> NoReturn:
+    """To a page that shows ``secret`` once (post, redirect, get: reloading it posts
+    nothing again, and the page is gone once read)."""
+    key = request.app[CONSOLE].shown_once.keep(request[SESSION], (kind, name, secret))
+    raise web.HTTPSeeOther(f"/admin/secret/{key}")
+
+
+@staff_page(Action.MANAGE)
+async def secret(request: web.Request) -> web.StreamResponse:
+    found = request.app[CONSOLE].shown_once.take(request[SESSION], request.match_info["key"])
+    if found is None:
+        raise NotFound("shown already, or never made: make a new one", field="key")
+    kind, name, value = found
+    return render(request, "secret.html.j2", kind=kind, name=name, secret=value)
+
+
+async def _refusal(request: web.Request, name: str, *, disabling: bool) -> str | None:
+    """Why not (a text's key): an administrator does not lock themselves out, nor the agency
+    out of its console."""
+    if name == request[SESSION].user.name:
+        return "admin_not_self"
+    if disabling:
+        users = await staff.list_users(request.app[CONSOLE].signer.db)
+        admins = [u.name for u in users if u.role is Role.ADMIN and u.active]
+        if admins == [name]:
+            return "admin_last"
+    return None
 
 
 @staff_page(Action.MANAGE)
@@ -70,13 +96,15 @@ async def add_user(request: web.Request) -> web.StreamResponse:
         return await _page(request, status=422, error="role")
     except KetquaError as exc:
         return await _page(request, status=422, error=exc.message)
-    return _secret(request, "password", user.name, password)
+    _secret(request, "password", user.name, password)
 
 
 @staff_page(Action.MANAGE)
 async def disable_user(request: web.Request) -> web.StreamResponse:
     fields = await _form(request)
     name = fields.get("name", "")
+    if why := await _refusal(request, name, disabling=True):
+        return await _page(request, status=409, error=why)
     await staff.disable_user(request.app[CONSOLE].signer.db, name)
     raise web.HTTPSeeOther(f"/admin?done=disabled&name={_q(name)}")
 
@@ -84,10 +112,12 @@ async def disable_user(request: web.Request) -> web.StreamResponse:
 @staff_page(Action.MANAGE)
 async def reset_password(request: web.Request) -> web.StreamResponse:
     fields = await _form(request)
+    if why := await _refusal(request, fields.get("name", ""), disabling=False):
+        return await _page(request, status=409, error=why)
     user, password = await staff.reset_password(
         request.app[CONSOLE].signer.db, fields.get("name", "")
     )
-    return _secret(request, "password", user.name, password)
+    _secret(request, "password", user.name, password)
 
 
 @staff_page(Action.MANAGE)
@@ -105,7 +135,7 @@ async def add_key(request: web.Request) -> web.StreamResponse:
         )
     except KetquaError as exc:
         return await _page(request, status=422, error=exc.message)
-    return _secret(request, "key", key.name, plain)
+    _secret(request, "key", key.name, plain)
 
 
 @staff_page(Action.MANAGE)

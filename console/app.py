@@ -75,6 +75,7 @@ def install(app: web.Application, ctx: ConsoleContext) -> None:
     add.add_post("/admin/users/reset", admin.reset_password)
     add.add_post("/admin/keys", admin.add_key)
     add.add_post("/admin/keys/revoke", admin.revoke_key)
+    add.add_get("/admin/secret/{key}", admin.secret)
     add.add_get("/static/console.css", stylesheet)
     app.cleanup_ctx.append(_sweeper)
 

@@ -22,9 +22,11 @@ from aiohttp import hdrs, web
 
 from console.context import CONSOLE, LANG, SESSION
 from console.texts import TEXTS
+from plumbing.errors import KetquaError
 from plumbing.web.metrics import route_name
-from plumbing.web.problems import Problem
+from plumbing.web.problems import Problem, from_error
 from registry.audit import AuditEntry
+from registry.ids import looks_like_id
 from registry.staff import Action, Session, session_for
 from signer.api.context import SIGNER
 from verifier.site import LANG_COOKIE, LANG_MAX_AGE, language
@@ -43,15 +45,31 @@ def secure(request: web.Request) -> bool:
     return clients.is_proxy(request) and request.headers.get("X-Forwarded-Proto") == "https"
 
 
-def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str) -> None:
+def cookie_name(request: web.Request, base: str) -> str:
+    """``__Host-`` names under https: no sibling host (the public portal's, say) can set them."""
+    return f"__Host-{base}" if secure(request) else base
+
+
+def read_cookie(request: web.Request, base: str) -> str:
+    return request.cookies.get(cookie_name(request, base), "")
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, base: str, value: str) -> None:
     # no Max-Age: the browser forgets it when it closes; the server ends it sooner
     response.set_cookie(
-        name, value, path="/", httponly=True, samesite="Strict", secure=secure(request)
+        cookie_name(request, base),
+        value,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=secure(request),
     )
 
 
-def forget_cookie(response: web.StreamResponse, name: str) -> None:
-    response.del_cookie(name, path="/")
+def forget_cookie(request: web.Request, response: web.StreamResponse, base: str) -> None:
+    response.del_cookie(
+        cookie_name(request, base), path="/", secure=secure(request), samesite="Strict"
+    )
 
 
 def choose_language(request: web.Request) -> str:
@@ -95,9 +113,7 @@ def staff_page(action: Action | None = None) -> Callable[[Page], Page]:
         async def page(request: web.Request) -> web.StreamResponse:
             choose_language(request)
             ctx = request.app[CONSOLE]
-            if request.method == hdrs.METH_POST and not same_origin(request):
-                raise Problem(403, "forbidden", "Forbidden", "a form from another site")
-            token = request.cookies.get(SESSION_COOKIE, "")
+            token = read_cookie(request, SESSION_COOKIE)
             session = None
             if token:
                 session = await session_for(
@@ -106,26 +122,31 @@ def staff_page(action: Action | None = None) -> Callable[[Page], Page]:
             if session is None:
                 to_login = web.HTTPSeeOther(login_url(request, "expired" if token else None))
                 if token:
-                    forget_cookie(to_login, SESSION_COOKIE)
+                    forget_cookie(request, to_login, SESSION_COOKIE)
                 remember(request, to_login)
                 raise to_login
             request[SESSION] = session
-            if session.user.must_change and request.path != "/password":
-                raise web.HTTPSeeOther("/password")
-            if action is not None and not session.user.role.may(action):
-                raise Problem(
-                    403,
-                    "forbidden",
-                    "Forbidden",
-                    f"the role {session.user.role.value} may not {action.value}",
-                )
             status = 500
             try:
+                if request.method == hdrs.METH_POST and not same_origin(request):
+                    raise Problem(403, "forbidden", "Forbidden", "a form from another site")
+                if session.user.must_change and request.path not in ("/password", "/logout"):
+                    raise web.HTTPSeeOther("/password")
+                if action is not None and not session.user.role.may(action):
+                    raise Problem(
+                        403,
+                        "forbidden",
+                        "Forbidden",
+                        f"the role {session.user.role.value} may not {action.value}",
+                    )
                 response = await handler(request)
                 status = response.status
                 return remember(request, response)
             except Problem as problem:
                 status = problem.status
+                raise
+            except KetquaError as error:
+                status = from_error(error).status
                 raise
             except web.HTTPException as exc:
                 status = exc.status
@@ -149,10 +170,17 @@ def audit(request: web.Request, status: int, staff_id: str | None) -> None:
             staff_id=staff_id,
             method=request.method,
             route=route_name(request),
-            result_id=request.match_info.get("id"),
+            result_id=result_named(request),
             status=status,
         )
     )
+
+
+def result_named(request: web.Request) -> str | None:
+    """The result id the path names, if it is one (the column holds ids only: a longer
+    string would fail the whole batch of audit rows)."""
+    named = request.match_info.get("id")
+    return named if named is not None and looks_like_id(named) else None
 
 
 def checked(session: Session, fields: Mapping[str, object]) -> None:

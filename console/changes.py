@@ -28,6 +28,7 @@ from registry.results import ResultRecord
 from registry.staff import Action
 from registry.states import ResultState, RevocationReason
 from signer import actions
+from signer.delivery import recipients
 
 MAX_NOTE = 500
 
@@ -68,7 +69,7 @@ async def revoke(request: web.Request) -> web.StreamResponse:
         )
     ctx = request.app[CONSOLE]
     signer = ctx.signer
-    await signer.db.write(
+    moved = await signer.db.write(
         actions.revoke,
         result,
         RevocationReason(code),
@@ -77,7 +78,8 @@ async def revoke(request: web.Request) -> web.StreamResponse:
         signer.mail_domain,
     )
     signer.deliverer.wake()
-    raise web.HTTPSeeOther(f"/results/{result.id}?done=revoked")
+    # not moved: another change came first; the result's page shows where it stands
+    raise web.HTTPSeeOther(f"/results/{result.id}" + ("?done=revoked" if moved else ""))
 
 
 def _address(result: ResultRecord) -> str:
@@ -88,7 +90,7 @@ def _address(result: ResultRecord) -> str:
 @staff_page(Action.RESEND)
 async def resend_form(request: web.Request) -> web.StreamResponse:
     result = await load(request)
-    actions.check_resend(result, _address(result) or "-")
+    actions.check_resend(result, "an address the form will give")  # the state only
     return render(request, "resend.html.j2", result=result, errors={}, address=_address(result))
 
 
@@ -109,7 +111,10 @@ async def resend(request: web.Request) -> web.StreamResponse:
             errors={"email": "resend_bad_address"},
             address=typed[:320],
         )
-    corrected = None if address == _address(result) else address
+    # the same address (in any case) again: no correction to record, unless the result asked
+    # for no e-mail, when the address typed is where to send it
+    same = address.casefold() == _address(result).casefold()
+    corrected = None if same and recipients(result) else address
     actions.check_resend(result, corrected)
     ctx = request.app[CONSOLE]
     signer = ctx.signer

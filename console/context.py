@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
 from jinja2 import Environment
 
+from console.once import ShownOnce
 from console.throttle import LoginThrottle
 from plumbing.web.security import ClientAddress
 from registry.staff import Session
@@ -27,6 +28,8 @@ class ConsoleContext:
     agency_name: str | None  # prefills the submit form
     idle: timedelta = timedelta(minutes=30)
     absolute: timedelta = timedelta(hours=10)
+    # a new password or API key between its POST and the page that shows it: kind, name, value
+    shown_once: ShownOnce[tuple[str, str, str]] = field(default_factory=ShownOnce)
 
 
 CONSOLE = web.AppKey("console", ConsoleContext)

@@ -167,6 +167,8 @@ async def _read(request: web.Request) -> tuple[dict[str, str], bytes]:
         }
     except UnicodeDecodeError:
         raise Problem(400, "bad-form", "Bad form", "the form is not UTF-8") from None
+    if any("\x00" in value for value in fields.values()):
+        raise Problem(400, "bad-form", "Bad form", "the form holds a NUL character")
     return fields, parts.get("document", b"")
 
 

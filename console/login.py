@@ -26,6 +26,7 @@ from console.auth import (
     checked,
     choose_language,
     forget_cookie,
+    read_cookie,
     remember,
     same_origin,
     set_cookie,
@@ -97,7 +98,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise Problem(403, "forbidden", "Forbidden", "a form from another site")
     fields = await read_form(request)
-    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    cookie = read_cookie(request, LOGIN_COOKIE)
     presented = fields.get("csrf", "")
     if not cookie or not hmac.compare_digest(cookie.encode(), presented.encode()):
         raise Problem(
@@ -111,21 +112,21 @@ async def login(request: web.Request) -> web.StreamResponse:
     password = fields.get("password", "")[:MAX_FIELD]
     next_ = _next(fields.get("next"))
     client = ctx.clients.of(request)
-    wait = ctx.throttle.wait(client, username)
+    wait, charged = ctx.throttle.charge(client, username)
     if wait > 0:
         audit(request, 429, None)
         raise too_many_requests(wait, "too many wrong passwords from this address")
     user = await authenticate(ctx.signer.db, username, password) if username else None
     if user is None:
-        ctx.throttle.failed(client, username)
-        audit(request, 401, None)
-        return _form(request, error="login_wrong", username=username, next_=next_)
+        audit(request, 422, None)
+        return _form(request, error="login_wrong", username=username, next_=next_, status=422)
+    ctx.throttle.refund(client, username, charged)
     token = await open_session(ctx.signer.db, user.id)
     audit(request, 303, user.id)
     target = "/password" if user.must_change else next_
     response = web.HTTPSeeOther(target)
     set_cookie(request, response, SESSION_COOKIE, token)
-    forget_cookie(response, LOGIN_COOKIE)
+    forget_cookie(request, response, LOGIN_COOKIE)
     raise response
 
 
@@ -133,9 +134,9 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     session = request[SESSION]
     checked(session, await read_form(request))
-    await end_session(request.app[CONSOLE].signer.db, request.cookies.get(SESSION_COOKIE, ""))
+    await end_session(request.app[CONSOLE].signer.db, read_cookie(request, SESSION_COOKIE))
     response = web.HTTPSeeOther("/login?why=out")
-    forget_cookie(response, SESSION_COOKIE)
+    forget_cookie(request, response, SESSION_COOKIE)
     raise response
 
 
@@ -155,16 +156,17 @@ async def password_change(request: web.Request) -> web.StreamResponse:
     again = fields.get("again", "")
     errors: dict[str, str] = {}
     client = ctx.clients.of(request)
-    wait = ctx.throttle.wait(client, session.user.name)
+    wait, charged = ctx.throttle.charge(client, session.user.name)
     if wait > 0:
         raise too_many_requests(wait, "too many wrong passwords from this address")
     if not await password_matches(ctx.signer.db, session.user.id, current):
-        ctx.throttle.failed(client, session.user.name)
         errors["current"] = "password_wrong"
     elif password_fault(new, session.user.name) is not None:
         errors["new"] = "password_weak"
     elif new != again:
         errors["again"] = "password_mismatch"
+    if "current" not in errors:
+        ctx.throttle.refund(client, session.user.name, charged)
     if errors:
         return render(request, "password.html.j2", status=422, errors=errors)
     token = await change_password(ctx.signer.db, session.user.id, new)

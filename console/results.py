@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
 from registry.states import DeliveryState, ResultState
+from signer.metadata import FIRST_YEAR, LAST_YEAR
 
 PAGE = 25
 PREVIEW_WIDTH = 620  # pixels: the page's width on the result page, sharp enough to read
@@ -47,8 +49,12 @@ def parse_day(text: str, field: str) -> date:
         if match is None:
             raise ValueError(text)
         if match[1]:
-            return date(int(match[3]), int(match[2]), int(match[1]))
-        return date(int(match[4]), int(match[5]), int(match[6]))
+            day = date(int(match[3]), int(match[2]), int(match[1]))
+        else:
+            day = date(int(match[4]), int(match[5]), int(match[6]))
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError(text)
+        return day
     except ValueError:
         raise Problem(
             400, "bad-request", "Bad request", f"{field} must be a day, dd/mm/yyyy", field=field
@@ -57,8 +63,11 @@ def parse_day(text: str, field: str) -> date:
 
 def _search(query: Any) -> tuple[Search, dict[str, str]]:
     kept: dict[str, str] = {}
+    if any("\x00" in value for value in query.values()):
+        raise Problem(400, "bad-request", "Bad request", "a NUL character in the query")
     dossier = normalised_code(query.get("dossier_code", "")[:40]) or None
-    applicant = " ".join(query.get("applicant", "").split())[:100] or None
+    typed = unicodedata.normalize("NFC", query.get("applicant", ""))  # as names are kept
+    applicant = " ".join(typed.split())[:100] or None
     state = None
     if query.get("state"):
         try:

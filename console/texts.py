@@ -260,6 +260,10 @@ _VI = {
     "error_5xx_next": "Thử lại sau ít phút; nếu vẫn lỗi, báo cán bộ công nghệ thông tin.",
     "back_home": "Về trang Tổng quan",
     "admin_error": "Không thực hiện được: tên đã có, để trống, hoặc giá trị không hợp lệ.",
+    "admin_not_self": "Không khóa hoặc đặt lại mật khẩu tài khoản của chính mình (đổi mật khẩu "
+    "của mình: Đổi mật khẩu).",
+    "admin_last": "Không khóa quản trị viên cuối cùng còn hoạt động: tạo quản trị viên khác "
+    "trước.",
     "resend_bad_address": "Nhập địa chỉ thư điện tử đúng dạng, ví dụ ten@example.vn.",
     "events": {"delivery": "Xếp thư gửi", "resend": "Yêu cầu gửi lại"},
     # beside a field the form refused: what the field must be (the English page shows the
@@ -530,6 +534,8 @@ _EN = {
     "error_5xx_next": "Try again in a few minutes; if it persists, tell the IT officer.",
     "back_home": "Back to the dashboard",
     "admin_error": "Not done: the name exists, is empty, or a value is not valid.",
+    "admin_not_self": "Not your own account (to change your own password: Change password).",
+    "admin_last": "Not the last active administrator: make another administrator first.",
     "resend_bad_address": "Enter an e-mail address, e.g. name@example.vn.",
     "events": {"delivery": "E-mail queued", "resend": "Sent again on request"},
     "field_errors": {},

@@ -8,6 +8,10 @@ that gave a wrong password in that time: a guesser spread over many
 addresses is stopped, and the clerk at a desk that typed nothing wrong still
 signs in (a lock on the account itself would let any stranger lock a clerk
 out). Counts live in memory (one process, one count) and are bounded.
+
+A try is charged as wrong before its password is checked (``charge``) and
+refunded once it proved right (``refund``): tries sent at the same moment
+see each other, so a burst of guesses gets no more than the limit.
 """
 
 from __future__ import annotations
@@ -44,6 +48,25 @@ class LoginThrottle:
         if len(theirs) >= self.per_account and mine:
             return mine[0] + self.window - now
         return 0.0
+
+    def charge(self, client: str, account: str, now: float | None = None) -> tuple[float, float]:
+        """Take a try: (seconds to wait, nothing taken), or (0.0, its time), counted as a
+        wrong password until ``refund``ed."""
+        now = time.monotonic() if now is None else now
+        wait = self.wait(client, account, now)
+        if wait > 0:
+            return wait, now
+        self.failed(client, account, now)
+        return 0.0, now
+
+    def refund(self, client: str, account: str, at: float) -> None:
+        """The try charged at ``at`` was the right password: it no longer counts."""
+        for table, key in ((self._clients, client), (self._accounts, account.casefold())):
+            times = table.get(key)
+            if times is not None and at in times:
+                times.remove(at)
+                if not times:
+                    del table[key]
 
     def failed(self, client: str, account: str, now: float | None = None) -> float:
         """Count a wrong password; the seconds to wait before the next try (0.0: none)."""

@@ -52,6 +52,14 @@ def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(update(api_keys).where(api_keys.c.id == key).values(last_used_at=at))
 
 
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    row = asdict(entry)
+    # within the columns' sizes whatever a client sent (an odd method, a long route)
+    row["method"] = entry.method[:8]
+    row["route"] = entry.route[:200]
+    return row
+
+
 class AuditTrail:
     def __init__(self, db: Database, *, flush_interval: float = 0.2) -> None:
         self.db = db
@@ -74,14 +82,21 @@ class AuditTrail:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        rows = [_row(e) for e in batch]
         try:
-            rows = [asdict(e) for e in batch]
             await self.db.write(_write, rows)
         except Unavailable as exc:
             self._pending = (batch + self._pending)[-MAX_WAITING:]
             log.warning("audit trail: %d row(s) wait for the database: %s", len(batch), exc)
         except Exception:
-            log.exception("audit trail: %d row(s) not written", len(batch))
+            # one row the database refuses must not take the others with it
+            lost = 0
+            for row in rows:
+                try:
+                    await self.db.write(_write, [row])
+                except Exception:
+                    lost += 1
+            log.exception("audit trail: %d of %d row(s) not written", lost, len(batch))
 
     async def stop(self) -> None:
         if self._task is not None:

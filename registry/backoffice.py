@@ -1,9 +1,10 @@
 """What the back office reads of the registry: its search and its dashboard's counts.
 
 Staff search newest first, by dossier, by the applicant's name (in full:
-staff may read it; matched without regard to case in the database's JSON
-functions, so the page of results is bounded by the database, not by
-Python), by state, by delivery state and by the day a result was accepted.
+staff may read it; matched without regard to case in the database: SQLite
+with Python's casefold, PostgreSQL with its collation's lower(), so the
+page of results is bounded by the database, not by Python), by state, by
+delivery state and by the day a result was accepted.
 The dashboard counts results by state since a moment, results per day in
 Vietnam time, and the results whose e-mail was refused and not since sent.
 """
@@ -55,7 +56,12 @@ def search(
     if narrowed.dossier_code is not None:
         query = query.where(results.c.dossier_code == narrowed.dossier_code)
     if narrowed.applicant:
-        query = query.where(_applicant_name(conn).ilike(f"%{_escaped(narrowed.applicant)}%", "\\"))
+        pattern = f"%{_escaped(narrowed.applicant.casefold())}%"
+        if conn.dialect.name == "postgresql":  # lower() of the database's collation
+            query = query.where(_applicant_name(conn).ilike(pattern, "\\"))
+        else:  # Python's casefold, registered on each connection (registry.database)
+            name = func.ketqua_fold(_applicant_name(conn))
+            query = query.where(name.like(pattern, "\\"))
     if narrowed.state is not None:
         query = query.where(results.c.state == narrowed.state.value)
     if narrowed.delivery is not None:

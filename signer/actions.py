@@ -96,6 +96,12 @@ def resend(
 ) -> None:
     """New deliveries (new Message-IDs); the earlier ones and their attempts stay as they
     were. A corrected ``address`` is the applicant's from now on, the change in the history."""
+    # checked again in the transaction: a revocation may have come between
+    fresh = results.get(conn, result.id)
+    if fresh is None:
+        raise Conflict(f"result {result.id} is gone", field="id")
+    check_resend(fresh, address)
+    result = fresh
     what = "delivery requested again"
     if address is not None:
         metadata = json.loads(result.metadata_json)

@@ -46,12 +46,22 @@ DOCUMENT_NUMBER_RE = re.compile(
 )
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
 # abbreviations the decree writes out in an issuing agency's name
 _ABBREVIATIONS = frozenset({"UBND", "HĐND", "HDND", "TTHC", "SXD", "STNMT"})
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        # a NUL or an escape in a name is no one's name (and PostgreSQL refuses a NUL)
+        if isinstance(value, str) and any(unicodedata.category(c) == "Cc" for c in value):
+            raise ValueError("must not contain control characters")
+        return value
 
 
 class Procedure(_Model):
@@ -174,6 +184,14 @@ class ResultMetadata(_Model):
             raise ValueError(
                 "is too easy to guess: use at least 8 letters and digits mixed, or 13 digits"
             )
+        return value
+
+    @field_validator("received_at", "due_at", "resolved_at", "document_date")
+    @classmethod
+    def _this_century(cls, value: date | None) -> date | None:
+        # dossier codes write the year in two digits (YYMMDD): 2000 to 2099
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
         return value
 
     @field_validator("due_at", "resolved_at")

@@ -291,3 +291,16 @@ def test_repr_leaves_out_personal_data_and_the_access_code() -> None:
     assert "an.nguyen@example.vn" not in text
     assert "K7-PQ9-ZX42" not in text
     assert "000.00.14.H49-220301-0012" in text
+
+
+def test_control_characters_and_years_out_of_range_are_refused_naming_the_field() -> None:
+    # a NUL is refused by PostgreSQL and year 1 overflows in Vietnam time: 422s, not 500s
+    for field, value, named in (
+        ("applicant", {"name": "An\u0000"}, "applicant.name"),
+        ("procedure", {"code": "1.004227", "name": "Cấp phép\u001b[2J"}, "procedure.name"),
+        ("received_at", "0001-01-01T00:00:00+07:00", "received_at"),
+        ("due_at", "9999-12-31T23:59:59-12:00", "due_at"),
+        ("document_date", "1999-12-31", "document_date"),
+    ):
+        error = _refused(_with(field, value))
+        assert error.field == named, (field, error)

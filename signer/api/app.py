@@ -14,12 +14,14 @@ from pathlib import Path
 
 from aiohttp import web
 
+from plumbing.errors import KetquaError
 from plumbing.web.metrics import Metrics, route_name
 from plumbing.web.openapi import openapi_handler
-from plumbing.web.problems import Handler, Problem, ProblemPage, problems
+from plumbing.web.problems import Handler, Problem, ProblemPage, from_error, problems
 from plumbing.web.security import security_headers
 from registry.apikeys import authenticate
 from registry.audit import AuditEntry
+from registry.ids import looks_like_id
 from signer.api import intake, views
 from signer.api.context import API_KEY, SIGNER, SignerContext
 from signer.api.health import KEY_HEALTH, KeyHealth, healthz
@@ -55,6 +57,9 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
     except Problem as problem:
         status = problem.status
         raise
+    except KetquaError as error:
+        status = from_error(error).status
+        raise
     except web.HTTPException as exc:
         status = exc.status
         raise
@@ -65,10 +70,16 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
                 api_key_id=key.id,
                 method=request.method,
                 route=route_name(request),
-                result_id=request.match_info.get("id"),
+                result_id=_result_named(request),
                 status=status,
             )
         )
+
+
+def _result_named(request: web.Request) -> str | None:
+    # the column holds ids only: a longer string would fail the whole batch of audit rows
+    named = request.match_info.get("id")
+    return named if named is not None and looks_like_id(named) else None
 
 
 def create_app(
