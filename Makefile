@@ -99,6 +99,7 @@ bench: venv
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(PY) bench/verify.py
 	$(PY) bench/portal.py
+	$(PY) bench/back_office.py
 	$(PY) bench/scale.py
 
 # the bundled example decisions (Decree 30/2020 layout), one page and three

@@ -15,11 +15,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from console.auth import checked, staff_page
+from console.auth import checked, console_form, staff_page
 from console.context import CONSOLE, SESSION
 from console.pages import render
 from plumbing.errors import KetquaError, NotFound
-from plumbing.web.forms import read_form
 from registry import staff
 from registry.apikeys import create_api_key, list_api_keys, revoke_api_key
 from registry.staff import Action, Role
@@ -50,7 +49,7 @@ async def admin(request: web.Request) -> web.StreamResponse:
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    fields = await read_form(request)
+    fields = await console_form(request)
     checked(request[SESSION], fields)
     return fields
 

@@ -23,6 +23,7 @@ from aiohttp import hdrs, web
 from console.context import CONSOLE, LANG, SESSION
 from console.texts import TEXTS
 from plumbing.errors import KetquaError
+from plumbing.web.forms import read_form
 from plumbing.web.metrics import route_name
 from plumbing.web.problems import Problem, from_error
 from registry.audit import AuditEntry
@@ -181,6 +182,15 @@ def result_named(request: web.Request) -> str | None:
     string would fail the whole batch of audit rows)."""
     named = request.match_info.get("id")
     return named if named is not None and looks_like_id(named) else None
+
+
+async def console_form(request: web.Request) -> dict[str, str]:
+    """A console form's fields (``read_form``), none holding a NUL: no one types one, and
+    PostgreSQL refuses to store or compare one (a 500 otherwise)."""
+    fields = await read_form(request)
+    if any("\x00" in name or "\x00" in value for name, value in fields.items()):
+        raise Problem(400, "bad-form", "Bad form", "the form holds a NUL character")
+    return fields
 
 
 def checked(session: Session, fields: Mapping[str, object]) -> None:

@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from console.auth import checked, staff_page
+from console.auth import checked, console_form, staff_page
 from console.context import CONSOLE, SESSION
 from console.pages import render
 from console.results import load
 from plumbing.errors import InputError
-from plumbing.web.forms import read_form
 from plumbing.web.problems import Problem
 from plumbing.web.security import too_many_requests
 from registry.results import ResultRecord
@@ -53,7 +52,7 @@ async def revoke_form(request: web.Request) -> web.StreamResponse:
 @staff_page(Action.REVOKE)
 async def revoke(request: web.Request) -> web.StreamResponse:
     result = await load(request)
-    fields = await read_form(request)
+    fields = await console_form(request)
     checked(request[SESSION], fields)
     _revocable(result)
     errors: dict[str, str] = {}
@@ -97,7 +96,7 @@ async def resend_form(request: web.Request) -> web.StreamResponse:
 @staff_page(Action.RESEND)
 async def resend(request: web.Request) -> web.StreamResponse:
     result = await load(request)
-    fields = await read_form(request)
+    fields = await console_form(request)
     checked(request[SESSION], fields)
     typed = fields.get("email", "").strip()
     try:

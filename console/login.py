@@ -25,6 +25,7 @@ from console.auth import (
     audit,
     checked,
     choose_language,
+    console_form,
     forget_cookie,
     read_cookie,
     remember,
@@ -34,7 +35,6 @@ from console.auth import (
 )
 from console.context import CONSOLE, SESSION
 from console.pages import render
-from plumbing.web.forms import read_form
 from plumbing.web.problems import Problem
 from plumbing.web.security import too_many_requests
 from registry.staff import (
@@ -97,7 +97,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONSOLE]
     if not same_origin(request):
         raise Problem(403, "forbidden", "Forbidden", "a form from another site")
-    fields = await read_form(request)
+    fields = await console_form(request)
     cookie = read_cookie(request, LOGIN_COOKIE)
     presented = fields.get("csrf", "")
     if not cookie or not hmac.compare_digest(cookie.encode(), presented.encode()):
@@ -133,7 +133,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 @staff_page()
 async def logout(request: web.Request) -> web.StreamResponse:
     session = request[SESSION]
-    checked(session, await read_form(request))
+    checked(session, await console_form(request))
     await end_session(request.app[CONSOLE].signer.db, read_cookie(request, SESSION_COOKIE))
     response = web.HTTPSeeOther("/login?why=out")
     forget_cookie(request, response, SESSION_COOKIE)
@@ -149,7 +149,7 @@ async def password_form(request: web.Request) -> web.StreamResponse:
 async def password_change(request: web.Request) -> web.StreamResponse:
     session = request[SESSION]
     ctx = request.app[CONSOLE]
-    fields = await read_form(request)
+    fields = await console_form(request)
     checked(session, fields)
     current = fields.get("current", "")[:MAX_FIELD]
     new = fields.get("new", "")

@@ -30,7 +30,8 @@ from registry.states import AttemptOutcome, ResultState
 from signer.delivery.message import ATTACHMENT, LINK, DkimKey, MessageBuilder, Sender
 from signer.delivery.transport import PickupFolder, SmtpTransport, SmtpUrl
 from signer.document import SignedResult
-from signer.metadata import ResultMetadata, parse_metadata
+from signer.errors import MetadataError
+from signer.metadata import Agency, ResultMetadata, parse_metadata
 from tests.pdfs import example_metadata
 from tests.smtp import Mailbox, MailTls, SilentServer, SmtpServer, free_port, make_tls
 from tests.validators import pdfsig
@@ -86,9 +87,12 @@ def build(
     signed: SignedResult,
     sender: Sender = SENDER,
     recipient: str = "an.nguyen@example.vn",
+    unchecked: dict[str, object] | None = None,
     **changes: object,
 ) -> tuple[bytes, str, str]:
     metadata = parse_metadata(json.dumps({**example_metadata(), **changes}))
+    if unchecked:  # past validation, as a record stored under older rules
+        metadata = metadata.model_copy(update=unchecked)
     result = record_of(signed, metadata)
     mid = message_id(new_id(), sender.domain)
     built = MessageBuilder(sender).build(
@@ -158,9 +162,13 @@ async def test_the_message_arrives_whole_and_the_attachment_still_validates(
 async def test_no_metadata_field_can_add_a_header_and_html_is_escaped(
     signed: SignedResult,
 ) -> None:
+    hostile = "Ủy ban\r\nBcc: thief@evil.example"
+    # the metadata refuses control characters now; a record made before that may hold them
+    with pytest.raises(MetadataError):
+        build(signed, agency={"code": "000.00.14.H49", "name": hostile})
     data, _, _ = build(
         signed,
-        agency={"code": "000.00.14.H49", "name": "Ủy ban\r\nBcc: thief@evil.example"},
+        unchecked={"agency": Agency.model_construct(code="000.00.14.H49", name=hostile)},
         applicant={"name": "<script>alert(1)</script>", "email": "an.nguyen@example.vn"},
     )
     async with SmtpServer() as server:

@@ -2,8 +2,7 @@
 
 The portal's own forms (the lookup form) post a few short fields. The body
 is read up to ``limit`` bytes and parsed with the standard library; a
-longer body is 413, another media type 415, bytes that are not UTF-8 or a
-NUL character 400.
+longer body is 413, another media type 415, bytes that are not UTF-8 400.
 A file upload goes through ``plumbing.web.multipart`` instead.
 """
 
@@ -38,9 +37,6 @@ async def read_form(request: web.Request, limit: int = 4096) -> dict[str, str]:
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=32)
     except ValueError:
         raise Problem(400, "bad-form", "Bad form", "the form has too many fields") from None
-    if any("\x00" in name or "\x00" in value for name, value in pairs):
-        # no one types a NUL, and PostgreSQL refuses one
-        raise Problem(400, "bad-form", "Bad form", "the form holds a NUL character")
     fields: dict[str, str] = {}
     for name, value in pairs:
         fields.setdefault(name, value)
