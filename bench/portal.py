@@ -66,6 +66,7 @@ def rows(count: int) -> list[dict[str, object]]:
                 "procedure_code": f"1.00{n % 50:04d}",
                 "state": "published" if n % 3 else "delivered",
                 "metadata_json": json.dumps(metadata, ensure_ascii=False),
+                "applicant_folded": "nguyễn văn an",
                 "publish": True,
                 "received_at": resolved - timedelta(days=10),
                 "due_at": due,

@@ -1,21 +1,22 @@
 """What the back office reads of the registry: its search and its dashboard's counts.
 
 Staff search newest first, by dossier, by the applicant's name (in full:
-staff may read it; matched without regard to case in the database: SQLite
-with Python's casefold, PostgreSQL with its collation's lower(), so the
-page of results is bounded by the database, not by Python), by state, by
-delivery state and by the day a result was accepted.
+staff may read it; in any case: the name is kept casefolded beside the
+metadata, ``results.applicant_folded``, since the databases' own lower()
+folds only ASCII under a C collation), by state, by delivery state and by
+the day a result was accepted.
 The dashboard counts results by state since a moment, results per day in
 Vietnam time, and the results whose e-mail was refused and not since sent.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, cast, exists, func, select
+from sqlalchemy import Connection, exists, func, select
 
 from registry.results import ResultRecord
 from registry.schema import deliveries, results
@@ -34,13 +35,6 @@ class Search:
     end: datetime | None = None  # accepted before
 
 
-def _applicant_name(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        return cast(results.c.metadata_json, JSON)[("applicant", "name")].as_string()
-    # SQLite: a CAST to JSON would be a cast to a number (type affinity); the text is JSON
-    return func.json_extract(results.c.metadata_json, "$.applicant.name")
-
-
 def search(
     conn: Connection, agencies: tuple[str, ...], narrowed: Search, before: str | None, limit: int
 ) -> list[ResultRecord]:
@@ -56,12 +50,8 @@ def search(
     if narrowed.dossier_code is not None:
         query = query.where(results.c.dossier_code == narrowed.dossier_code)
     if narrowed.applicant:
-        pattern = f"%{_escaped(narrowed.applicant.casefold())}%"
-        if conn.dialect.name == "postgresql":  # lower() of the database's collation
-            query = query.where(_applicant_name(conn).ilike(pattern, "\\"))
-        else:  # Python's casefold, registered on each connection (registry.database)
-            name = func.ketqua_fold(_applicant_name(conn))
-            query = query.where(name.like(pattern, "\\"))
+        typed = unicodedata.normalize("NFC", narrowed.applicant).casefold()
+        query = query.where(results.c.applicant_folded.like(f"%{_escaped(typed)}%", "\\"))
     if narrowed.state is not None:
         query = query.where(results.c.state == narrowed.state.value)
     if narrowed.delivery is not None:

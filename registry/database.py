@@ -214,18 +214,12 @@ def _sqlite_pragmas(engine: Engine, *, begin: str | None) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
-        # SQLite's lower() folds ASCII only: searches by name fold Vietnamese letters with this
-        dbapi_connection.create_function("ketqua_fold", 1, _fold, deterministic=True)
         # the driver's own implicit BEGIN would start a deferred transaction
         dbapi_connection.isolation_level = None
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql(begin or "BEGIN")
-
-
-def _fold(text: object) -> object:
-    return text.casefold() if isinstance(text, str) else text
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -6,6 +6,8 @@ result's history (``events``) is complete and in order.
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -118,6 +120,7 @@ class ResultRecord:
     timeliness: str | None = None  # registry.timeliness; None only for rows from before it
     access_hash: str | None = field(default=None, repr=False)  # registry.access
     revocation_code: RevocationReason | None = None  # public; revoked_reason is internal
+    applicant_folded: str | None = field(default=None, repr=False)  # registry.backoffice
 
     def __repr__(self) -> str:
         return f"ResultRecord(id={self.id!r}, state={self.state.value!r})"
@@ -246,12 +249,19 @@ def count_by_state(conn: Connection) -> dict[ResultState, int]:
     return {ResultState(state): count for state, count in (conn.execute(query)).tuples()}
 
 
+def folded_applicant(metadata_json: str) -> str | None:
+    """The applicant's name as the back office's search compares it: NFC, casefolded."""
+    name = json.loads(metadata_json).get("applicant", {}).get("name")
+    return unicodedata.normalize("NFC", name).casefold()[:200] if isinstance(name, str) else None
+
+
 def insert_result(conn: Connection, new: NewResult, *, actor: str) -> ResultRecord:
     """A new ``queued`` result with its first event; returns it as stored."""
     now = datetime.now(UTC)
     row: dict[str, Any] = {column.name: None for column in results.columns}
     row.update(asdict(new), state=ResultState.QUEUED.value, created_at=now, updated_at=now)
     row["timeliness"] = timeliness(new.resolved_at, new.due_at).value
+    row["applicant_folded"] = folded_applicant(new.metadata_json)
     conn.execute(_INSERT_RESULT, row)
     add_event(conn, new.id, ResultState.QUEUED, "accepted", actor, at=now)
     return ResultRecord(**{**row, "state": ResultState.QUEUED})

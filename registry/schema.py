@@ -123,6 +123,9 @@ results = Table(
     Column("state", String(16), nullable=False, index=True),
     # the metadata as accepted (personal data: never logged, never listed)
     Column("metadata_json", Text, nullable=False),
+    # the applicant's name casefolded (NFC): the back office searches it in any case, the
+    # same on SQLite and PostgreSQL whatever their collation (personal data, as the metadata)
+    Column("applicant_folded", String(200)),
     Column("publish", Boolean, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Column("due_at", UtcDateTime, nullable=False),
