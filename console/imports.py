@@ -22,7 +22,7 @@ from typing import Any
 
 from plumbing.errors import Conflict, InputError
 from registry import results
-from registry.access import hash_code
+from registry.access import DERIVED, hash_code
 from registry.blobs import BlobStore
 from registry.database import Database
 from registry.ids import new_id
@@ -122,7 +122,7 @@ async def import_signed(
         raise InputError(check.reason, field="document")
     sha256 = hashlib.sha256(data).hexdigest()
     facts = checked_facts(check, metadata, sha256, len(data))
-    access_hash = None
+    access_hash = DERIVED  # a generated code, derived again when checked
     if metadata.lookup_secret is not None:
         access_hash = await run(hash_code, metadata.lookup_secret)
     # the unsigned original is not at hand: the file imported stands for it

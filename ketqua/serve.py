@@ -319,6 +319,13 @@ def _verifier_app(
 
     keydir = KeyDir(settings.keys_dir)
     clients = ClientAddress(settings.trusted_proxies)
+    access_secret = keydir.read_access_key()
+    if access_secret is None:
+        log.warning(
+            "no access-code key in %s: generated access codes open nothing on this verifier "
+            "(copy the signer's access-code.key there; see README, Containers)",
+            keydir.root,
+        )
     return create_app(
         db,
         keydir.trust_list,
@@ -347,6 +354,7 @@ def _verifier_app(
             email=settings.contact_email,
             address=settings.contact_address,
         ),
+        access_secret=access_secret,
     )
 
 

@@ -71,6 +71,13 @@ class KeyDir:
         """The secret that derives applicants' access codes (``registry.access``); private."""
         return self.root / "access-code.key"
 
+    def read_access_key(self) -> bytes | None:
+        """The access-code secret if it is here (a verifier reads it, never makes one: a key
+        of its own would open nothing the signer's codes open)."""
+        if not self.access_key.exists():
+            return None
+        return self.load_access_key()
+
     def load_access_key(self) -> bytes:
         """The access-code secret, made (32 random bytes, 0600) the first time it is asked for."""
         if not self.access_key.exists():

@@ -1,9 +1,14 @@
-"""Access codes: what an applicant holds to fetch their own result, stored only as a slow hash.
+"""Access codes: what an applicant holds to fetch their own result; never stored in clear.
 
+A code the service generates is an HMAC of the result's id under the
+access-code key (``derive_code``): the registry stores only the mark
+``DERIVED``, and a check derives the code again and compares in constant
+time (microseconds; a stolen registry holds nothing to guess against). A
+code the applicant chose (``lookup_secret``) is stored as a slow hash:
 scrypt (N=2**14, r=8, p=1: 16 MiB and tens of milliseconds a try) with a
-random salt per code; the check recomputes and compares in constant time.
-The hash runs in C with the GIL released: call it from a thread or a
-worker process, never on an event loop.
+random salt; the hash runs in C with the GIL released: call it from a
+thread or a worker process, never on an event loop. Generated codes stored
+as scrypt hashes before (``scrypt+code``) are still checked as such.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ _GENERATED = "scrypt+code"  # a generated code: compared after normalising what 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 CODE_LENGTH = 10  # 50 bits
+DERIVED = "derived"  # the stored mark of a generated code: checked by deriving it again
 
 
 def derive_code(secret: bytes, result_id: str) -> str:
@@ -36,7 +42,13 @@ def normalise(code: str) -> str:
 
 
 def is_generated(stored: str) -> bool:
-    return stored.startswith(_GENERATED + "$")
+    return stored == DERIVED or stored.startswith(_GENERATED + "$")
+
+
+def check_derived(code: str, secret: bytes, result_id: str) -> bool:
+    """Whether ``code`` (as typed) is the one ``derive_code`` gives ``result_id``."""
+    expected = normalise(derive_code(secret, result_id))
+    return hmac.compare_digest(normalise(code).encode(), expected.encode())
 
 
 def _scrypt(code: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -66,7 +78,17 @@ def check_nothing(code: str) -> bool:
     return False
 
 
-def check_code(code: str, stored: str) -> bool:
+def check_code(
+    code: str, stored: str, *, secret: bytes | None = None, result_id: str | None = None
+) -> bool:
+    """Whether ``code`` opens what ``stored`` stands for; a ``DERIVED`` mark is checked with
+    the access-code key (``secret``) and the result's id, and never opens without them."""
+    if stored == DERIVED:
+        return (
+            secret is not None
+            and result_id is not None
+            and (check_derived(code, secret, result_id))
+        )
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme == _GENERATED:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from registry.access import DERIVED, derive_code
 from tests.pdfs import result_pdf
-from tests.service import Client, Service, correct, query, resolved_on, unique_metadata
+from tests.service import (
+    Client,
+    Service,
+    correct,
+    create_api_key,
+    query,
+    resolved_on,
+    unique_metadata,
+)
 
 pytestmark = pytest.mark.slow  # the real portal
 
@@ -82,6 +92,63 @@ async def test_the_code_is_kept_only_as_a_slow_hash(
     assert database_files
     for path in database_files:  # tables, indexes, the write-ahead log
         assert SECRET.encode() not in path.read_bytes(), path
+
+
+async def test_a_generated_code_is_stored_as_no_hash_and_opens_by_deriving_it_again(
+    client: Client, service: Service, database_files: list[Path]
+) -> None:
+    metadata = unique_metadata(applicant={"name": NAME, "email": "nhung.le@example.vn"})
+    status, body = await client.submit(metadata, result_pdf(trailing_text="derived"))
+    assert status == 202, body
+    await client.wait_for({body["id"]}, "published", within=60)
+    ((stored,),) = await query(
+        service.database_url, "SELECT access_hash FROM results WHERE id = :id", id=body["id"]
+    )
+    assert stored == DERIVED  # no slow hash made at intake, none to steal
+    key = (service.home / "keys" / "access-code.key").read_bytes()
+    code = derive_code(key, body["id"])
+    dossier = str(metadata["dossier_code"])
+    typed = code.lower().replace("-", " ")  # as a person types it
+    assert (await lookup(client.session, service, dossier, typed))[0] == 200
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    assert (await lookup(client.session, service, dossier, wrong))[0] == 403
+    for path in database_files:
+        assert code.replace("-", "").encode() not in path.read_bytes(), path
+
+
+async def test_without_the_access_code_key_a_verifier_opens_no_generated_code(
+    tmp_path: Path,
+) -> None:
+    signer = Service(tmp_path / "home", role="both").start()
+    try:
+        key = create_api_key(signer.home)
+        async with aiohttp.ClientSession() as session:
+            client = Client(session, signer, key)
+            metadata = unique_metadata()
+            status, body = await client.submit(metadata, result_pdf(trailing_text="no-key"))
+            assert status == 202, body
+            await client.wait_for({body["id"]}, "published", within=60)
+            secret = (signer.home / "keys" / "access-code.key").read_bytes()
+            code = derive_code(secret, body["id"])
+            dossier = str(metadata["dossier_code"])
+            assert (await lookup(session, signer, dossier, code))[0] == 200
+            # a verifier of the same registry with no key of its own: nothing opens, and it
+            # made no key (one of its own would open nothing of the signer's either)
+            keys = tmp_path / "verifier-keys"  # public material only, as compose's trust
+            shutil.copytree(signer.home / "keys" / "public", keys / "public")
+            verifier = Service(
+                tmp_path / "verifier",
+                role="verifier",
+                env={"KETQUA_DATABASE_URL": signer.database_url, "KETQUA_KEYS": str(keys)},
+            ).start()
+            try:
+                assert (await lookup(session, verifier, dossier, code))[0] == 403
+                assert "no access-code key" in verifier.settled_log()
+                assert not (keys / "access-code.key").exists()
+            finally:
+                verifier.stop()
+    finally:
+        signer.stop()
 
 
 async def test_a_guesser_is_stopped_and_the_applicant_still_gets_in(client: Client) -> None:

@@ -75,6 +75,7 @@ def create_app(
     upload_limits: UploadLimits | None = None,
     blobs: BlobStore | None = None,
     site: Site | None = None,
+    access_secret: bytes | None = None,
 ) -> web.Application:
     limit = rate_limit or RateLimit(rate=5.0, burst=30, prefixes=RATE_LIMITED)
     polled = portal_limit or RateLimit(
@@ -128,7 +129,7 @@ def create_app(
     app.router.add_get("/api/v1/published", listing.json)
     app.router.add_get("/api/v1/published.atom", listing.atom)
     app.router.add_get("/ket-qua", listing.page)
-    portal = Portal(db, blobs, pages.env, clients=limit.clients)
+    portal = Portal(db, blobs, pages.env, clients=limit.clients, access_secret=access_secret)
     app.router.add_get("/", portal.home)
     app.router.add_get("/tra-cuu", portal.start)
     app.router.add_post("/tra-cuu", portal.start)

@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 
 from plumbing.errors import KetquaError
 from registry import jobs, outbox, results
-from registry.access import derive_code, hash_code, is_generated
+from registry.access import DERIVED, derive_code, is_generated
 from registry.blobs import BlobStore
 from registry.database import Database
 from registry.jobs import Job
@@ -138,17 +138,16 @@ class Deliverer(LeasedWorkers[Claimed]):
         None when the applicant holds a code of their own (the metadata's
         ``lookup_secret``, hashed at intake): the e-mail points to the receipt.
         The generated code is derived from the service's secret, so every
-        attempt and every resend carries the same one; only its hash is stored.
+        attempt and every resend carries the same one; the registry holds only
+        the mark that it is derived (``registry.access.DERIVED``).
         """
         if self.access_secret is None:
             return None
         if result.access_hash is not None and not is_generated(result.access_hash):
             return None
-        code = derive_code(self.access_secret, result.id)
-        if result.access_hash is None:
-            hashed = await asyncio.to_thread(hash_code, code, generated=True)
-            await self.db.write(results.set_access_hash, result.id, hashed)
-        return code
+        if result.access_hash is None:  # accepted before intake marked every generated code
+            await self.db.write(results.set_access_hash, result.id, DERIVED)
+        return derive_code(self.access_secret, result.id)
 
     def _build(
         self, result: ResultRecord, delivery: Delivery, code: str | None, replaces: str | None
