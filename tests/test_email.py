@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email
+import email.policy
 import json
 import re
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import dkim
@@ -469,3 +472,34 @@ async def test_a_revocation_notice_is_short_with_the_reason_and_no_document(
         assert "Issued in error" in said
         assert "gửi nhầm người" not in said  # the clerk's words stay internal
         assert "https://ketqua.vandon.example.vn/tra-cuu/000.00.14.H49-220301-0012" in said
+
+
+def test_the_assembled_message_reads_as_the_email_packages_own(signed: SignedResult) -> None:
+    """The direct assembly (every ASCII address) and the ``email`` package's (an address
+    outside ASCII) give the same message to a reader: subject, sender, both bodies, the
+    attachment byte for byte."""
+    fast, _, _ = build(signed)
+    slow, _, _ = build(signed, recipient="nguyễn.an@example.vn")
+
+    def read(data: bytes) -> tuple[object, ...]:
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        plain, html = message.get_body(("plain",)), message.get_body(("html",))
+        assert plain is not None
+        assert html is not None
+        return (
+            str(message["Subject"]),
+            str(message["From"]),
+            message.get_content_type(),
+            plain.get_content(),
+            html.get_content(),
+            [(p.get_filename(), p.get_content()) for p in message.iter_attachments()],
+        )
+
+    assert read(fast) == read(slow)
+    parsed = email.message_from_bytes(fast, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    [attached] = list(parsed.iter_attachments())
+    assert attached.get_content() == signed.pdf
+    assert b"\r\n" in fast
+    assert b"\n" not in fast.replace(b"\r\n", b"")  # CRLF line endings only
