@@ -412,3 +412,64 @@ async def test_a_refused_delivery_is_found_and_sent_again_to_the_corrected_addre
     [resend] = [e for e in again["events"] if e["state"] == "resend"]
     assert "corrected address, a***n@example.vn" in resend["detail"]
     assert "was a***n@exmaple.vn" in resend["detail"]
+
+
+async def test_a_kill_during_a_flood_of_submissions_loses_nothing_acknowledged(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """The quarter's shape, killed: 8 clients submit while the service signs and mails;
+    kill -9 in the middle. Every result acknowledged (202) before the kill is signed once
+    and mailed, after a restart; nothing answered 202 is lost (group commits answer only
+    once durable); a message sent twice is the same message."""
+    count, clients = 160, 8
+    mailbox = Mailbox()
+    acknowledged: dict[str, str] = {}  # id -> recipient
+    async with SmtpServer(mailbox) as server:
+        service = mail_service(tmp_path / "home", server.port).start()
+        try:
+            client = Client(session, service, create_api_key(service.home))
+            pdfs = distinct_pdfs(count, "flood-kill")
+            queue: asyncio.Queue[int] = asyncio.Queue()
+            for n in range(count):
+                queue.put_nowait(n)
+
+            async def one_client() -> None:
+                while not queue.empty():
+                    n = queue.get_nowait()
+                    recipient = f"flood-{n:03d}@example.vn"
+                    metadata = unique_metadata(
+                        applicant={"name": "Nguyễn Văn An", "email": recipient},
+                        deliver={"email": True},
+                    )
+                    try:
+                        status, body = await client.submit(metadata, pdfs[n])
+                    except (TimeoutError, aiohttp.ClientError):
+                        continue  # in flight at the kill: never acknowledged
+                    if status == 202:
+                        acknowledged[body["id"]] = recipient
+
+            flood = asyncio.gather(*(one_client() for _ in range(clients)))
+            deadline = time.monotonic() + 60
+            while len(acknowledged) < count // 3:
+                assert time.monotonic() < deadline, "the flood did not start"
+                await asyncio.sleep(0.01)
+            await asyncio.to_thread(service.kill)
+            at_kill = len(acknowledged)
+            await flood
+            assert len(acknowledged) == at_kill, "answered after the kill?"
+            assert at_kill < count, "every submission finished before the kill: proves nothing"
+            await asyncio.to_thread(service.start)
+            await client.wait_for(set(acknowledged), "delivered", within=120)
+            details = {i: await client.result(i) for i in acknowledged}
+        finally:
+            await stop(service)
+    for result_id, detail in details.items():
+        signed = [e for e in detail["events"] if e["state"] == "signed"]
+        assert len(signed) == 1, (result_id, detail["events"])
+        [delivery] = detail["deliveries"]
+        assert delivery["state"] == "sent"
+    arrived = {to for m in mailbox.messages for to in m.rcpt_tos}
+    assert set(acknowledged.values()) <= arrived, "an acknowledged result was not mailed"
+    for copies in mailbox.by_message_id().values():
+        assert len({c.data for c in copies}) == 1  # sent twice: the same bytes
+    print(f"\nkill during a flood: {at_kill}/{count} acknowledged before it, all delivered")
