@@ -158,6 +158,9 @@ results = Table(
     Index("ix_results_agency_resolved", "agency_code", "resolved_at"),
     # the public listing: published results, newest (highest id) first, read in index order
     Index("ix_results_listing", "publish", "id"),
+    # the back office: an agency's newest first, and what it accepted since a day
+    Index("ix_results_agency_id", "agency_code", "id"),
+    Index("ix_results_agency_created", "agency_code", "created_at"),
 )
 
 result_events = Table(
@@ -212,6 +215,8 @@ deliveries = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
+    # the back office's refused e-mails: few among many sent
+    Index("ix_deliveries_state", "state"),
 )
 
 delivery_attempts = Table(

@@ -1,4 +1,5 @@
-"""results.applicant_folded: the applicant's name casefolded, for the back office's search
+"""the back office's search: results.applicant_folded (the applicant's name casefolded) and
+indexes for an agency's newest results, its results since a day, and refused e-mails
 
 Revision ID: 0014
 Revises: 0013
@@ -20,6 +21,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("results", sa.Column("applicant_folded", sa.String(length=200), nullable=True))
+    op.create_index("ix_results_agency_id", "results", ["agency_code", "id"])
+    op.create_index("ix_results_agency_created", "results", ["agency_code", "created_at"])
+    op.create_index("ix_deliveries_state", "deliveries", ["state"])
     # the results accepted before: their name from the metadata they carry
     table = sa.table(
         "results",
@@ -37,5 +41,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_state", table_name="deliveries")
+    op.drop_index("ix_results_agency_created", table_name="results")
+    op.drop_index("ix_results_agency_id", table_name="results")
     with op.batch_alter_table("results", schema=None) as batch_op:
         batch_op.drop_column("applicant_folded")
