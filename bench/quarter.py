@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, work: Path, pdf: bytes) -> None:
         from tests.postgres import start_cluster
 
         cluster = start_cluster()
-        env["KETQUA_DATABASE"] = cluster.createdb("quarter")
+        env["KETQUA_DATABASE_URL"] = cluster.createdb("quarter")
 
     async def with_mail() -> tuple[float, dict[int, float], dict[int, str], float]:
         mailbox = Mailbox(headers_only=True)
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace, work: Path, pdf: bytes) -> None:
                 env["KETQUA_SMTP_URL"] = f"smtp://127.0.0.1:{smtp.port}?tls=none"
             service = await asyncio.to_thread(Service(work / "home", env=env).start)
             try:
-                key = await asyncio.to_thread(create_api_key, service.home)
+                key = await asyncio.to_thread(create_api_key, service.home, "bench", env)
                 assert service.process is not None
                 tree = process_tree(service.process.pid)
                 if cluster is not None:
@@ -159,7 +159,9 @@ def run(args: argparse.Namespace, work: Path, pdf: bytes) -> None:
                 mine = time.process_time()
                 wall = await drive(service, key, pdf, quarter(args.results))
                 client = time.process_time() - mine
-                used = {pid: cpu_seconds(pid) - before[pid] for pid in alive(tree)}
+                if cluster is not None:  # backends the pool opened during the run count too
+                    tree |= postgres_backends(service.process.pid)
+                used = {pid: cpu_seconds(pid) - before.get(pid, 0.0) for pid in alive(tree)}
             finally:
                 await asyncio.to_thread(service.stop)
             if args.smtp:
