@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 from aiohttp import hdrs, web
 
 from console.context import CONSOLE, LANG, SESSION
 from console.texts import TEXTS
-from plumbing.errors import KetquaError
 from plumbing.web.forms import read_form
-from plumbing.web.metrics import route_name
-from plumbing.web.problems import Problem, from_error
-from registry.audit import AuditEntry
-from registry.ids import looks_like_id
+from plumbing.web.problems import Problem, status_of
 from registry.staff import Action, Session, session_for
-from signer.api.context import SIGNER
+from signer.api.app import audit as signer_audit
 from verifier.site import LANG_COOKIE, LANG_MAX_AGE, language
 
 SESSION_COOKIE = "ketqua_console"
@@ -143,14 +138,8 @@ def staff_page(action: Action | None = None) -> Callable[[Page], Page]:
                 response = await handler(request)
                 status = response.status
                 return remember(request, response)
-            except Problem as problem:
-                status = problem.status
-                raise
-            except KetquaError as error:
-                status = from_error(error).status
-                raise
-            except web.HTTPException as exc:
-                status = exc.status
+            except BaseException as exc:
+                status = status_of(exc)
                 raise
             finally:
                 audit(request, status, session.user.id)
@@ -164,24 +153,7 @@ def staff_page(action: Action | None = None) -> Callable[[Page], Page]:
 
 def audit(request: web.Request, status: int, staff_id: str | None) -> None:
     """The request in the audit trail, under the person's account (None: nobody known)."""
-    request.app[SIGNER].audit.record(
-        AuditEntry(
-            at=datetime.now(UTC),
-            api_key_id=None,
-            staff_id=staff_id,
-            method=request.method,
-            route=route_name(request),
-            result_id=result_named(request),
-            status=status,
-        )
-    )
-
-
-def result_named(request: web.Request) -> str | None:
-    """The result id the path names, if it is one (the column holds ids only: a longer
-    string would fail the whole batch of audit rows)."""
-    named = request.match_info.get("id")
-    return named if named is not None and looks_like_id(named) else None
+    signer_audit(request, status, staff_id=staff_id)
 
 
 async def console_form(request: web.Request) -> dict[str, str]:

@@ -12,7 +12,6 @@ same as the API's and the command line's.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -22,11 +21,11 @@ from console.pages import render
 from console.results import load
 from plumbing.errors import InputError
 from plumbing.web.problems import Problem
-from plumbing.web.security import too_many_requests
 from registry.results import ResultRecord
 from registry.staff import Action
 from registry.states import ResultState, RevocationReason
 from signer import actions
+from signer.api.views import refuse_too_many_resends
 from signer.delivery import recipients
 
 MAX_NOTE = 500
@@ -115,16 +114,8 @@ async def resend(request: web.Request) -> web.StreamResponse:
     same = address.casefold() == _address(result).casefold()
     corrected = None if same and recipients(result) else address
     actions.check_resend(result, corrected)
-    ctx = request.app[CONSOLE]
-    signer = ctx.signer
-    now = datetime.now(UTC)
-    free_at = await actions.resends_free_at(signer.db, result, now)
-    if free_at is not None:
-        raise too_many_requests(
-            (free_at - now).total_seconds(),
-            f"result {result.id} was sent again {actions.RESENDS_PER_WINDOW} times within "
-            "the hour",
-        )
+    signer = request.app[CONSOLE].signer
+    await refuse_too_many_resends(signer.db, result)
     await signer.db.write(
         actions.resend, result, signer.mail_domain, request[SESSION].user.id, corrected
     )

@@ -92,6 +92,17 @@ def from_error(exc: KetquaError) -> Problem:
     return Problem(503, "unavailable", "Service unavailable", exc.message)
 
 
+def status_of(exc: BaseException) -> int:
+    """The status the middleware will answer ``exc`` with (for an audit row, a metric)."""
+    if isinstance(exc, Problem):
+        return exc.status
+    if isinstance(exc, KetquaError):
+        return from_error(exc).status
+    if isinstance(exc, web.HTTPException):
+        return exc.status
+    return 500
+
+
 _HTTP_SLUGS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from plumbing.errors import KetquaError
 from plumbing.web.metrics import Metrics, route_name
 from plumbing.web.openapi import openapi_handler
-from plumbing.web.problems import Handler, Problem, ProblemPage, from_error, problems
+from plumbing.web.problems import Handler, Problem, ProblemPage, problems, status_of
 from plumbing.web.security import security_headers
 from registry.apikeys import authenticate
 from registry.audit import AuditEntry
@@ -54,32 +53,35 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         response = await handler(request)
         status = response.status
         return response
-    except Problem as problem:
-        status = problem.status
-        raise
-    except KetquaError as error:
-        status = from_error(error).status
-        raise
-    except web.HTTPException as exc:
-        status = exc.status
+    except BaseException as exc:
+        status = status_of(exc)
         raise
     finally:
-        request.app[SIGNER].audit.record(
-            AuditEntry(
-                at=datetime.now(UTC),
-                api_key_id=key.id,
-                method=request.method,
-                route=route_name(request),
-                result_id=_result_named(request),
-                status=status,
-            )
-        )
+        audit(request, status, api_key_id=key.id)
 
 
-def _result_named(request: web.Request) -> str | None:
-    # the column holds ids only: a longer string would fail the whole batch of audit rows
+def audit(
+    request: web.Request,
+    status: int,
+    *,
+    api_key_id: str | None = None,
+    staff_id: str | None = None,
+) -> None:
+    """The request in the audit trail, under its API key or the person signed in (the console);
+    neither: nobody known (a refused login)."""
+    # the result column holds ids only: a longer string would fail the whole batch of rows
     named = request.match_info.get("id")
-    return named if named is not None and looks_like_id(named) else None
+    request.app[SIGNER].audit.record(
+        AuditEntry(
+            at=datetime.now(UTC),
+            api_key_id=api_key_id,
+            staff_id=staff_id,
+            method=request.method,
+            route=route_name(request),
+            result_id=named if named is not None and looks_like_id(named) else None,
+            status=status,
+        )
+    )
 
 
 def create_app(

@@ -17,6 +17,7 @@ from plumbing.vietnam import VIETNAM_TIME, normalised_code
 from plumbing.web.problems import Problem
 from plumbing.web.security import too_many_requests
 from registry import outbox, results
+from registry.database import Database
 from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
@@ -285,20 +286,26 @@ async def _new_address(request: web.Request) -> str | None:
         ) from None
 
 
-async def resend_result(request: web.Request) -> web.Response:
-    result = await _load(request)
-    key = request[API_KEY]
-    ctx = request.app[SIGNER]
-    address = await _new_address(request)
-    actions.check_resend(result, address)
+async def refuse_too_many_resends(db: Database, result: ResultRecord) -> None:
+    """429 with ``Retry-After`` once the result was sent again too often within the hour
+    (no one may flood an applicant's inbox); the API's and the console's."""
     now = datetime.now(UTC)
-    free_at = await actions.resends_free_at(ctx.db, result, now)
+    free_at = await actions.resends_free_at(db, result, now)
     if free_at is not None:
         raise too_many_requests(
             (free_at - now).total_seconds(),
             f"result {result.id} was sent again {actions.RESENDS_PER_WINDOW} times "
             "within the hour",
         )
+
+
+async def resend_result(request: web.Request) -> web.Response:
+    result = await _load(request)
+    key = request[API_KEY]
+    ctx = request.app[SIGNER]
+    address = await _new_address(request)
+    actions.check_resend(result, address)
+    await refuse_too_many_resends(ctx.db, result)
     await ctx.db.write(actions.resend, result, ctx.mail_domain, key.id, address)
     ctx.deliverer.wake()
     return await _detail(request, await _load(request), status=202)
