@@ -497,9 +497,12 @@ prun -d --name "$V" --read-only --network host -e "KETQUA_DATABASE_URL=$READER_U
 wait_ready "$RUN_ID-signer1" "http://127.0.0.1:${SIGNER_PORTS[0]}/healthz"
 wait_ready "$RUN_ID-signer2" "http://127.0.0.1:${SIGNER_PORTS[1]}/healthz"
 wait_ready "$V" "http://127.0.0.1:$VP2/healthz"
-log "up: signers :${SIGNER_PORTS[0]} :${SIGNER_PORTS[1]} (keys read-only), verifier :$VP2 (public material only)"
+log "up: signers :${SIGNER_PORTS[0]} :${SIGNER_PORTS[1]} (keys read-only), verifier :$VP2 (public material and the access-code key)"
 private=$(podman exec "$V" sh -c 'ls -A /etc/ketqua/trust /etc/ketqua/trust/public | tr "\n" " "')
-case "$private" in *.p12* | *key* | *passphrase*) die "private material on the verifier: $private" ;; esac
+# no signing or seal key, no CA key, no passphrase; the access-code key (an HMAC key that
+# derives the generated access codes, README: Lookup) is the one secret a verifier holds
+case "$private" in *.p12* | *.key.pem* | *passphrase*) die "private material on the verifier: $private" ;; esac
+case "$private" in *access-code.key*) ;; *) die "no access-code key on the verifier: $private" ;; esac
 # submitted to one signer, followed and downloaded on the other, checked on the verifier
 sign_and_verify "$RUN_ID-signer1" "http://127.0.0.1:${SIGNER_PORTS[0]}" "http://127.0.0.1:$VP2" \
     postgres "http://127.0.0.1:${SIGNER_PORTS[1]}"

@@ -36,3 +36,24 @@ def test_the_verifier_reads_with_the_read_only_role_and_never_migrates() -> None
     assert url.startswith("postgresql://ketqua_verifier:")
     assert "ketqua migrate --grant-reader ketqua_verifier" in found["init"]["command"][0]
     assert found["verifier"]["command"] == ["serve", "--role", "verifier"]
+
+
+def test_the_image_copies_and_checks_every_package_the_project_ships() -> None:
+    # an image without a package starts and then fails on its first import of it (the
+    # console's package was missing once: `ketqua serve --role signer` stopped at start)
+    import re
+    import tomllib
+
+    root = COMPOSE.parent.parent
+    shipped = {
+        p.rstrip("*")
+        for p in tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]["find"]["include"]
+    }
+    dockerfile = (root / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    copied = set(re.findall(r"^COPY (\w+) \1$", dockerfile, re.M))
+    assert copied == shipped
+    checked = re.search(r"find ([\w ]+?) -type f", dockerfile)
+    assert checked is not None
+    assert set(checked.group(1).split()) == shipped
