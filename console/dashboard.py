@@ -85,9 +85,8 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 
     found = await signer.db.read(read)
     summaries = await signer.db.read(outbox.summaries, [r.id for r in found["refused"]])
-    t_use = {"document": "document", "seal": "seal"}
     certificates = [
-        Expiry(t_use.get(c.use, c.use), c.subject, c.not_after, (c.not_after - now).days)
+        Expiry(c.use, c.subject, c.not_after, (c.not_after - now).days)
         for c in signer.certificates
     ]
     keys = [

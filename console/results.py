@@ -11,11 +11,11 @@ key, never stored in clear) and a QR code leading to the lookup page.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
-import re
 import unicodedata
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import segno
@@ -35,30 +35,10 @@ from registry.ids import looks_like_id
 from registry.outbox import Delivery
 from registry.results import ResultEvent, ResultRecord
 from registry.states import DeliveryState, ResultState
-from signer.metadata import FIRST_YEAR, LAST_YEAR
+from verifier.query import day
 
 PAGE = 25
 PREVIEW_WIDTH = 620  # pixels: the page's width on the result page, sharp enough to read
-_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})|(\d{4})-(\d{2})-(\d{2})")
-
-
-def parse_day(text: str, field: str) -> date:
-    """``dd/mm/yyyy`` (or ``yyyy-mm-dd``, as a date picker sends it); 400 naming the field."""
-    match = _DAY.fullmatch(text.strip())
-    try:
-        if match is None:
-            raise ValueError(text)
-        if match[1]:
-            day = date(int(match[3]), int(match[2]), int(match[1]))
-        else:
-            day = date(int(match[4]), int(match[5]), int(match[6]))
-        if not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise ValueError(text)
-        return day
-    except ValueError:
-        raise Problem(
-            400, "bad-request", "Bad request", f"{field} must be a day, dd/mm/yyyy", field=field
-        ) from None
 
 
 def _search(query: Any) -> tuple[Search, dict[str, str]]:
@@ -84,13 +64,12 @@ def _search(query: Any) -> tuple[Search, dict[str, str]]:
             raise Problem(
                 400, "bad-request", "Bad request", "no such delivery state", field="delivery"
             ) from None
-    start = end = None
-    if query.get("from"):
-        start = datetime.combine(parse_day(query["from"], "from"), time(), VIETNAM_TIME)
-    if query.get("to"):
-        end = datetime.combine(parse_day(query["to"], "to"), time(), VIETNAM_TIME) + timedelta(
-            days=1
-        )
+    # the portal's own reading of a day (dd/mm/yyyy or YYYY-MM-DD, the registry's years);
+    # a field left empty in the form is no filter
+    days = {name: query[name] for name in ("from", "to") if query.get(name)}
+    first, last = day(days, "from"), day(days, "to")
+    start = datetime.combine(first, time(), VIETNAM_TIME) if first else None
+    end = datetime.combine(last, time(), VIETNAM_TIME) + timedelta(days=1) if last else None
     for name in ("dossier_code", "applicant", "state", "delivery", "from", "to"):
         if query.get(name):
             kept[name] = query[name][:100]
@@ -245,7 +224,7 @@ async def slip(request: web.Request) -> web.StreamResponse:
         else:
             own_code = True
     lookup = f"{ctx.public_url.rstrip('/')}/tra-cuu/{result.dossier_code}"
-    qr = segno.make(lookup, error="m")
+    qr = await asyncio.to_thread(segno.make, lookup, error="m")  # a mask search: milliseconds
     return render(
         request,
         "slip.html.j2",
