@@ -92,7 +92,7 @@ run: venv
 
 bench: venv
 	$(PY) bench/signing.py
-	$(PY) bench/qr_mask.py
+	$(PY) bench/qr.py
 	$(PY) bench/breakdown.py
 	$(PY) bench/service.py
 	$(PY) bench/mail.py

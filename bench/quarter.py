@@ -111,8 +111,10 @@ async def drive(service: Service, key: str, pdf: bytes, results: list[dict[str, 
 
         start = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
-        while await delivered(c) < len(results):  # noqa: ASYNC110 - another process
-            await asyncio.sleep(0.1)
+        # /metrics counts every result by state (a scan): scraped once a second, and ten
+        # times a second only for the last 5%, it costs the run nothing measurable
+        while (done := await delivered(c)) < len(results):  # noqa: ASYNC110 - another process
+            await asyncio.sleep(0.1 if done >= 0.95 * len(results) else 1.0)
         return time.perf_counter() - start
 
 

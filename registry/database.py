@@ -101,13 +101,14 @@ class _Write:
     done: asyncio.Future[Any]
 
 
-def _settle(done: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if done.cancelled():  # the caller stopped waiting; the unit was written all the same
-        return
-    if ok:
-        done.set_result(value)
-    else:
-        done.set_exception(value)
+def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for done, ok, value in settled:
+        if done.cancelled():  # the caller stopped waiting; the unit was written all the same
+            continue
+        if ok:
+            done.set_result(value)
+        else:
+            done.set_exception(value)
 
 
 class _SqliteDatabase(Database):
@@ -168,20 +169,30 @@ class _SqliteDatabase(Database):
                 if len(group) == 1:  # alone: its own transaction, no savepoint (migrations)
                     outcomes.append((True, group[0].work(conn)))
                 else:
+                    # savepoints said to SQLite itself: SQLAlchemy's nested transactions
+                    # cost more than the units' own statements (and SQLAlchemy keeps no
+                    # state of its own that rolling back to one of these would leave stale)
+                    raw = conn.connection.driver_connection
+                    assert raw is not None
                     for unit in group:
-                        savepoint = conn.begin_nested()
+                        raw.execute("SAVEPOINT unit")
                         try:
                             value = unit.work(conn)
                         except Exception as exc:
-                            savepoint.rollback()
+                            raw.execute("ROLLBACK TO unit")
+                            raw.execute("RELEASE unit")
                             outcomes.append((False, exc))
                         else:
-                            savepoint.commit()
+                            raw.execute("RELEASE unit")
                             outcomes.append((True, value))
         except Exception as exc:  # the unit alone, the BEGIN or the COMMIT: none is durable
             outcomes = [(False, exc)] * len(group)
+        # one wake-up of each waiting event loop for the whole group, not one per unit
+        loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for unit, (ok, value) in zip(group, outcomes, strict=True):
-            unit.loop.call_soon_threadsafe(_settle, unit.done, ok, value)
+            loops.setdefault(unit.loop, []).append((unit.done, ok, value))
+        for loop, settled in loops.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
 
     async def read(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._run(self._reads, self._reader, fn, *args, **kwargs)

@@ -34,7 +34,7 @@ from seal.errors import (
     UnknownKeyId,
     WrongAlgorithm,
 )
-from seal.url import QR_ALPHANUMERIC, qr_version, seal_from_text, seal_to_url
+from seal.url import QR_ALPHANUMERIC, qr_modules, qr_version, seal_from_text, seal_to_url
 
 __all__ = [
     "ALG_ES256",
@@ -51,6 +51,7 @@ __all__ = [
     "decode_seal",
     "encode_seal",
     "kid_for_certificate",
+    "qr_modules",
     "qr_version",
     "seal_from_text",
     "seal_to_url",

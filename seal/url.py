@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from urllib.parse import urlsplit
 
-import segno
+import zxingcpp
 
 from seal.errors import MalformedSeal
 
-__all__ = ["QR_ALPHANUMERIC", "qr_version", "seal_from_text", "seal_to_url"]
+__all__ = ["QR_ALPHANUMERIC", "qr_modules", "qr_version", "seal_from_text", "seal_to_url"]
 
 #: The characters of QR alphanumeric mode.
 QR_ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
@@ -81,9 +82,28 @@ def seal_from_text(text: str) -> bytes:
     return _decode_base32(token)
 
 
+# image pixels: 0 dark, 255 light -> modules: 1 dark, 0 light
+_DARK = bytes([1] + [0] * 255)
+
+
+def qr_modules(text: str) -> tuple[bytes, ...]:
+    """The QR code of ``text`` at error correction Q, without its quiet zone: one row of
+    modules (1 dark, 0 light) per ``bytes``. ValueError if no QR code holds it.
+
+    Encoded by zxing-cpp, in C++, with the standard's mask search (segno, in Python,
+    took three times as long with one fixed mask and fourteen with the search).
+    """
+    code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="Q")
+    image = code.to_image(scale=1, add_quiet_zones=False)
+    # the image is a buffer (the stubs do not say so): one byte a module
+    pixels = bytes(memoryview(image)).translate(_DARK)  # type: ignore[arg-type]
+    size = math.isqrt(len(pixels))
+    return tuple(pixels[r * size : (r + 1) * size] for r in range(size))
+
+
 def qr_version(text: str) -> int:
-    """The QR version (1..40) for ``text`` at error correction Q with a 4-module border."""
-    return int(segno.make_qr(text, error="q", boost_error=False).version)
+    """The QR version (1..40) of ``text``'s code at error correction Q."""
+    return (len(qr_modules(text)) - 17) // 4
 
 
 def _token_from_url(text: str) -> str:

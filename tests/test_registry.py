@@ -24,6 +24,7 @@ from registry.ids import looks_like_id, new_id
 from registry.results import NewResult
 from registry.schema import api_keys, blobs, metadata
 from registry.schema import jobs as jobs_table
+from registry.schema import results as results_table
 from registry.states import JobKind, JobState, ResultState
 
 LEASE = timedelta(seconds=30)
@@ -135,6 +136,59 @@ async def test_the_database_is_in_wal_mode_with_durable_commits(sqlite_db: Datab
 
     mode, sync = await db.read(pragmas)
     assert (mode, sync) == ("wal", 2)  # 2 = FULL
+
+
+async def test_a_failing_unit_of_work_undoes_itself_alone(db: Database) -> None:
+    """Units written at once (SQLite commits them together): each caller hears of its own
+    unit, and a unit that fails after writing leaves nothing, whatever its neighbours did."""
+
+    class Refused(Exception):
+        pass
+
+    def unit(conn: Connection, n: int) -> int:
+        results.insert_result(conn, _result(f"000.00.14.H49-220301-{n:04d}"), actor="test")
+        if n % 4 == 1:
+            raise Refused(n)
+        if n % 4 == 2:  # the same dossier and number as n - 2's result: the unique index
+            results.insert_result(conn, _result(f"000.00.14.H49-220301-{n - 2:04d}"), actor="t")
+        return n
+
+    outcomes = await asyncio.gather(
+        *(db.write(unit, n) for n in range(40)), return_exceptions=True
+    )
+    for n, outcome in enumerate(outcomes):
+        if n % 4 == 1:
+            assert isinstance(outcome, Refused)
+            assert outcome.args == (n,)
+        elif n % 4 == 2:
+            assert isinstance(outcome, Exception)
+            assert "UNIQUE" in str(outcome).upper()
+        else:
+            assert outcome == n
+    kept = await db.read(
+        lambda conn: {
+            int(code[-4:]) for code in conn.execute(select(results_table.c.dossier_code)).scalars()
+        }
+    )
+    assert kept == {n for n in range(40) if n % 4 in (0, 3)}
+
+
+def _result(dossier: str) -> NewResult:
+    now = datetime.now(UTC)
+    return NewResult(
+        id=new_id(),
+        dossier_code=dossier,
+        result_no=1,
+        agency_code=AGENCY,
+        procedure_code="1.004227",
+        metadata_json="{}",
+        publish=True,
+        received_at=now,
+        due_at=now,
+        resolved_at=now,
+        original_sha256="0" * 64,
+        original_size=1,
+    )
 
 
 async def test_times_come_back_aware_and_in_utc(db: Database) -> None:

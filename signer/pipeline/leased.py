@@ -68,6 +68,9 @@ class LeasedWorkers(ABC, Generic[T]):
     async def failed(self, job: Job, reason: str) -> None:
         """``run`` raised: record a transient failure (retry later, or give up)."""
 
+    async def idle(self) -> None:
+        """The queue ran dry for a worker: a moment for deferred housekeeping."""
+
     @property
     def busy(self) -> int:
         return self._busy
@@ -137,6 +140,7 @@ class LeasedWorkers(ABC, Generic[T]):
                 look_first = not await self._idle()
                 continue
             if claimed is None:
+                await self._housekeeping()
                 look_first = not await self._idle()
                 continue
             look_first = False
@@ -150,6 +154,12 @@ class LeasedWorkers(ABC, Generic[T]):
                 log.exception("job %d: outcome not recorded; it runs again", job.id)
             finally:
                 self._busy -= 1
+
+    async def _housekeeping(self) -> None:
+        try:
+            await self.idle()
+        except Exception:
+            log.exception("%s workers: housekeeping failed; tried again when idle", self.kind)
 
     async def _idle(self) -> bool:
         """Wait for a wake-up (True: a job was queued) or the next poll (False)."""

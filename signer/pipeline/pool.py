@@ -81,19 +81,21 @@ def _init_intake(blobs: BlobLocation) -> None:
 
 
 def sign_and_stage(
-    result_id: str, original_sha256: str, metadata_json: str
+    result_id: str, original_sha256: str, metadata_json: str, recorded: tuple[str, ...] = ()
 ) -> StagedSignature | Failure:
     """Sign a result's original, stage the signed document, then put it in the blob store.
 
     The document staged by an earlier attempt, if there is one, instead of a new
     signature. Done here rather than in the service process so that the signed
-    bytes, the fsyncs and the hashing stay off the event loop's process.
+    bytes, the fsyncs and the hashing stay off the event loop's process; so are the
+    staged documents of ``recorded`` results (the registry holds them now) dropped.
     """
     if _runtime is None:
         assert _startup_failure is not None
         return _startup_failure
     assert _storage is not None
     blobs, staging = _storage
+    drop_staged(recorded)
     try:
         signed = staging.find(result_id)
         earlier = signed is not None
@@ -107,6 +109,13 @@ def sign_and_stage(
     except KetquaError as exc:
         return Failure.of(exc)
     return StagedSignature.of(signed, earlier=earlier)
+
+
+def drop_staged(recorded: tuple[str, ...]) -> None:
+    """Drop the staged documents of results the registry has recorded."""
+    assert _storage is not None
+    for result_id in recorded:
+        _storage[1].drop(result_id)
 
 
 def probe_in_worker() -> Failure | None:

@@ -75,6 +75,9 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         self._on_issued = on_issued  # in the recording transaction
         self._after_issued = after_issued  # on the event loop, after the commit, if on_issued
         # queued something (it returns what it queued)
+        # recorded results whose staged documents are still to drop: the next signature's
+        # process drops them (no hop of its own), or a thread when the queue runs dry
+        self._recorded: list[str] = []
 
     async def start(self, concurrency: int) -> None:
         # a kill -9 mid-write leaves temp files; no one else writes to these folders
@@ -101,9 +104,14 @@ class Pipeline(LeasedWorkers[ResultRecord]):
             await self._finish_without_signing(job, result)
             return
         started = time.perf_counter()
-        outcome: StagedSignature | Failure = await self.pool.run(
-            sign_and_stage, result.id, result.original_sha256, result.metadata_json
-        )
+        recorded, self._recorded = tuple(self._recorded), []
+        try:
+            outcome: StagedSignature | Failure = await self.pool.run(
+                sign_and_stage, result.id, result.original_sha256, result.metadata_json, recorded
+            )
+        except BaseException:
+            self._recorded.extend(recorded)  # perhaps not dropped: dropped when idle
+            raise
         if isinstance(outcome, Failure):
             await self._retry_or_fail(job, str(outcome), permanent=outcome.permanent)
             return
@@ -115,7 +123,16 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         elif self._on_signed is not None:
             self._on_signed(time.perf_counter() - started)
         await self._record(job, result, outcome)
-        await asyncio.to_thread(self.staging.drop, result.id)
+        self._recorded.append(result.id)
+
+    async def idle(self) -> None:
+        if self._recorded:
+            recorded, self._recorded = self._recorded, []
+            await asyncio.to_thread(_drop_all, self.staging, recorded)
+
+    async def stop(self, grace: float) -> None:
+        await super().stop(grace)
+        await self.idle()
 
     async def _record(self, job: Job, result: ResultRecord, signed: StagedSignature) -> None:
         facts = signed.facts
@@ -157,6 +174,11 @@ class Pipeline(LeasedWorkers[ResultRecord]):
             result = await self.db.read(results.get, result_id)
             if result is not None and result.signed_sha256 is not None:
                 await asyncio.to_thread(self.staging.drop, result_id)
+
+
+def _drop_all(staging: Staging, result_ids: list[str]) -> None:
+    for result_id in result_ids:
+        staging.drop(result_id)
 
 
 # units of work: each runs in one transaction (``Database.write``)
