@@ -60,32 +60,14 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
 async def add_result(
     db: Database, dossier: str = "000.00.14.H49-220301-0001", agency: str = AGENCY
 ) -> str:
-    result_id = new_id()
-    now = datetime.now(UTC)
+    new = _result(dossier, agency)
 
     def unit(conn: Connection) -> None:
-        results.insert_result(
-            conn,
-            NewResult(
-                id=result_id,
-                dossier_code=dossier,
-                result_no=1,
-                agency_code=agency,
-                procedure_code="1.004227",
-                metadata_json="{}",
-                publish=True,
-                received_at=now,
-                due_at=now,
-                resolved_at=now,
-                original_sha256="0" * 64,
-                original_size=1,
-            ),
-            actor="test",
-        )
-        jobs.enqueue(conn, result_id, JobKind.SIGN, agency)
+        results.insert_result(conn, new, actor="test")
+        jobs.enqueue(conn, new.id, JobKind.SIGN, agency)
 
     await db.write(unit)
-    return result_id
+    return new.id
 
 
 async def test_the_migrations_build_exactly_the_declared_schema(db: Database) -> None:
@@ -173,13 +155,13 @@ async def test_a_failing_unit_of_work_undoes_itself_alone(db: Database) -> None:
     assert kept == {n for n in range(40) if n % 4 in (0, 3)}
 
 
-def _result(dossier: str) -> NewResult:
+def _result(dossier: str, agency: str = AGENCY) -> NewResult:
     now = datetime.now(UTC)
     return NewResult(
         id=new_id(),
         dossier_code=dossier,
         result_no=1,
-        agency_code=AGENCY,
+        agency_code=agency,
         procedure_code="1.004227",
         metadata_json="{}",
         publish=True,
