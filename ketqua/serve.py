@@ -123,7 +123,6 @@ async def _start_signer(
     from ketqua.signing import runtime_config
     from keys.keydir import KeyDir
     from registry.audit import AuditTrail
-    from registry.results import PIPELINE
     from signer.api.app import create_app
     from signer.api.context import SignerContext
     from signer.api.health import (
@@ -131,7 +130,6 @@ async def _start_signer(
         register_certificate_metrics,
         register_signer_metrics,
     )
-    from signer.delivery import queue_email
     from signer.pipeline.pool import (
         Failure,
         KeysFacts,
@@ -197,8 +195,7 @@ async def _start_signer(
         ),
         agency=agency_code,
         on_signed=histogram.observe,
-        on_issued=functools.partial(queue_email, domain=mail_domain, actor=PIPELINE),
-        after_issued=deliverer.wake,
+        follow_up=deliverer,
     )
     audit = AuditTrail(db)
     await audit.start()

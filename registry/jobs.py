@@ -111,6 +111,28 @@ def claim_next(
     return Job(row.id, row.result_id, kind, row.attempts, owner, row.delivery_id)
 
 
+def lease_new(
+    conn: Connection, result_id: str, delivery_ids: list[str], owner: str, lease: timedelta
+) -> list[Job]:
+    """Lease to ``owner`` the ``deliver`` jobs of ``delivery_ids`` (queued in this same
+    transaction), as a claim would: a process that works on them at once spares the
+    claim's transaction, and one that dies leaves them to others when the lease ends."""
+    now = datetime.now(UTC)
+    rows = conn.execute(
+        update(jobs)
+        .where(
+            jobs.c.result_id == result_id,
+            jobs.c.delivery_id.in_(delivery_ids),
+            jobs.c.kind == JobKind.DELIVER.value,
+            jobs.c.state == JobState.QUEUED.value,
+            jobs.c.lease_owner.is_(None),
+        )
+        .values(lease_owner=owner, lease_until=now + lease, attempts=jobs.c.attempts + 1)
+        .returning(jobs.c.id, jobs.c.attempts, jobs.c.delivery_id)
+    ).all()
+    return [Job(r.id, result_id, JobKind.DELIVER, r.attempts, owner, r.delivery_id) for r in rows]
+
+
 def any_due(conn: Connection, kind: JobKind, agency: str) -> bool:
     """Whether ``claim`` would find a job now (a read, for idle workers to poll with)."""
     values = {"job_kind": kind.value, "agency": agency, "at": datetime.now(UTC)}

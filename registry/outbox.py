@@ -72,21 +72,35 @@ def create(
     domain: str,
     actor: str,
     kind: DeliveryKind = DeliveryKind.RESULT,
-) -> list[str]:
-    """A pending delivery and its ``deliver`` job per recipient; their ids."""
+) -> list[Delivery]:
+    """A pending delivery and its ``deliver`` job per recipient; the deliveries."""
     now = datetime.now(UTC)
     created = []
     for recipient in recipients:
         delivery_id = new_id()
+        delivery = Delivery(
+            id=delivery_id,
+            result_id=result_id,
+            channel=EMAIL,
+            recipient=recipient,
+            state=DeliveryState.PENDING,
+            message_id=message_id(delivery_id, domain),
+            attempts=(),
+            last_reply=None,
+            mode=None,
+            created_at=now,
+            sent_at=None,
+            kind=kind,
+        )
         conn.execute(
-            insert(deliveries),
+            _INSERT_DELIVERY,
             {
-                "id": delivery_id,
+                "id": delivery.id,
                 "result_id": result_id,
-                "channel": EMAIL,
+                "channel": delivery.channel,
                 "recipient": recipient,
-                "state": DeliveryState.PENDING.value,
-                "message_id": message_id(delivery_id, domain),
+                "state": delivery.state.value,
+                "message_id": delivery.message_id,
                 "attempts": 0,
                 "kind": kind.value,
                 "created_at": now,
@@ -96,7 +110,7 @@ def create(
         jobs.enqueue(
             conn, result_id, JobKind.DELIVER, agency_code, at=now, delivery_id=delivery_id
         )
-        created.append(delivery_id)
+        created.append(delivery)
     if created:
         results.add_event(
             conn,
@@ -108,6 +122,9 @@ def create(
             at=now,
         )
     return created
+
+
+_INSERT_DELIVERY = insert(deliveries)
 
 
 def summaries(conn: Connection, result_ids: list[str]) -> dict[str, dict[str, int]]:

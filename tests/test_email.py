@@ -15,6 +15,7 @@ import email
 import email.policy
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -30,6 +31,8 @@ from registry.ids import new_id
 from registry.outbox import message_id
 from registry.results import ResultRecord
 from registry.states import AttemptOutcome, ResultState
+from signer.api.intake import new_result
+from signer.delivery import recipients
 from signer.delivery.message import ATTACHMENT, LINK, DkimKey, MessageBuilder, Sender
 from signer.delivery.transport import PickupFolder, SmtpTransport, SmtpUrl
 from signer.document import SignedResult
@@ -503,3 +506,28 @@ def test_the_assembled_message_reads_as_the_email_packages_own(signed: SignedRes
     assert attached.get_content() == signed.pdf
     assert b"\r\n" in fast
     assert b"\n" not in fast.replace(b"\r\n", b"")  # CRLF line endings only
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, ["an.nguyen@example.vn"]),
+        ({"deliver": {"email": False}}, []),
+        ({"applicant": {"name": "Nguyễn Văn An"}, "deliver": {"email": False}}, []),
+        ({"deliver": {}}, ["an.nguyen@example.vn"]),  # e-mail is the default
+    ],
+)
+def test_the_recipients_are_read_from_the_metadata_as_intake_stores_it(
+    signed: SignedResult, changes: dict[str, object], expected: list[str]
+) -> None:
+    metadata = parse_metadata(
+        json.dumps(
+            {
+                **example_metadata(),
+                "applicant": {"name": "Nguyễn Văn An", "email": "an.nguyen@example.vn"},
+                **changes,
+            }
+        )
+    )
+    stored = new_result(new_id(), metadata, "0" * 64, 1, None, None).metadata_json
+    assert recipients(replace(record_of(signed, metadata), metadata_json=stored)) == expected

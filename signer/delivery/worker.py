@@ -32,8 +32,9 @@ from registry.blobs import BlobStore
 from registry.database import Database
 from registry.jobs import Job
 from registry.outbox import Delivery
-from registry.results import ResultRecord
+from registry.results import PIPELINE, ResultRecord
 from registry.states import AttemptOutcome, DeliveryKind, DeliveryState, JobKind
+from signer.delivery import queue_email
 from signer.delivery.message import Built, MessageBuilder
 from signer.delivery.transport import Outcome, Transport
 from signer.metadata import parse_metadata
@@ -82,17 +83,63 @@ class Deliverer(LeasedWorkers[Claimed]):
         self.builder = builder
         self.config = config
         self._on_attempt = on_attempt
+        # deliveries taken up at once, in the process that issued their result (no claim):
+        # at most as many as there are worker tasks, so that none waits out its lease
+        self._at_once = 0
+        self._at_once_max = 0
 
     async def start(self, concurrency: int) -> None:
         log.info("emails go to %s", self.transport.describe())
         await self.release_leases_of_the_dead()
+        self._at_once_max = concurrency
         self.start_tasks(concurrency)
 
     async def stop(self, grace: float) -> None:
+        self._at_once_max = 0
         started = asyncio.get_running_loop().time()
         await super().stop(grace)
         left = grace - (asyncio.get_running_loop().time() - started)
         await self.transport.close(max(0.1, left))
+
+    # the follow-up of issuing a result (``signer.pipeline.worker.FollowUp``): its e-mail
+
+    def reserve(self) -> bool:
+        if self._at_once >= self._at_once_max:  # also before start and after stop (max 0)
+            return False
+        self._at_once += 1
+        return True
+
+    def queue(
+        self, conn: Connection, result: ResultRecord, *, at_once: bool
+    ) -> list[tuple[Job, Claimed]] | bool:
+        """The issued result's deliveries; leased to this process when ``at_once``."""
+        created = queue_email(conn, result, domain=self.builder.sender.domain, actor=PIPELINE)
+        if not at_once or not created:
+            return bool(created)
+        issued = results.get(conn, result.id)  # as this transaction recorded it
+        if issued is None:
+            raise KetquaError(f"result {result.id} is gone")
+        leased = jobs.lease_new(
+            conn, result.id, [d.id for d in created], self.owner, timedelta(seconds=self.lease)
+        )
+        replaced = results.get(conn, issued.supersedes) if issued.supersedes else None
+        replaces = replaced.result_code if replaced else None
+        by_id = {d.id: d for d in created}
+        return [(job, Claimed(by_id[str(job.delivery_id)], issued, replaces)) for job in leased]
+
+    def queued(self, value: object, *, at_once: bool) -> None:
+        if at_once and isinstance(value, list) and value:
+            self._at_once += len(value) - 1  # one reserved; each releases its own when done
+            for job, item in value:
+                self.take_over(job, item, then=self._done_at_once)
+            return
+        if at_once:
+            self._done_at_once()
+        if value:
+            self.wake()
+
+    def _done_at_once(self) -> None:
+        self._at_once -= 1
 
     def claim(self, conn: Connection, owner: str, lease: timedelta) -> tuple[Job, Claimed] | None:
         job = jobs.claim_next(conn, owner, lease, JobKind.DELIVER, self.agency)

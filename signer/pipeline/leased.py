@@ -20,6 +20,7 @@ import random
 import secrets
 import socket
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Generic, TypeVar
 
@@ -54,6 +55,7 @@ class LeasedWorkers(ABC, Generic[T]):
         self._idle_waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._taken_over: set[asyncio.Task[None]] = set()
         self._busy = 0
 
     @abstractmethod
@@ -98,6 +100,20 @@ class LeasedWorkers(ABC, Generic[T]):
             for i in range(concurrency)
         ]
 
+    def take_over(self, job: Job, item: T, then: Callable[[], None]) -> None:
+        """Work now on ``job``, leased to this owner by the transaction that queued it, in
+        a task of its own (no claim); ``then`` when it is done. ``stop`` waits for it too."""
+
+        async def work() -> None:
+            try:
+                await self._work(job, item)
+            finally:
+                then()
+
+        task = asyncio.create_task(work(), name=f"{self.kind.value}-taken-over-{job.id}")
+        self._taken_over.add(task)
+        task.add_done_callback(self._taken_over.discard)
+
     def wake(self) -> None:
         """A job was queued: one idle worker claims now rather than at the next poll."""
         self._answer_idle(True, only_one=True)
@@ -115,11 +131,12 @@ class LeasedWorkers(ABC, Generic[T]):
         """Claim nothing more; let running jobs finish for ``grace`` s; give back the rest."""
         self._stopping.set()
         self._answer_idle(False, only_one=False)
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+        running = [*self._tasks, *self._taken_over]
+        if running:
+            _, pending = await asyncio.wait(running, timeout=grace)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
         released = await self.db.write(jobs.release, self.owner)
         if released:
             log.info("released %d unfinished job(s) for the next start (%s)", released, self.kind)
@@ -144,16 +161,18 @@ class LeasedWorkers(ABC, Generic[T]):
                 look_first = not await self._idle()
                 continue
             look_first = False
-            job, item = claimed
-            self._busy += 1
-            try:
-                await self._with_lease(job, item)
-            except Unavailable as exc:
-                log.warning("job %d: outcome not recorded (%s); it runs again", job.id, exc)
-            except Exception:  # even recording the failure failed (the database): the lease
-                log.exception("job %d: outcome not recorded; it runs again", job.id)
-            finally:
-                self._busy -= 1
+            await self._work(*claimed)
+
+    async def _work(self, job: Job, item: T) -> None:
+        self._busy += 1
+        try:
+            await self._with_lease(job, item)
+        except Unavailable as exc:
+            log.warning("job %d: outcome not recorded (%s); it runs again", job.id, exc)
+        except Exception:  # even recording the failure failed (the database): the lease
+            log.exception("job %d: outcome not recorded; it runs again", job.id)
+        finally:
+            self._busy -= 1
 
     async def _housekeeping(self) -> None:
         try:

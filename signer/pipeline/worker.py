@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -48,6 +49,21 @@ class PipelineConfig:
         return backoff(attempts, self.retry_base, self.retry_max)
 
 
+class FollowUp(Protocol):
+    """What issuing a result sets off (its e-mail), queued in the transaction that issues it."""
+
+    def reserve(self) -> bool:
+        """On the event loop, before that transaction: whether this process will take up
+        at once what ``queue`` queues (then ``queued`` is called whatever happens)."""
+
+    def queue(self, conn: Connection, result: ResultRecord, *, at_once: bool) -> object:
+        """In the transaction: queue the follow-up (leased to this process if ``at_once``)."""
+
+    def queued(self, value: object, *, at_once: bool) -> None:
+        """On the event loop, after the transaction: ``value`` is what ``queue`` returned,
+        None if it did not run or the transaction failed."""
+
+
 class Pipeline(LeasedWorkers[ResultRecord]):
     """The signing worker tasks of one service process."""
 
@@ -63,8 +79,7 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         *,
         agency: str,
         on_signed: Callable[[float], None] | None = None,
-        on_issued: Callable[[Connection, ResultRecord], object] | None = None,
-        after_issued: Callable[[], None] | None = None,
+        follow_up: FollowUp | None = None,
     ) -> None:
         super().__init__(db, agency=agency, lease=config.lease, poll_interval=config.poll_interval)
         self.blobs = blobs
@@ -72,9 +87,7 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         self.pool = pool
         self.config = config
         self._on_signed = on_signed
-        self._on_issued = on_issued  # in the recording transaction
-        self._after_issued = after_issued  # on the event loop, after the commit, if on_issued
-        # queued something (it returns what it queued)
+        self._follow_up = follow_up
         # recorded results whose staged documents are still to drop: the next signature's
         # process drops them (no hop of its own), or a thread when the queue runs dry
         self._recorded: list[str] = []
@@ -137,11 +150,18 @@ class Pipeline(LeasedWorkers[ResultRecord]):
     async def _record(self, job: Job, result: ResultRecord, signed: StagedSignature) -> None:
         facts = signed.facts
         detail = f"PAdES {facts.pades_level}, document {facts.signed_sha256[:12]}"
-        moved, followed_up = await self.db.write(
-            _record_unit, job, result, facts, detail, self._on_issued
-        )
-        if followed_up and self._after_issued is not None:
-            self._after_issued()
+        follow_up = self._follow_up
+        at_once = follow_up.reserve() if follow_up is not None else False
+        try:
+            moved, queued = await self.db.write(
+                _record_unit, job, result, facts, detail, follow_up, at_once
+            )
+        except BaseException:
+            if follow_up is not None:
+                follow_up.queued(None, at_once=at_once)
+            raise
+        if follow_up is not None:
+            follow_up.queued(queued, at_once=at_once)
         log.info(
             "signed (PAdES %s) and %s",
             facts.pades_level,
@@ -211,15 +231,16 @@ def _record_unit(
     result: ResultRecord,
     facts: SignedFacts,
     detail: str,
-    on_issued: Callable[[Connection, ResultRecord], object] | None,
-) -> tuple[bool, bool]:
-    """Whether the result moved on, and whether ``on_issued`` queued anything (its value)."""
+    follow_up: FollowUp | None,
+    at_once: bool,
+) -> tuple[bool, object]:
+    """Whether the result moved on, and what ``follow_up`` queued (None: nothing asked)."""
     if not jobs.finish(conn, job):
         raise LeaseLost(f"job {job.id}")  # rolls the transaction back: the new owner records
     moved = results.record_signed(conn, result.id, facts, publish=result.publish, detail=detail)
-    queued = False
-    if moved and on_issued is not None:
-        queued = bool(on_issued(conn, result))  # e.g. the deliveries, in the same transaction
+    queued = None
+    if moved and follow_up is not None:  # e.g. the deliveries, in the same transaction
+        queued = follow_up.queue(conn, result, at_once=at_once)
     return moved, queued
 
 
