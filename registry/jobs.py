@@ -117,20 +117,34 @@ def lease_new(
     """Lease to ``owner`` the ``deliver`` jobs of ``delivery_ids`` (queued in this same
     transaction), as a claim would: a process that works on them at once spares the
     claim's transaction, and one that dies leaves them to others when the lease ends."""
-    now = datetime.now(UTC)
-    rows = conn.execute(
-        update(jobs)
-        .where(
-            jobs.c.result_id == result_id,
-            jobs.c.delivery_id.in_(delivery_ids),
-            jobs.c.kind == JobKind.DELIVER.value,
-            jobs.c.state == JobState.QUEUED.value,
-            jobs.c.lease_owner.is_(None),
-        )
-        .values(lease_owner=owner, lease_until=now + lease, attempts=jobs.c.attempts + 1)
-        .returning(jobs.c.id, jobs.c.attempts, jobs.c.delivery_id)
-    ).all()
-    return [Job(r.id, result_id, JobKind.DELIVER, r.attempts, owner, r.delivery_id) for r in rows]
+    until = datetime.now(UTC) + lease
+    leased = []
+    for delivery_id in delivery_ids:
+        values = {"job_result": result_id, "job_delivery": delivery_id, "owner": owner}
+        row = conn.execute(_LEASE_NEW, values | {"until": until}).first()
+        if row is not None:
+            leased.append(
+                Job(row.id, result_id, JobKind.DELIVER, row.attempts, owner, delivery_id)
+            )
+    return leased
+
+
+_LEASE_NEW = (
+    update(jobs)
+    .where(
+        jobs.c.result_id == bindparam("job_result"),  # indexed; a result has a few jobs
+        jobs.c.delivery_id == bindparam("job_delivery"),
+        jobs.c.kind == JobKind.DELIVER.value,
+        jobs.c.state == JobState.QUEUED.value,
+        jobs.c.lease_owner.is_(None),
+    )
+    .values(
+        lease_owner=bindparam("owner"),
+        lease_until=bindparam("until"),
+        attempts=jobs.c.attempts + 1,
+    )
+    .returning(jobs.c.id, jobs.c.attempts)
+)
 
 
 def any_due(conn: Connection, kind: JobKind, agency: str) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from registry import jobs, results
 from registry.ids import new_id
@@ -211,7 +211,7 @@ def record_attempt(
     """
     now = datetime.now(UTC)
     conn.execute(
-        insert(delivery_attempts),
+        _INSERT_ATTEMPT,
         {"delivery_id": delivery_id, "at": now, "outcome": outcome.value, "reply": reply},
     )
     if outcome is AttemptOutcome.SENT:
@@ -220,17 +220,17 @@ def record_attempt(
         state = DeliveryState.FAILED
     else:
         state = DeliveryState.PENDING
-    values: dict[str, object] = {
-        "state": state.value,
-        "last_reply": reply,
-        "attempts": deliveries.c.attempts + 1,
-        "updated_at": now,
-    }
-    if mode is not None:
-        values["mode"] = mode
-    if state is DeliveryState.SENT:
-        values["sent_at"] = now
-    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+    conn.execute(
+        _RECORD_ATTEMPT,
+        {
+            "delivery_id": delivery_id,
+            "new_state": state.value,
+            "reply": reply,
+            "now": now,
+            "new_mode": mode,
+            "new_sent_at": now if state is DeliveryState.SENT else None,
+        },
+    )
     if state is DeliveryState.SENT and _all_sent(conn, result_id):
         results.move(
             conn,
@@ -242,16 +242,33 @@ def record_attempt(
     return state
 
 
+_INSERT_ATTEMPT = insert(delivery_attempts)
+# a mode or a sending time once set stays (an attempt without either keeps them)
+_RECORD_ATTEMPT = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("delivery_id"))
+    .values(
+        state=bindparam("new_state"),
+        last_reply=bindparam("reply"),
+        attempts=deliveries.c.attempts + 1,
+        updated_at=bindparam("now"),
+        mode=func.coalesce(bindparam("new_mode", type_=deliveries.c.mode.type), deliveries.c.mode),
+        sent_at=func.coalesce(
+            bindparam("new_sent_at", type_=deliveries.c.sent_at.type), deliveries.c.sent_at
+        ),
+    )
+)
+_SENDINGS = select(deliveries.c.recipient, deliveries.c.state, deliveries.c.created_at).where(
+    deliveries.c.result_id == bindparam("result_id"),
+    deliveries.c.kind == DeliveryKind.RESULT.value,
+)
+
+
 def _all_sent(conn: Connection, result_id: str) -> bool:
     """Every recipient of the latest sending (the first, or the last resend: perhaps to a
     corrected address) has a sent delivery of the result; a failed one resent later counts
     once sent, and an address corrected away no longer counts."""
-    rows = conn.execute(
-        select(deliveries.c.recipient, deliveries.c.state, deliveries.c.created_at).where(
-            deliveries.c.result_id == result_id,
-            deliveries.c.kind == DeliveryKind.RESULT.value,
-        )
-    ).all()
+    rows = conn.execute(_SENDINGS, {"result_id": result_id}).all()
     if not rows:
         return False
     latest = max(r.created_at for r in rows)

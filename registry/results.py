@@ -6,13 +6,14 @@ result's history (``events``) is complete and in order.
 
 from __future__ import annotations
 
+import functools
 import json
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, func, insert, or_, select, update
 
 from registry.schema import api_keys, deliveries, result_events, results, staff
 from registry.states import (
@@ -279,9 +280,9 @@ def record_signed(
     final = ResultState.PUBLISHED if publish else ResultState.SIGNED
     values = {**asdict(facts), "failure": None}
     done = conn.execute(
-        update(results)
-        .where(results.c.id == result_id, results.c.state == ResultState.SIGNING.value)
-        .values(state=final.value, updated_at=now, **values)
+        _RECORD_SIGNED,
+        {"result_id": result_id, "new_state": final.value, "now": now}
+        | {f"set_{k}": v for k, v in values.items()},
     )
     if done.rowcount == 0:
         set_values(conn, result_id, **values)
@@ -295,6 +296,18 @@ def record_signed(
         ],
     )
     return True
+
+
+_RECORD_SIGNED = (
+    update(results)
+    .where(results.c.id == bindparam("result_id"), results.c.state == ResultState.SIGNING.value)
+    .values(
+        state=bindparam("new_state"),
+        updated_at=bindparam("now"),
+        failure=bindparam("set_failure"),
+        **{name: bindparam(f"set_{name}") for name in SignedFacts.__dataclass_fields__},
+    )
+)
 
 
 def add_event(
@@ -330,14 +343,33 @@ def move(
 ) -> bool:
     """Set the state (and ``values``) and record the event; False if ``only_from`` did not hold."""
     now = datetime.now(UTC)
-    query = update(results).where(results.c.id == result_id)
-    if only_from is not None:
-        query = query.where(results.c.state.in_([s.value for s in only_from]))
-    done = conn.execute(query.values(state=state.value, updated_at=now, **values))
+    query = _move_statement(only_from, tuple(sorted(values)))
+    done = conn.execute(
+        query,
+        {
+            "result_id": result_id,
+            "new_state": state.value,
+            "now": now,
+            **{f"set_{k}": v for k, v in values.items()},
+        },
+    )
     if done.rowcount == 0:
         return False
     add_event(conn, result_id, state, detail, actor, at=now)
     return True
+
+
+@functools.cache
+def _move_statement(only_from: tuple[ResultState, ...] | None, columns: tuple[str, ...]) -> Any:
+    """Built once for each shape: building a statement costs more than running it."""
+    query = update(results).where(results.c.id == bindparam("result_id"))
+    if only_from is not None:  # literal states: no expanding IN to render at each run
+        query = query.where(or_(*(results.c.state == s.value for s in only_from)))
+    return query.values(
+        state=bindparam("new_state"),
+        updated_at=bindparam("now"),
+        **{k: bindparam(f"set_{k}") for k in columns},
+    )
 
 
 def set_access_hash(conn: Connection, result_id: str, access_hash: str) -> bool:
