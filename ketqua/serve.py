@@ -36,7 +36,9 @@ from signer.delivery.worker import Deliverer
 
 if TYPE_CHECKING:
     from keys.keydir import KeyDir
+    from plumbing.workers import WorkerPool
     from signer.api.context import SignerContext
+    from signer.delivery.message import MailSetup
 
 log = logging.getLogger("ketqua.serve")
 
@@ -170,7 +172,8 @@ async def _start_signer(
             "no document valid; add it with: ketqua keys trust-signer --cert SIGNING.pem",
             keydir.trust_list,
         )
-    intake = intake_pool(settings.intake_workers, blobs=settings.blobs)
+    mail = _mail_setup(settings)
+    intake = intake_pool(settings.intake_workers, blobs=settings.blobs, mail=mail)
     used.push_async_callback(
         stopping.step, "the intake processes", lambda: intake.close(deadline.left())
     )
@@ -181,7 +184,7 @@ async def _start_signer(
         left = (cert.not_after - datetime.now(UTC)).days
         if left < EXPIRY_WARNING_DAYS:
             log.warning("the %s certificate runs out in %d day(s): renew it", cert.use, left)
-    deliverer, mail_domain = _deliverer(settings, db, blobs, attempts, agency_code)
+    deliverer, mail_domain = _deliverer(settings, db, intake, mail, attempts, agency_code)
     pipeline = Pipeline(
         db,
         blobs,
@@ -251,13 +254,10 @@ def _console(
     return functools.partial(install, ctx=ctx)
 
 
-def _deliverer(
-    settings: Settings, db: Database, blobs: BlobStore, attempts: Counter, agency: str
-) -> tuple[Deliverer, str]:
-    from keys.keydir import KeyDir
-    from signer.delivery.message import Contact, DkimKey, MessageBuilder, Sender
-    from signer.delivery.transport import PickupFolder, SmtpTransport, Transport
-    from signer.delivery.worker import DeliveryConfig
+def _mail_setup(settings: Settings) -> MailSetup:
+    """The e-mails' sender and templates; the templates are compiled here first, so that
+    one that does not parse stops the start naming itself."""
+    from signer.delivery.message import Contact, DkimKey, MailSetup, Sender
 
     sender = Sender(
         address=settings.sender_address,
@@ -275,6 +275,23 @@ def _deliverer(
     dkim_key = None
     if settings.dkim_selector is not None and settings.dkim_key_file is not None:
         dkim_key = DkimKey.load(settings.dkim_selector, sender.domain, settings.dkim_key_file)
+    setup = MailSetup(sender, settings.mail_templates, dkim_key)
+    setup.builder()
+    return setup
+
+
+def _deliverer(
+    settings: Settings,
+    db: Database,
+    builders: WorkerPool,
+    mail: MailSetup,
+    attempts: Counter,
+    agency: str,
+) -> tuple[Deliverer, str]:
+    from keys.keydir import KeyDir
+    from signer.delivery.transport import PickupFolder, SmtpTransport, Transport
+    from signer.delivery.worker import DeliveryConfig
+
     smtp = settings.smtp
     transport: Transport
     if smtp is None:
@@ -289,9 +306,9 @@ def _deliverer(
         )
     deliverer = Deliverer(
         db,
-        blobs,
+        builders,
         transport,
-        MessageBuilder(sender, settings.mail_templates, dkim_key),
+        mail.sender,
         DeliveryConfig(
             max_age=settings.mail_max_age_hours * 3600,
             retry_base=settings.mail_retry_base,
@@ -301,7 +318,7 @@ def _deliverer(
         on_attempt=lambda outcome: attempts.labels(outcome.value).inc(),
         access_secret=KeyDir(settings.keys_dir).load_access_key(),
     )
-    return deliverer, sender.domain
+    return deliverer, mail.sender.domain
 
 
 def _verifier_app(

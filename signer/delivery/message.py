@@ -150,6 +150,18 @@ def attachment_name(result: ResultRecord) -> str:
     return _UNSAFE_IN_FILENAME.sub("-", f"Kết quả {result.result_code}.pdf")
 
 
+@dataclass(frozen=True, slots=True)
+class MailSetup:
+    """What a ``MessageBuilder`` is made of: crosses to the processes that build messages."""
+
+    sender: Sender
+    templates: Path | None = None
+    dkim_key: DkimKey | None = None
+
+    def builder(self) -> MessageBuilder:
+        return MessageBuilder(self.sender, self.templates, self.dkim_key)
+
+
 class MessageBuilder:
     """Templates loaded and compiled once; ``build`` per message (pure CPU, no I/O)."""
 

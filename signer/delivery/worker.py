@@ -1,7 +1,7 @@
 """Worker tasks that send the outbox's deliveries, one recipient per job.
 
 A ``deliver`` job: load the delivery and its result, build the message
-(templates, the signed PDF from the blob store) off the event loop, hand it
+(templates, the signed PDF from the blob store) in an intake process, hand it
 to the transport, then in one transaction record the attempt, the
 delivery's new state and the job's (finished, or due again after a backoff
 with jitter). A temporary failure is retried until the delivery is
@@ -26,19 +26,19 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection
 
 from plumbing.errors import KetquaError
+from plumbing.workers import WorkerPool
 from registry import jobs, outbox, results
 from registry.access import DERIVED, derive_code, is_generated
-from registry.blobs import BlobStore
 from registry.database import Database
 from registry.jobs import Job
 from registry.outbox import Delivery
 from registry.results import PIPELINE, ResultRecord
 from registry.states import AttemptOutcome, DeliveryKind, DeliveryState, JobKind
 from signer.delivery import queue_email
-from signer.delivery.message import Built, MessageBuilder
+from signer.delivery.message import Sender
 from signer.delivery.transport import Outcome, Transport
-from signer.metadata import parse_metadata
 from signer.pipeline.leased import LeasedWorkers, LeaseLost, backoff
+from signer.pipeline.pool import Failure, build_email
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ class Deliverer(LeasedWorkers[Claimed]):
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        builders: WorkerPool,
         transport: Transport,
-        builder: MessageBuilder,
+        sender: Sender,
         config: DeliveryConfig,
         *,
         agency: str,
@@ -78,9 +78,9 @@ class Deliverer(LeasedWorkers[Claimed]):
     ) -> None:
         super().__init__(db, agency=agency, lease=config.lease, poll_interval=config.poll_interval)
         self.access_secret = access_secret
-        self.blobs = blobs
+        self.builders = builders  # processes with the templates (``pool.build_email``)
         self.transport = transport
-        self.builder = builder
+        self.sender = sender
         self.config = config
         self._on_attempt = on_attempt
         # deliveries taken up at once, in the process that issued their result (no claim):
@@ -113,7 +113,7 @@ class Deliverer(LeasedWorkers[Claimed]):
         self, conn: Connection, result: ResultRecord, *, at_once: bool
     ) -> list[tuple[Job, Claimed]] | bool:
         """The issued result's deliveries; leased to this process when ``at_once``."""
-        created = queue_email(conn, result, domain=self.builder.sender.domain, actor=PIPELINE)
+        created = queue_email(conn, result, domain=self.sender.domain, actor=PIPELINE)
         if not at_once or not created:
             return bool(created)
         issued = results.get(conn, result.id)  # as this transaction recorded it
@@ -157,17 +157,18 @@ class Deliverer(LeasedWorkers[Claimed]):
         if delivery.state is not DeliveryState.PENDING:  # recorded, then the job survived
             await self._finish(job)
             return
-        if delivery.kind is DeliveryKind.REVOCATION:
-            built = await asyncio.to_thread(self._build_notice, result, delivery)
-        elif not result.state.issued or result.signed_sha256 is None:
-            reason = f"not sent: the result is {result.state.value}"
-            await self._record(job, delivery, Outcome(AttemptOutcome.PERMANENT, reason), None)
-            return
-        else:
+        code = None
+        if delivery.kind is not DeliveryKind.REVOCATION:
+            if not result.state.issued or result.signed_sha256 is None:
+                reason = f"not sent: the result is {result.state.value}"
+                await self._record(job, delivery, Outcome(AttemptOutcome.PERMANENT, reason), None)
+                return
             code = await self._access_code(result)
-            built = await asyncio.to_thread(self._build, result, delivery, code, item.replaces)
+        built = await self.builders.run(build_email, result, delivery, code, item.replaces)
+        if isinstance(built, Failure):
+            raise KetquaError(str(built))  # a temporary failure: tried again later
         outcome = await self.transport.send(
-            self.builder.sender.address, delivery.recipient, built.data, delivery.message_id
+            self.sender.address, delivery.recipient, built.data, delivery.message_id
         )
         await self._record(job, delivery, outcome, built.mode)
 
@@ -195,29 +196,6 @@ class Deliverer(LeasedWorkers[Claimed]):
         if result.access_hash is None:  # accepted before intake marked every generated code
             await self.db.write(results.set_access_hash, result.id, DERIVED)
         return derive_code(self.access_secret, result.id)
-
-    def _build(
-        self, result: ResultRecord, delivery: Delivery, code: str | None, replaces: str | None
-    ) -> Built:
-        assert result.signed_sha256 is not None
-        pdf = self.blobs.get_sync(result.signed_sha256)
-        return self.builder.build(
-            result,
-            parse_metadata(result.metadata_json),
-            pdf,
-            recipient=delivery.recipient,
-            message_id=delivery.message_id,
-            access_code=code,
-            replaces=replaces,
-        )
-
-    def _build_notice(self, result: ResultRecord, delivery: Delivery) -> Built:
-        return self.builder.build_notice(
-            result,
-            parse_metadata(result.metadata_json),
-            recipient=delivery.recipient,
-            message_id=delivery.message_id,
-        )
 
     async def _record(
         self, job: Job, delivery: Delivery, outcome: Outcome, mode: str | None

@@ -1,8 +1,9 @@
 """The signer's two process pools and what runs inside them (``plumbing.workers.WorkerPool``).
 
 The signing pool (one ``SigningRuntime`` per process, keys parsed and fonts
-subset once) and the intake pool that vets uploads, kept apart so a request
-never queues behind signatures. Work crosses the process boundary as plain
+subset once) and the intake pool that vets uploads and builds e-mails (short
+work, the templates compiled once per process), kept apart so that neither
+a request nor an e-mail queues behind signatures. Work crosses the process boundary as plain
 values; failures come back as ``Failure`` values, since exceptions with
 keyword arguments do not survive pickling.
 """
@@ -19,6 +20,10 @@ from plumbing.errors import InputError, KetquaError
 from plumbing.workers import WorkerPool, worker_process
 from registry.access import DERIVED, hash_code
 from registry.blobs import BlobLocation, BlobStore
+from registry.outbox import Delivery
+from registry.results import ResultRecord
+from registry.states import DeliveryKind
+from signer.delivery.message import Built, MailSetup, MessageBuilder
 from signer.metadata import parse_metadata
 from signer.pdfinput import vet_pdf
 from signer.pipeline.staging import StagedSignature, Staging
@@ -72,12 +77,18 @@ def _init_signing(config: RuntimeConfig, blobs: BlobLocation, staging_root: Path
 
 
 _intake_blobs: BlobStore | None = None
+_builder: MessageBuilder | Failure | None = None
 
 
-def _init_intake(blobs: BlobLocation) -> None:
-    global _intake_blobs
+def _init_intake(blobs: BlobLocation, mail: MailSetup | None) -> None:
+    global _intake_blobs, _builder
     worker_process(b"ketqua-intake")
     _intake_blobs = blobs.open()
+    if mail is not None:
+        try:  # the service made one already, so this fails only if the files changed since
+            _builder = mail.builder()
+        except KetquaError as exc:
+            _builder = Failure.of(exc)
 
 
 def sign_and_stage(
@@ -200,11 +211,48 @@ def vet_and_store(
     return Accepted(hash_code(access_code) if access_code is not None else DERIVED)
 
 
+def build_email(
+    result: ResultRecord,
+    delivery: Delivery,
+    access_code: str | None,
+    replaces: str | None,
+) -> Built | Failure:
+    """The message of ``delivery``: the signed result with its PDF, or a revocation notice.
+
+    In an intake process rather than the service's: rendering the templates and
+    encoding the PDF are CPU work the event loop's process need not do.
+    """
+    assert _intake_blobs is not None
+    if _builder is None or isinstance(_builder, Failure):
+        return _builder or Failure("this process builds no e-mail (no mail setup)", None, False)
+    try:
+        metadata = parse_metadata(result.metadata_json)
+        recipient, message_id = delivery.recipient, delivery.message_id
+        if delivery.kind is DeliveryKind.REVOCATION:
+            return _builder.build_notice(
+                result, metadata, recipient=recipient, message_id=message_id
+            )
+        if result.signed_sha256 is None:
+            return Failure(f"result {result.id} has no signed document", None, True)
+        return _builder.build(
+            result,
+            metadata,
+            _intake_blobs.get_sync(result.signed_sha256),
+            recipient=recipient,
+            message_id=message_id,
+            access_code=access_code,
+            replaces=replaces,
+        )
+    except KetquaError as exc:
+        return Failure.of(exc)
+
+
 def signing_pool(
     size: int, config: RuntimeConfig, *, blobs: BlobLocation, staging_root: Path
 ) -> WorkerPool:
     return WorkerPool(size, _init_signing, (config, blobs, staging_root))
 
 
-def intake_pool(size: int, *, blobs: BlobLocation) -> WorkerPool:
-    return WorkerPool(size, _init_intake, (blobs,))
+def intake_pool(size: int, *, blobs: BlobLocation, mail: MailSetup | None = None) -> WorkerPool:
+    """Processes that vet uploads and store them, and build e-mails (with ``mail``)."""
+    return WorkerPool(size, _init_intake, (blobs, mail))
