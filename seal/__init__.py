@@ -34,12 +34,13 @@ from seal.errors import (
     UnknownKeyId,
     WrongAlgorithm,
 )
-from seal.url import QR_ALPHANUMERIC, qr_modules, qr_version, seal_from_text, seal_to_url
+from seal.url import QR_ALPHANUMERIC, QR_MASK, qr_modules, qr_version, seal_from_text, seal_to_url
 
 __all__ = [
     "ALG_ES256",
     "KID_LENGTH",
     "QR_ALPHANUMERIC",
+    "QR_MASK",
     "BadSignature",
     "KeyLookup",
     "MalformedSeal",
