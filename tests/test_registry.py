@@ -26,6 +26,7 @@ from registry.schema import api_keys, blobs, metadata
 from registry.schema import jobs as jobs_table
 from registry.schema import results as results_table
 from registry.states import JobKind, JobState, ResultState
+from tests.postgres import Cluster
 
 LEASE = timedelta(seconds=30)
 
@@ -394,3 +395,21 @@ async def test_ids_sort_by_creation_and_do_not_repeat() -> None:
     assert max(ids) < new_id()  # a later millisecond sorts after
     assert not looks_like_id("01M8KEHENSDV125RZZ9ZSYY4K")  # one short
     assert not looks_like_id("01M8KEHENSDV125RZZ9ZSYY4KU")  # U is not Crockford
+
+
+async def test_postgresql_stores_documents_without_compressing_them_again(
+    postgres: Cluster,
+) -> None:
+    # a PDF is compressed already: PostgreSQL's own compression was work on every put and get
+    database = open_database(postgres.createdb("blobs_storage"))
+    try:
+        await upgrade(database)
+        storage = await database.read(
+            lambda conn: conn.exec_driver_sql(
+                "SELECT attstorage FROM pg_attribute "
+                "WHERE attrelid = 'blobs'::regclass AND attname = 'data'"
+            ).scalar()
+        )
+    finally:
+        await database.close()
+    assert storage in ("e", b"e")  # EXTERNAL: out of line, uncompressed ("char", bytes)
