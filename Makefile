@@ -90,7 +90,10 @@ run: venv
 	@echo "    http://127.0.0.1:8081/api/v1/results"
 	exec $(VENV)/bin/ketqua serve --home var
 
+# each benchmark adds its main figure to the summary printed at the end
+bench: export KETQUA_BENCH_SUMMARY = $(CURDIR)/var/bench-summary.jsonl
 bench: venv
+	@mkdir -p var && rm -f $(KETQUA_BENCH_SUMMARY)
 	$(PY) bench/signing.py
 	$(PY) bench/qr.py
 	$(PY) bench/breakdown.py
@@ -101,6 +104,10 @@ bench: venv
 	$(PY) bench/portal.py
 	$(PY) bench/back_office.py
 	$(PY) bench/scale.py
+	$(PY) bench/quarter.py
+	$(PY) bench/quarter.py --smtp
+	$(PY) bench/quarter.py --postgres
+	$(PY) bench/summary.py
 
 # the bundled example decisions (Decree 30/2020 layout), one page and three
 examples: venv

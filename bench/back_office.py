@@ -25,6 +25,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
 from portal import seed  # bench/portal.py, beside this file
 
 from tests.console import StaffBrowser, add_user
@@ -90,6 +91,13 @@ def main() -> None:
     baseline = statistics.median(found[0][1])
     print(f"console pages on {args.results:,} results, {TIMES} requests each, one at a time")
     print(f"{'page':58} {'median ms':>10} {'p95 ms':>8} {'x API':>7}")
+    slowest = max(found[1:], key=lambda item: statistics.median(item[1]))
+    summary.record(
+        f"console: slowest page ({slowest[0].split(' (')[0]})",
+        f"{statistics.median(slowest[1]) * 1000:.1f} ms",
+        f"the API's list {baseline * 1000:.1f} ms",
+        statistics.median(slowest[1]) / baseline,
+    )
     for name, taken in found:
         median = statistics.median(taken)
         p95 = sorted(taken)[int(len(taken) * 0.95) - 1]

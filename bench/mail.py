@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
+
 from keys.devpki import init_keydir
 from registry.ids import new_id
 from registry.outbox import message_id
@@ -131,6 +133,12 @@ def main() -> None:
     print(f"building one message (templates, MIME, base64): {build_seconds * 1000:.1f} ms")
     print(f"{'contender':40s} {'messages':>8s} {'msgs/s':>8s} {'vs one per message':>20s}")
     print(f"{'one connection per message':40s} {args.messages:8d} {fresh:8.1f} {1.0:19.2f}x")
+    summary.record(
+        "e-mail: connections reused",
+        f"{reused:.1f} msgs/s",
+        f"one connection a message {fresh:.1f} msgs/s",
+        reused / fresh,
+    )
     print(
         f"{'connections reused (default)':40s} {args.messages:8d} {reused:8.1f} "
         f"{reused / fresh:19.2f}x"

@@ -32,6 +32,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
+
 from plumbing.vietnam import VIETNAM_TIME
 from registry.access import hash_code
 from registry.database import open_database, upgrade
@@ -152,6 +154,13 @@ def main() -> None:
     print(f"{'route':48s} {'first ms':>9s} {'req/s':>8s} {'p99 ms':>8s}")
     for name, first, (rate, p99) in figures:
         print(f"{name:48s} {first * 1000:9.1f} {rate:8.0f} {p99:8.1f}")
+    slowest = min(figures, key=lambda item: item[2][0])
+    summary.record(
+        f"portal: slowest route ({slowest[0]})",
+        f"{slowest[2][0]:.0f} req/s",
+        f"{args.results:,} results (no baseline)",
+        None,
+    )
     print(
         f"statistics for a year (GET /api/v1/statistics?period=2022): median "
         f"{statistics.median(year) * 1000:.1f} ms, max {max(year) * 1000:.1f} ms"

@@ -25,6 +25,8 @@ from segno import encoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
+
 from seal import QR_MASK, qr_modules
 
 BASE = "HTTPS://KETQUA.VANDON.QUANGNINH.GOV.VN/V/"
@@ -80,6 +82,13 @@ def main() -> None:
         took["segno, search"].append(seconds(functools.partial(segno_rows, text, None)))
     print(f"{args.seals} random seals, level Q (penalty: segno's ISO 18004 scoring)")
     used = statistics.mean(took[zxing_fixed])
+    before = statistics.mean(took[segno_fixed])
+    summary.record(
+        "QR seal: zxing-cpp, fixed mask",
+        f"{used * 1e3:.2f} ms",
+        f"segno, fixed mask {before * 1e3:.2f} ms",
+        used / before,
+    )
     for name, times in took.items():
         mean = statistics.mean(times)
         line = f"  {name:18s} {mean * 1e3:5.2f} ms ({mean / used:4.1f}x the stamp's encoder)"

@@ -39,6 +39,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
 from service import baseline, cpu_seconds, process_tree  # bench/service.py, beside this file
 
 from plumbing.vietnam import VIETNAM_TIME
@@ -196,6 +197,12 @@ def run(args: argparse.Namespace, work: Path, pdf: bytes) -> None:
     print(f"    {'all':50s} {sum(per.values()) / args.results * 1000:6.2f} ms")
     print(
         json.dumps({"wall_s": round(wall, 1), "rate": round(rate, 1), "baseline": round(base, 1)})
+    )
+    summary.record(
+        f"quarter: {args.results:,} results, {where}, to {mail}",
+        f"{wall:.1f} s, {rate:.1f}/s",
+        f"in-process signing {base:.1f} docs/s",
+        rate / base,
     )
 
 

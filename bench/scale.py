@@ -40,6 +40,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
+
 from tests.pdfs import example_metadata, result_pdf
 from tests.postgres import Cluster, start_cluster
 from tests.service import Service, create_api_key, ketqua_command, submission
@@ -182,6 +184,13 @@ def main() -> None:
     def row(name: str, key: str, baseline: str) -> None:
         run, base = median_run(runs[key]), median_run(runs[baseline])
         each = " ".join(f"{r.rate:.1f}" for r in runs[key])
+        if key != baseline:
+            summary.record(
+                f"scale-out: {name}",
+                f"{run.rate:.1f} docs/s",
+                f"{base.rate:.1f} docs/s",
+                run.rate / base.rate,
+            )
         print(
             f"{name:52s} {run.rate:7.1f} {run.rate / base.rate:11.2f}x {run.cpu_ms:11.1f} "
             f"{run.busy:5.0%}  {each}"

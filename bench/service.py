@@ -38,6 +38,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
+
 from keys.devpki import init_keydir
 from signer.document import SignOptions
 from signer.metadata import parse_metadata
@@ -185,6 +187,12 @@ def main() -> None:
     print(
         f"intake under the flood ({CONCURRENCY} concurrent clients): "
         f"p50 {percentile(flood, 50) * 1000:.1f} ms, p99 {percentile(flood, 99) * 1000:.1f} ms"
+    )
+    summary.record(
+        "service: accepted -> published",
+        f"{rate:.1f} docs/s",
+        f"one in-process signer {base_rate:.1f} docs/s",
+        rate / base_rate,
     )
     print("CPU per document (user + system), by process:")
     for pid, seconds in sorted(used.items(), key=lambda item: -item[1]):

@@ -29,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
+
 from keys.devpki import init_keydir
 from keys.keydir import KeyDir, read_passphrase
 from signer.batch import sign_folder
@@ -206,6 +208,13 @@ def main() -> None:
     )
     for name, count, seconds in rows:
         rate = per_second(count, seconds)
+        if name.startswith("ketqua"):
+            summary.record(
+                f"signing: {name}",
+                f"{rate:.1f} docs/s",
+                f"pyHanko's API {base:.1f} docs/s",
+                rate / base,
+            )
         print(
             f"{name:32s} {count:6d} {seconds:9.2f} {rate:9.1f} {1000 / rate:8.1f} "
             f"{rate / base:14.1f}x"

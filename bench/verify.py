@@ -30,6 +30,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import summary  # bench/summary.py, beside this file
+
 from tests.load import wrk
 from tests.pdfs import result_pdf
 from tests.service import Client, Service, create_api_key, unique_metadata
@@ -105,6 +107,12 @@ def main() -> None:
         f"{'GET /V/{{seal}} (verdict page)':44s} {rate:9.0f} {p99:8.1f} {rate / base_rate:7.2f}x"
     )
     print(f"uploads checked (POST /api/v1/verify, 4 clients): {upload_rate:.1f}/s")
+    summary.record(
+        "verifier: verdict page (GET /V/{seal})",
+        f"{rate:.0f} req/s",
+        f"bare aiohttp page {base_rate:.0f} req/s",
+        rate / base_rate,
+    )
 
 
 if __name__ == "__main__":
