@@ -29,10 +29,12 @@ def main() -> None:
     path = Path(os.environ.get(VARIABLE) or "var/bench-summary.jsonl")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     print(f"\nsummary of make bench ({len(rows)} figures, each against its own baseline)")
-    print(f"{'benchmark':44s} {'figure':24s} {'ratio':>7s}  baseline (same run)")
+    name = max([len("benchmark"), *(len(row["bench"]) for row in rows)])
+    figure = max([len("figure"), *(len(row["figure"]) for row in rows)])
+    print(f"{'benchmark':{name}s}  {'figure':{figure}s}  {'ratio':>7s}  baseline (same run)")
     for row in rows:
         ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
-        print(f"{row['bench']:44s} {row['figure']:24s} {ratio:>7s}  {row['baseline']}")
+        print(f"{row['bench']:{name}s}  {row['figure']:{figure}s}  {ratio:>7s}  {row['baseline']}")
 
 
 if __name__ == "__main__":

@@ -109,15 +109,16 @@ class PickupFolder:
         return f"the pickup folder {self.root} (no smtp_url set)"
 
     async def send(self, sender: str, recipient: str, data: bytes, message_id: str) -> Outcome:
+        return await asyncio.to_thread(self.drop, data, message_id)
+
+    def drop(self, data: bytes, message_id: str) -> Outcome:
+        """``send``'s work, blocking: also for a process that built the message itself."""
         # the Message-ID's left part: unique, and no "@" (which reads as an address)
         name = re.sub(r"[^A-Za-z0-9._-]", "", message_id.partition("@")[0]) + ".eml"
-        await asyncio.to_thread(self._write, self.root / name, data)
-        return Outcome(AttemptOutcome.SENT, f"written to the pickup folder as {name}")
-
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
+        path = self.root / name
         write_atomic(path, data, mode=0o640)
         fsync_dir(path.parent)
+        return Outcome(AttemptOutcome.SENT, f"written to the pickup folder as {name}")
 
     async def close(self, grace: float) -> None:
         return None

@@ -36,9 +36,9 @@ from registry.results import PIPELINE, ResultRecord
 from registry.states import AttemptOutcome, DeliveryKind, DeliveryState, JobKind
 from signer.delivery import queue_email
 from signer.delivery.message import Sender
-from signer.delivery.transport import Outcome, Transport
+from signer.delivery.transport import Outcome, PickupFolder, Transport
 from signer.pipeline.leased import LeasedWorkers, LeaseLost, backoff
-from signer.pipeline.pool import Failure, build_email
+from signer.pipeline.pool import Dropped, Failure, build_email
 
 log = logging.getLogger(__name__)
 
@@ -164,12 +164,19 @@ class Deliverer(LeasedWorkers[Claimed]):
                 await self._record(job, delivery, Outcome(AttemptOutcome.PERMANENT, reason), None)
                 return
             code = await self._access_code(result)
-        built = await self.builders.run(build_email, result, delivery, code, item.replaces)
+        # the pickup folder is written where the message is built: it need not cross back
+        drop_in = self.transport if isinstance(self.transport, PickupFolder) else None
+        built = await self.builders.run(
+            build_email, result, delivery, code, item.replaces, drop_in
+        )
         if isinstance(built, Failure):
             raise KetquaError(str(built))  # a temporary failure: tried again later
-        outcome = await self.transport.send(
-            self.sender.address, delivery.recipient, built.data, delivery.message_id
-        )
+        if isinstance(built, Dropped):
+            outcome = built.outcome
+        else:
+            outcome = await self.transport.send(
+                self.sender.address, delivery.recipient, built.data, delivery.message_id
+            )
         await self._record(job, delivery, outcome, built.mode)
 
     async def failed(self, job: Job, reason: str) -> None:

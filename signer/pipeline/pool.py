@@ -24,6 +24,7 @@ from registry.outbox import Delivery
 from registry.results import ResultRecord
 from registry.states import DeliveryKind
 from signer.delivery.message import Built, MailSetup, MessageBuilder
+from signer.delivery.transport import Outcome, PickupFolder
 from signer.metadata import parse_metadata
 from signer.pdfinput import vet_pdf
 from signer.pipeline.staging import StagedSignature, Staging
@@ -211,17 +212,37 @@ def vet_and_store(
     return Accepted(hash_code(access_code) if access_code is not None else DERIVED)
 
 
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A message built and written to the pickup folder in the worker: only this crosses
+    back, not the message."""
+
+    mode: str
+    outcome: Outcome
+
+
 def build_email(
     result: ResultRecord,
     delivery: Delivery,
     access_code: str | None,
     replaces: str | None,
-) -> Built | Failure:
-    """The message of ``delivery``: the signed result with its PDF, or a revocation notice.
+    drop_in: PickupFolder | None = None,
+) -> Built | Dropped | Failure:
+    """The message of ``delivery``: the signed result with its PDF, or a revocation notice;
+    written to the pickup folder ``drop_in`` if one is given.
 
     In an intake process rather than the service's: rendering the templates and
     encoding the PDF are CPU work the event loop's process need not do.
     """
+    built = _build_email(result, delivery, access_code, replaces)
+    if drop_in is None or isinstance(built, Failure):
+        return built
+    return Dropped(built.mode, drop_in.drop(built.data, delivery.message_id))
+
+
+def _build_email(
+    result: ResultRecord, delivery: Delivery, access_code: str | None, replaces: str | None
+) -> Built | Failure:
     assert _intake_blobs is not None
     if _builder is None or isinstance(_builder, Failure):
         return _builder or Failure("this process builds no e-mail (no mail setup)", None, False)
