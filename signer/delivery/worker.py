@@ -152,17 +152,17 @@ class Deliverer(LeasedWorkers[Claimed]):
         replaced = results.get(conn, result.supersedes) if result.supersedes else None
         return job, Claimed(delivery, result, replaced.result_code if replaced else None)
 
-    async def run(self, job: Job, item: Claimed) -> None:
+    async def run(self, job: Job, item: Claimed) -> tuple[Job, Claimed] | None:
         delivery, result = item.delivery, item.result
         if delivery.state is not DeliveryState.PENDING:  # recorded, then the job survived
             await self._finish(job)
-            return
+            return None
         code = None
         if delivery.kind is not DeliveryKind.REVOCATION:
             if not result.state.issued or result.signed_sha256 is None:
                 reason = f"not sent: the result is {result.state.value}"
                 await self._record(job, delivery, Outcome(AttemptOutcome.PERMANENT, reason), None)
-                return
+                return None
             code = await self._access_code(result)
         # the pickup folder is written where the message is built: it need not cross back
         drop_in = self.transport if isinstance(self.transport, PickupFolder) else None
@@ -178,6 +178,7 @@ class Deliverer(LeasedWorkers[Claimed]):
                 self.sender.address, delivery.recipient, built.data, delivery.message_id
             )
         await self._record(job, delivery, outcome, built.mode)
+        return None  # the next delivery is claimed by itself
 
     async def failed(self, job: Job, reason: str) -> None:
         """``run`` raised (the blob store, the templates, the database): a temporary failure."""

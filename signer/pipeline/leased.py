@@ -63,8 +63,17 @@ class LeasedWorkers(ABC, Generic[T]):
         """The unit of work that leases the next job of ``self.agency``, with what it needs."""
 
     @abstractmethod
-    async def run(self, job: Job, item: T) -> None:
-        """Do the job and record its outcome (finishing the job checks the lease)."""
+    async def run(self, job: Job, item: T) -> tuple[Job, T] | None:
+        """Do the job and record its outcome (finishing the job checks the lease); the next
+        job, if the transaction that recorded this one also claimed it (one unit of work
+        fewer a job), else None."""
+
+    def claim_after(self) -> tuple[str, timedelta] | None:
+        """Who claims the next job in the transaction recording the last, for how long:
+        None when stopping (nothing more is claimed then)."""
+        if self._stopping.is_set():
+            return None
+        return self.owner, timedelta(seconds=self.lease)
 
     @abstractmethod
     async def failed(self, job: Job, reason: str) -> None:
@@ -106,7 +115,9 @@ class LeasedWorkers(ABC, Generic[T]):
 
         async def work() -> None:
             try:
-                await self._work(job, item)
+                following = await self._work(job, item)
+                while following is not None:
+                    following = await self._work(*following)
             finally:
                 then()
 
@@ -145,7 +156,11 @@ class LeasedWorkers(ABC, Generic[T]):
         # an idle worker polls with a read (cheap, beside the writer); one that was woken
         # for a new job, or just finished one (more are likely waiting), claims directly
         look_first = True
+        claimed: tuple[Job, T] | None = None
         while not self._stopping.is_set():
+            if claimed is not None:  # claimed with the last job's outcome
+                claimed = await self._work(*claimed)
+                continue
             try:
                 claimed = await self._claim(look_first)
             except Unavailable as exc:
@@ -161,18 +176,19 @@ class LeasedWorkers(ABC, Generic[T]):
                 look_first = not await self._idle()
                 continue
             look_first = False
-            await self._work(*claimed)
 
-    async def _work(self, job: Job, item: T) -> None:
+    async def _work(self, job: Job, item: T) -> tuple[Job, T] | None:
+        """Run the job; the next one, if it came claimed with this one's outcome."""
         self._busy += 1
         try:
-            await self._with_lease(job, item)
+            return await self._with_lease(job, item)
         except Unavailable as exc:
             log.warning("job %d: outcome not recorded (%s); it runs again", job.id, exc)
         except Exception:  # even recording the failure failed (the database): the lease
             log.exception("job %d: outcome not recorded; it runs again", job.id)
         finally:
             self._busy -= 1
+        return None
 
     async def _housekeeping(self) -> None:
         try:
@@ -197,10 +213,10 @@ class LeasedWorkers(ABC, Generic[T]):
             return None
         return await self.db.write(self.claim, self.owner, timedelta(seconds=self.lease))
 
-    async def _with_lease(self, job: Job, item: T) -> None:
+    async def _with_lease(self, job: Job, item: T) -> tuple[Job, T] | None:
         renewer = asyncio.create_task(self._renew(job))
         try:
-            await self.run(job, item)
+            return await self.run(job, item)
         except LeaseLost:
             log.warning("job %d: lease lost; the other worker records it", job.id)
         except Unavailable:
@@ -220,6 +236,7 @@ class LeasedWorkers(ABC, Generic[T]):
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
+        return None
 
     async def _renew(self, job: Job) -> None:
         lease = timedelta(seconds=self.lease)

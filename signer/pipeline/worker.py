@@ -112,10 +112,10 @@ class Pipeline(LeasedWorkers[ResultRecord]):
     async def failed(self, job: Job, reason: str) -> None:
         await self._retry_or_fail(job, reason, permanent=False)
 
-    async def run(self, job: Job, result: ResultRecord) -> None:
+    async def run(self, job: Job, result: ResultRecord) -> tuple[Job, ResultRecord] | None:
         if result.state.final or result.state.issued:
             await self._finish_without_signing(job, result)
-            return
+            return None
         started = time.perf_counter()
         recorded, self._recorded = tuple(self._recorded), []
         try:
@@ -127,7 +127,7 @@ class Pipeline(LeasedWorkers[ResultRecord]):
             raise
         if isinstance(outcome, Failure):
             await self._retry_or_fail(job, str(outcome), permanent=outcome.permanent)
-            return
+            return None
         if outcome.earlier:
             log.info(
                 "recording the document staged by an earlier attempt",
@@ -135,8 +135,9 @@ class Pipeline(LeasedWorkers[ResultRecord]):
             )
         elif self._on_signed is not None:
             self._on_signed(time.perf_counter() - started)
-        await self._record(job, result, outcome)
+        following = await self._record(job, result, outcome)
         self._recorded.append(result.id)
+        return following
 
     async def idle(self) -> None:
         if self._recorded:
@@ -147,14 +148,17 @@ class Pipeline(LeasedWorkers[ResultRecord]):
         await super().stop(grace)
         await self.idle()
 
-    async def _record(self, job: Job, result: ResultRecord, signed: StagedSignature) -> None:
+    async def _record(
+        self, job: Job, result: ResultRecord, signed: StagedSignature
+    ) -> tuple[Job, ResultRecord] | None:
+        """Record the signed document; the next job, claimed in the same transaction."""
         facts = signed.facts
         detail = f"PAdES {facts.pades_level}, document {facts.signed_sha256[:12]}"
         follow_up = self._follow_up
         at_once = follow_up.reserve() if follow_up is not None else False
         try:
-            moved, queued = await self.db.write(
-                _record_unit, job, result, facts, detail, follow_up, at_once
+            moved, queued, following = await self.db.write(
+                _record_unit, job, result, facts, detail, follow_up, at_once, self.claim_after()
             )
         except BaseException:
             if follow_up is not None:
@@ -168,6 +172,7 @@ class Pipeline(LeasedWorkers[ResultRecord]):
             "published" if result.publish and moved else "recorded",
             extra={"result_id": result.id},
         )
+        return following
 
     async def _finish_without_signing(self, job: Job, result: ResultRecord) -> None:
         if not await self.db.write(jobs.finish, job):
@@ -233,15 +238,22 @@ def _record_unit(
     detail: str,
     follow_up: FollowUp | None,
     at_once: bool,
-) -> tuple[bool, object]:
-    """Whether the result moved on, and what ``follow_up`` queued (None: nothing asked)."""
+    claim_after: tuple[str, timedelta] | None,
+) -> tuple[bool, object, tuple[Job, ResultRecord] | None]:
+    """Whether the result moved on, what ``follow_up`` queued (None: nothing asked), and
+    the next job, claimed for ``claim_after``'s owner (None: none due, or not asked)."""
     if not jobs.finish(conn, job):
         raise LeaseLost(f"job {job.id}")  # rolls the transaction back: the new owner records
     moved = results.record_signed(conn, result.id, facts, publish=result.publish, detail=detail)
     queued = None
     if moved and follow_up is not None:  # e.g. the deliveries, in the same transaction
         queued = follow_up.queue(conn, result, at_once=at_once)
-    return moved, queued
+    following = None
+    if claim_after is not None:
+        owner, lease = claim_after
+        # this pipeline's agency: the one whose jobs it claims, so the result's
+        following = _claim_unit(conn, owner, lease, result.agency_code)
+    return moved, queued, following
 
 
 def _retry_unit(conn: Connection, job: Job, reason: str, give_up: bool, delay: float) -> bool:
