@@ -154,13 +154,23 @@ async def _start_signer(
             "see README, Keys)",
             keydir.root,
         )
+    mail = _mail_setup(settings)
     signing = signing_pool(
         settings.workers, config, blobs=settings.blobs, staging_root=settings.staging_dir
     )
     used.push_async_callback(
         stopping.step, "the signing processes", lambda: signing.close(deadline.left())
     )
-    described = await signing.start(describe_in_worker)
+    intake = intake_pool(settings.intake_workers, blobs=settings.blobs, mail=mail)
+    used.push_async_callback(
+        stopping.step, "the intake processes", lambda: intake.close(deadline.left())
+    )
+    # both pools' processes start side by side (each start imports the libraries anew)
+    intake_started = asyncio.ensure_future(intake.start(noop_in_worker))
+    try:
+        described = await signing.start(describe_in_worker)
+    finally:
+        await intake_started
     failure = next((d for d in described if isinstance(d, Failure)), None)
     facts = next((d for d in described if isinstance(d, KeysFacts)), None)
     if failure is not None or facts is None:
@@ -172,12 +182,6 @@ async def _start_signer(
             "no document valid; add it with: ketqua keys trust-signer --cert SIGNING.pem",
             keydir.trust_list,
         )
-    mail = _mail_setup(settings)
-    intake = intake_pool(settings.intake_workers, blobs=settings.blobs, mail=mail)
-    used.push_async_callback(
-        stopping.step, "the intake processes", lambda: intake.close(deadline.left())
-    )
-    await intake.start(noop_in_worker)
     histogram, attempts = register_signer_metrics(metrics, db)
     register_certificate_metrics(metrics, facts.certificates)
     for cert in facts.certificates:

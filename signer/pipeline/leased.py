@@ -113,6 +113,12 @@ class LeasedWorkers(ABC, Generic[T]):
         """Work now on ``job``, leased to this owner by the transaction that queued it, in
         a task of its own (no claim); ``then`` when it is done. ``stop`` waits for it too."""
 
+        if self._stopping.is_set():
+            # too late for ``stop`` to wait for it: its lease is given back with the others
+            # (or freed at the next start), and the job waits for the next start
+            then()
+            return
+
         async def work() -> None:
             try:
                 following = await self._work(job, item)
