@@ -122,8 +122,7 @@ class Deliverer(LeasedWorkers[Claimed]):
         leased = jobs.lease_new(
             conn, result.id, [d.id for d in created], self.owner, timedelta(seconds=self.lease)
         )
-        replaced = results.get(conn, issued.supersedes) if issued.supersedes else None
-        replaces = replaced.result_code if replaced else None
+        replaces = _replaces(conn, issued)
         by_id = {d.id: d for d in created}
         return [(job, Claimed(by_id[str(job.delivery_id)], issued, replaces)) for job in leased]
 
@@ -149,8 +148,7 @@ class Deliverer(LeasedWorkers[Claimed]):
         result = results.get(conn, job.result_id)
         if delivery is None or result is None:
             raise KetquaError(f"job {job.id} names an unknown delivery or result")
-        replaced = results.get(conn, result.supersedes) if result.supersedes else None
-        return job, Claimed(delivery, result, replaced.result_code if replaced else None)
+        return job, Claimed(delivery, result, _replaces(conn, result))
 
     async def run(self, job: Job, item: Claimed) -> tuple[Job, Claimed] | None:
         delivery, result = item.delivery, item.result
@@ -235,6 +233,12 @@ class Deliverer(LeasedWorkers[Claimed]):
     async def _finish(self, job: Job) -> None:
         if not await self.db.write(jobs.finish, job):
             raise LeaseLost(f"job {job.id}")
+
+
+def _replaces(conn: Connection, result: ResultRecord) -> str | None:
+    """The result code of the result ``result`` corrects, if it is a correction."""
+    replaced = results.get(conn, result.supersedes) if result.supersedes else None
+    return replaced.result_code if replaced else None
 
 
 def _record_unit(

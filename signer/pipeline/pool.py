@@ -107,7 +107,7 @@ def sign_and_stage(
         return _startup_failure
     assert _storage is not None
     blobs, staging = _storage
-    drop_staged(recorded)
+    staging.drop(*recorded)  # the registry holds them now
     try:
         signed = staging.find(result_id)
         earlier = signed is not None
@@ -121,13 +121,6 @@ def sign_and_stage(
     except KetquaError as exc:
         return Failure.of(exc)
     return StagedSignature.of(signed, earlier=earlier)
-
-
-def drop_staged(recorded: tuple[str, ...]) -> None:
-    """Drop the staged documents of results the registry has recorded."""
-    assert _storage is not None
-    for result_id in recorded:
-        _storage[1].drop(result_id)
 
 
 def probe_in_worker() -> Failure | None:

@@ -86,8 +86,9 @@ class Staging:
         except FileNotFoundError:
             return None
 
-    def drop(self, result_id: str) -> None:
-        self._path(result_id).unlink(missing_ok=True)
+    def drop(self, *result_ids: str) -> None:
+        for result_id in result_ids:
+            self._path(result_id).unlink(missing_ok=True)
 
     def leftovers(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.cbor"))

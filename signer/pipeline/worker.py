@@ -142,7 +142,7 @@ class Pipeline(LeasedWorkers[ResultRecord]):
     async def idle(self) -> None:
         if self._recorded:
             recorded, self._recorded = self._recorded, []
-            await asyncio.to_thread(_drop_all, self.staging, recorded)
+            await asyncio.to_thread(self.staging.drop, *recorded)
 
     async def stop(self, grace: float) -> None:
         await super().stop(grace)
@@ -199,11 +199,6 @@ class Pipeline(LeasedWorkers[ResultRecord]):
             result = await self.db.read(results.get, result_id)
             if result is not None and result.signed_sha256 is not None:
                 await asyncio.to_thread(self.staging.drop, result_id)
-
-
-def _drop_all(staging: Staging, result_ids: list[str]) -> None:
-    for result_id in result_ids:
-        staging.drop(result_id)
 
 
 # units of work: each runs in one transaction (``Database.write``)
