@@ -143,7 +143,7 @@ def run(args: argparse.Namespace, work: Path, pdf: bytes) -> None:
     if args.postgres:
         from tests.postgres import start_cluster
 
-        cluster = start_cluster()
+        cluster = start_cluster(durable=True)  # fsync on, as in production
         env["KETQUA_DATABASE_URL"] = cluster.createdb("quarter")
 
     async def with_mail() -> tuple[float, dict[int, float], dict[int, str], float]:

@@ -30,11 +30,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, func, select
+import asyncpg
+from sqlalchemy import Connection, func, make_url, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from plumbing.files import fsync_dir, write_atomic
-from registry.database import Database, open_database
+from registry.database import (
+    CONNECT_TIMEOUT,
+    POOL_WAIT,
+    STATEMENT_TIMEOUT,
+    Database,
+    database_url,
+    lost_is_unavailable,
+    open_database,
+)
 from registry.errors import BlobMissing
 from registry.schema import blobs
 
@@ -128,74 +137,166 @@ class FolderBlobStore:
 class DatabaseBlobStore:
     """Blobs as rows of the registry's table ``blobs`` (bytea on PostgreSQL).
 
-    Its own small connection pool on a private event loop in a daemon thread,
-    so that the same store serves blocking callers (worker processes, threads)
-    and the service's event loop alike; the registry's error mapping applies
-    (a database that cannot be reached raises ``Unavailable``).
+    Its own few connections on a private event loop in a daemon thread, so that
+    the same store serves blocking callers (worker processes, threads) and the
+    service's event loop alike; the registry's error mapping applies (a database
+    that cannot be reached raises ``Unavailable``).
     """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._db: Database | None = None
+        self._rows: _Rows | None = None
 
     def put_sync(self, data: bytes) -> str:
-        return self._submit(self._put, data).result()
+        return self._submit(_put, data).result()
 
     def get_sync(self, digest: str) -> bytes:
         _check(digest)
-        return self._submit(self._get, digest).result()
+        return self._submit(_get, digest).result()
 
     async def put(self, data: bytes) -> str:
-        return await asyncio.wrap_future(self._submit(self._put, data))
+        return await asyncio.wrap_future(self._submit(_put, data))
 
     async def get(self, digest: str) -> bytes:
         _check(digest)
-        return await asyncio.wrap_future(self._submit(self._get, digest))
+        return await asyncio.wrap_future(self._submit(_get, digest))
 
     def count(self) -> int:
-        return self._submit(self._count, None).result()
+        return self._submit(_count, None).result()
 
     def close(self) -> None:
         with self._lock:
-            loop, db, self._loop, self._db = self._loop, self._db, None, None
-        if loop is not None and db is not None:
-            asyncio.run_coroutine_threadsafe(db.close(), loop).result()
+            loop, rows, self._loop, self._rows = self._loop, self._rows, None, None
+        if loop is not None and rows is not None:
+            asyncio.run_coroutine_threadsafe(rows.close(), loop).result()
             loop.call_soon_threadsafe(loop.stop)
 
-    def _submit(self, fn: Callable[[Database, A], Coroutine[Any, Any, T]], arg: A) -> Future[T]:
+    def _submit(self, fn: Callable[[_Rows, A], Coroutine[Any, Any, T]], arg: A) -> Future[T]:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 threading.Thread(
                     target=_run_until_stopped, args=(self._loop,), name="blob-store", daemon=True
                 ).start()
-                self._db = open_database(self.url, pool_size=BLOB_CONNECTIONS)
-            loop, db = self._loop, self._db
-        assert db is not None
-        return asyncio.run_coroutine_threadsafe(fn(db, arg), loop)
+                self._rows = _rows_of(self.url)
+            loop, rows = self._loop, self._rows
+        assert rows is not None
+        return asyncio.run_coroutine_threadsafe(fn(rows, arg), loop)
 
-    @staticmethod
-    async def _put(db: Database, data: bytes) -> str:
-        digest = sha256_hex(data)
-        await db.write(_insert_blob, digest, data)
-        return digest
 
-    @staticmethod
-    async def _get(db: Database, digest: str) -> bytes:
-        data = await db.read(_select_blob, digest)
-        if data is None:
-            raise BlobMissing(f"document {digest[:12]}... is not in the blob store")
-        if sha256_hex(data) != digest:
-            raise BlobMissing(f"document {digest[:12]}... in the blob store is damaged")
-        return data
+async def _put(rows: _Rows, data: bytes) -> str:
+    digest = sha256_hex(data)
+    await rows.insert(digest, data)
+    return digest
 
-    @staticmethod
-    async def _count(db: Database, _: None) -> int:
-        return await db.read(
+
+async def _get(rows: _Rows, digest: str) -> bytes:
+    data = await rows.select(digest)
+    if data is None:
+        raise BlobMissing(f"document {digest[:12]}... is not in the blob store")
+    if sha256_hex(data) != digest:
+        raise BlobMissing(f"document {digest[:12]}... in the blob store is damaged")
+    return data
+
+
+async def _count(rows: _Rows, _: None) -> int:
+    return await rows.count()
+
+
+class _Rows(Protocol):
+    """The table ``blobs``, one row at a time; an insert is committed when it returns."""
+
+    async def insert(self, digest: str, data: bytes) -> None: ...
+    async def select(self, digest: str) -> bytes | None: ...
+    async def count(self) -> int: ...
+    async def close(self) -> None: ...
+
+
+def _rows_of(url: str) -> _Rows:
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() == "postgresql":
+        return _PostgresRows(parsed.set(drivername="postgresql").render_as_string(False))
+    return _RegistryRows(open_database(url, pool_size=BLOB_CONNECTIONS))
+
+
+class _PostgresRows:
+    """asyncpg itself, one statement a call, each its own transaction.
+
+    Not through the registry's SQLAlchemy engine: a document moves in one
+    statement, and SQLAlchemy's adapter plus the BEGIN and COMMIT round trips
+    around it cost more than the statement (measured on 120 KB documents: a
+    store 1.14 -> 0.39 ms of CPU, a read 0.94 -> 0.30 ms; four a result).
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._pool: asyncpg.Pool | None = None
+
+    async def _connections(self) -> asyncpg.Pool:
+        if self._pool is None:
+            # min_size 0: nothing is opened before the first document moves
+            self._pool = await asyncpg.create_pool(
+                self._dsn,
+                min_size=0,
+                max_size=BLOB_CONNECTIONS,
+                timeout=CONNECT_TIMEOUT,
+                command_timeout=STATEMENT_TIMEOUT,
+            )
+        return self._pool
+
+    async def insert(self, digest: str, data: bytes) -> None:
+        with lost_is_unavailable():
+            pool = await self._connections()
+            async with pool.acquire(timeout=POOL_WAIT) as conn:
+                await conn.execute(_INSERT, digest, len(data), data, datetime.now(UTC))
+
+    async def select(self, digest: str) -> bytes | None:
+        with lost_is_unavailable():
+            pool = await self._connections()
+            async with pool.acquire(timeout=POOL_WAIT) as conn:
+                data = await conn.fetchval(_SELECT, digest)
+        return None if data is None else bytes(data)
+
+    async def count(self) -> int:
+        with lost_is_unavailable():
+            pool = await self._connections()
+            async with pool.acquire(timeout=POOL_WAIT) as conn:
+                return int(await conn.fetchval("SELECT count(*) FROM blobs"))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT)
+
+
+# the table as registry/schema.py declares it; a second row of the same bytes is a no-op
+_INSERT = (
+    "INSERT INTO blobs (sha256, size, data, stored_at) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT DO NOTHING"
+)
+_SELECT = "SELECT data FROM blobs WHERE sha256 = $1"
+
+
+class _RegistryRows:
+    """Through the registry's own ``Database`` (SQLite: one machine's database file)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def insert(self, digest: str, data: bytes) -> None:
+        await self._db.write(_insert_blob, digest, data)
+
+    async def select(self, digest: str) -> bytes | None:
+        return await self._db.read(_select_blob, digest)
+
+    async def count(self) -> int:
+        return await self._db.read(
             lambda conn: int(conn.execute(select(func.count()).select_from(blobs)).scalar_one())
         )
+
+    async def close(self) -> None:
+        await self._db.close()
 
 
 def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:

@@ -264,12 +264,12 @@ class _AsyncDatabase(Database):
         self.dialect = self._engine.dialect.name
 
     async def write(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        with _lost_is_unavailable():
+        with lost_is_unavailable():
             async with self._engine.begin() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
 
     async def read(self, fn: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        with _lost_is_unavailable():
+        with lost_is_unavailable():
             async with self._reader.connect() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
 
@@ -290,11 +290,12 @@ def _lost(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         state = getattr(exc.orig, "sqlstate", None) or ""
         return exc.connection_invalidated or state.startswith(_LOST_STATES)
-    return False
+    # asyncpg's own errors (the blob store speaks to PostgreSQL without SQLAlchemy)
+    return str(getattr(exc, "sqlstate", None) or "").startswith(_LOST_STATES)
 
 
 @contextlib.contextmanager
-def _lost_is_unavailable() -> Iterator[None]:
+def lost_is_unavailable() -> Iterator[None]:
     """A database that went away, whatever the driver calls it, raises ``Unavailable``."""
     try:
         yield

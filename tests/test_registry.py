@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select, update
 
-from plumbing.errors import Conflict, NotFound
+from plumbing.errors import Conflict, NotFound, Unavailable
 from registry import apikeys, jobs, results
 from registry.blobs import BlobLocation, DatabaseBlobStore, FolderBlobStore
 from registry.database import MIGRATIONS, Database, current_revision, open_database, upgrade
@@ -27,6 +27,7 @@ from registry.schema import jobs as jobs_table
 from registry.schema import results as results_table
 from registry.states import JobKind, JobState, ResultState
 from tests.postgres import Cluster
+from tests.smtp import free_port
 
 LEASE = timedelta(seconds=30)
 
@@ -413,3 +414,15 @@ async def test_postgresql_stores_documents_without_compressing_them_again(
     finally:
         await database.close()
     assert storage == "e"  # EXTERNAL: out of line, uncompressed
+
+
+def test_a_database_blob_store_that_cannot_be_reached_is_unavailable() -> None:
+    """Nothing listens there: the caller gets the registry's Unavailable (a 503), not OSError."""
+    store = DatabaseBlobStore(f"postgresql://ketqua@127.0.0.1:{free_port()}/ketqua")
+    try:
+        with pytest.raises(Unavailable, match="cannot be reached"):
+            store.get_sync("a" * 64)
+        with pytest.raises(Unavailable, match="cannot be reached"):
+            store.put_sync(b"%PDF-1.7 result")
+    finally:
+        store.close()
