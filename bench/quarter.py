@@ -19,7 +19,7 @@ processes', PostgreSQL's backends, this client's, the SMTP server's share
 of this process): on 2 cores, their sum bounds the rate.
 
 Run: ``make bench`` (or ``.venv/bin/python bench/quarter.py [--results N]
-[--smtp] [--postgres]``).
+[--smtp] [--postgres] [--documents folder|database]``).
 """
 
 from __future__ import annotations
@@ -145,6 +145,8 @@ def run(args: argparse.Namespace, work: Path, pdf: bytes) -> None:
 
         cluster = start_cluster(durable=True)  # fsync on, as in production
         env["KETQUA_DATABASE_URL"] = cluster.createdb("quarter")
+    if args.documents is not None:
+        env["KETQUA_BLOB_STORE"] = args.documents
 
     async def with_mail() -> tuple[float, dict[int, float], dict[int, str], float]:
         mailbox = Mailbox(headers_only=True)
@@ -179,6 +181,8 @@ def run(args: argparse.Namespace, work: Path, pdf: bytes) -> None:
     base = baseline(work, pdf, args.baseline_docs)
     rate = args.results / wall
     where = "PostgreSQL" if args.postgres else "SQLite"
+    if args.documents is not None:
+        where += f", documents in the {args.documents}"
     mail = "aiosmtpd on loopback" if args.smtp else "the pickup folder"
     print(f"quarter: {args.results:,} results over HTTP, {where}, e-mail to {mail}")
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
@@ -211,6 +215,11 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=RESULTS)
     parser.add_argument("--smtp", action="store_true", help="e-mail to aiosmtpd, not a folder")
     parser.add_argument("--postgres", action="store_true", help="the registry on PostgreSQL")
+    parser.add_argument(
+        "--documents",
+        choices=("folder", "database"),
+        help="where the service keeps documents (its default: database on PostgreSQL)",
+    )
     parser.add_argument("--baseline-docs", type=int, default=300)
     args = parser.parse_args()
     pdf = result_pdf()

@@ -236,11 +236,14 @@ class _PostgresRows:
 
     async def _connections(self) -> asyncpg.Pool:
         if self._pool is None:
-            # min_size 0: nothing is opened before the first document moves
+            # min_size 0: nothing is opened before the first document moves; no reset
+            # on release (a round trip of its own): these connections carry no session
+            # state to undo, each call is one statement in its own transaction
             self._pool = await asyncpg.create_pool(
                 self._dsn,
                 min_size=0,
                 max_size=BLOB_CONNECTIONS,
+                reset=_nothing_to_reset,
                 timeout=CONNECT_TIMEOUT,
                 command_timeout=STATEMENT_TIMEOUT,
             )
@@ -268,6 +271,10 @@ class _PostgresRows:
     async def close(self) -> None:
         if self._pool is not None:
             await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT)
+
+
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    pass
 
 
 # the table as registry/schema.py declares it; a second row of the same bytes is a no-op
