@@ -170,3 +170,26 @@ def test_stamp_text_has_the_fonts_own_spacing(
         measured = width[word] / width["nhân"]
         expected = advance(word) / advance("nhân")
         assert abs(measured / expected - 1) < 0.03, (word, measured, expected)
+
+
+def test_nothing_the_signature_adds_is_stored_uncompressed(
+    runtime: SigningRuntime, example_pdf: bytes, metadata: ResultMetadata
+) -> None:
+    """The citizen downloads, the e-mail carries and the registry keeps every byte added.
+
+    The stamp's drawing (its text and the QR's modules as rectangles) was written
+    as it is, 17 KB of a one-page result's 166 KB.
+    """
+    import io
+
+    import pikepdf
+
+    original = pikepdf.open(io.BytesIO(example_pdf))
+    known = {o.objgen[0] for o in original.objects if o is not None}
+    signed = pikepdf.open(io.BytesIO(runtime.sign(example_pdf, metadata).pdf))
+    added = [
+        o for o in signed.objects if isinstance(o, pikepdf.Stream) and o.objgen[0] not in known
+    ]
+    assert any(o.get("/Subtype") == "/Form" for o in added), "no stamp appearance added"
+    for stream in added:
+        assert stream.get("/Filter") is not None, (stream.objgen, stream.get("/Subtype"))

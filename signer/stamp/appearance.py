@@ -23,6 +23,7 @@ letter). Names come from the glossary (``plumbing.terms``).
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -152,7 +153,14 @@ class ResultStamp(BaseStamp):
         self.insets = insets
 
     def as_form_xobject(self) -> generic.StreamObject:
-        xobject: generic.StreamObject = super().as_form_xobject()
+        drawn: generic.StreamObject = super().as_form_xobject()
+        # pyHanko writes the drawing as it is: ~17 KB for the block and its QR's modules,
+        # 10% of a signed one-page result. Flate at level 1 makes it ~4.8 KB in 0.08 ms
+        # (level 6, pyHanko's compress(): 3.8 KB in 0.4 ms, on a 6 ms signature)
+        xobject = generic.StreamObject(
+            {**drawn, pdf_name("/Filter"): pdf_name("/FlateDecode")},
+            encoded_data=zlib.compress(drawn.data, 1),
+        )
         if self.rotation in _TURN:
             # the viewer turns the page clockwise by /Rotate; turning the stamp the
             # other way in its own space makes it read upright on screen and paper
