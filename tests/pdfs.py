@@ -36,11 +36,23 @@ EXAMPLE_LINES = [
 ]
 
 
+# the document's own fonts, as the office suite that made it would embed them: every
+# Latin letter (Latin-1, Extended-A/B and Additional), not only the stamp's Vietnamese
+DOCUMENT_CHARACTERS = frozenset(
+    cp
+    for lo, hi in ((0x20, 0x7E), (0xA0, 0x24F), (0x300, 0x323), (0x1EA0, 0x1EF9), (0x2010, 0x203A))
+    for cp in range(lo, hi + 1)
+)
+
+
 def result_pdf(
     lines: list[tuple[str, bool, int]] | None = None, *, pages: int = 1, trailing_text: str = ""
 ) -> bytes:
     """A small, valid result document; ``pages`` > 1 repeats the body."""
-    regular, bold = prepare_font(REGULAR), prepare_font(BOLD)
+    regular, bold = (
+        prepare_font(REGULAR, DOCUMENT_CHARACTERS),
+        prepare_font(BOLD, DOCUMENT_CHARACTERS),
+    )
     writer = PdfFileWriter()
     fonts = {False: regular.add_to(writer), True: bold.add_to(writer)}
     for number in range(pages):

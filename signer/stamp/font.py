@@ -34,16 +34,21 @@ BOLD = FONT_DIR / "LiberationSerif-Bold.ttf"
 ITALIC = FONT_DIR / "LiberationSerif-Italic.ttf"
 BOLD_ITALIC = FONT_DIR / "LiberationSerif-BoldItalic.ttf"
 
-# Basic Latin, Latin-1, Latin Extended-A/B, combining marks, Latin Extended
-# Additional (ạ ả ấ ầ ẩ ẫ ậ ... ỹ), general punctuation.
+# Basic Latin, Latin-1, the Vietnamese letters of Latin Extended-A/B (Ă ă Đ đ Ĩ ĩ
+# Ũ ũ Ơ ơ Ư ư), combining marks, Latin Extended Additional (ạ ả ấ ầ ẩ ẫ ậ ... ỹ),
+# general punctuation: 364 characters. The rest of Extended-A/B (Ł, ş, ǅ, ...) would
+# double each font's bytes in every signed document (15 -> 27 KB, of a one-page
+# result's ~130 KB) for letters no Vietnamese agency, official or code is written in;
+# a character outside the set prints as "?".
 _RANGES = (
     (0x20, 0x7E),
-    (0xA0, 0x24F),
+    (0xA0, 0xFF),
     (0x300, 0x323),
     (0x1EA0, 0x1EF9),
     (0x2010, 0x2027),
     (0x2030, 0x203A),
 )
+_VIETNAMESE_EXTENDED = "ĂăĐđĨĩŨũƠơƯư"
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,9 @@ def _widths_array(widths: dict[int, int]) -> bytes:
 
 
 def _charset() -> list[int]:
-    return [cp for lo, hi in _RANGES for cp in range(lo, hi + 1)]
+    return [cp for lo, hi in _RANGES for cp in range(lo, hi + 1)] + [
+        ord(ch) for ch in _VIETNAMESE_EXTENDED
+    ]
 
 
 def _to_unicode_cmap(gid: dict[str, int]) -> bytes:
@@ -188,9 +195,14 @@ def _to_unicode_cmap(gid: dict[str, int]) -> bytes:
     return "\n".join(lines).encode("ascii")
 
 
+STAMP_CHARACTERS = frozenset(_charset())
+
+
 @cache
-def prepare_font(path: Path = REGULAR) -> PreparedFont:
-    """Subset ``path`` to the Vietnamese/Latin repertoire; cached for the process."""
+def prepare_font(
+    path: Path = REGULAR, characters: frozenset[int] = STAMP_CHARACTERS
+) -> PreparedFont:
+    """Subset ``path`` to ``characters`` (code points; the stamp's by default); cached."""
     # fontTools logs each table it cannot subset (e.g. FFTM) as a warning: noise here.
     logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
     source = TTFont(str(path))
@@ -200,7 +212,7 @@ def prepare_font(path: Path = REGULAR) -> PreparedFont:
     options.layout_features = []
     options.hinting = False
     subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=_charset())
+    subsetter.populate(unicodes=sorted(characters))
     subsetter.subset(source)
     buffer = io.BytesIO()
     source.save(buffer)
