@@ -217,7 +217,12 @@ class _Rows(Protocol):
 def _rows_of(url: str) -> _Rows:
     parsed = make_url(database_url(url))
     if parsed.get_backend_name() == "postgresql":
-        return _PostgresRows(parsed.set(drivername="postgresql").render_as_string(False))
+        # the URL read as the registry's engine (SQLAlchemy's asyncpg dialect) reads it:
+        # its query (?ssl=require) gives asyncpg's own arguments, where asyncpg's DSN
+        # parser would send them to the server as settings
+        connect: dict[str, Any] = parsed.translate_connect_args(username="user")
+        connect.update(parsed.query)
+        return _PostgresRows(connect)
     return _RegistryRows(open_database(url, pool_size=BLOB_CONNECTIONS))
 
 
@@ -230,8 +235,8 @@ class _PostgresRows:
     store 1.14 -> 0.39 ms of CPU, a read 0.94 -> 0.30 ms; four a result).
     """
 
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
+    def __init__(self, connect: dict[str, Any]) -> None:
+        self._connect = connect
         self._pool: asyncpg.Pool | None = None
 
     async def _connections(self) -> asyncpg.Pool:
@@ -240,12 +245,12 @@ class _PostgresRows:
             # on release (a round trip of its own): these connections carry no session
             # state to undo, each call is one statement in its own transaction
             self._pool = await asyncpg.create_pool(
-                self._dsn,
                 min_size=0,
                 max_size=BLOB_CONNECTIONS,
                 reset=_nothing_to_reset,
                 timeout=CONNECT_TIMEOUT,
                 command_timeout=STATEMENT_TIMEOUT,
+                **self._connect,
             )
         return self._pool
 

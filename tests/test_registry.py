@@ -416,6 +416,29 @@ async def test_postgresql_stores_documents_without_compressing_them_again(
     assert storage == "e"  # EXTERNAL: out of line, uncompressed
 
 
+async def test_the_database_blob_store_reads_its_url_as_the_registry_does(
+    postgres: Cluster,
+) -> None:
+    """``?ssl=...`` is the driver's argument (README: TLS to the database), for the
+    registry and the blob store alike; asyncpg's own URL parser would send it to the
+    server as a setting, which the server refuses."""
+    url = postgres.createdb("blobs_url") + "?ssl=disable"
+    database = open_database(url)
+    store = DatabaseBlobStore(url)
+    try:
+        await upgrade(database)
+        digest = await store.put(b"%PDF-1.7 result")
+        assert await database.read(
+            lambda conn: conn.execute(
+                select(blobs.c.size).where(blobs.c.sha256 == digest)
+            ).scalar()
+        ) == len(b"%PDF-1.7 result")
+        assert store.get_sync(digest) == b"%PDF-1.7 result"
+    finally:
+        store.close()
+        await database.close()
+
+
 def test_a_database_blob_store_that_cannot_be_reached_is_unavailable() -> None:
     """Nothing listens there: the caller gets the registry's Unavailable (a 503), not OSError."""
     store = DatabaseBlobStore(f"postgresql://ketqua@127.0.0.1:{free_port()}/ketqua")
