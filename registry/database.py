@@ -320,11 +320,13 @@ def _sqlite_pragmas(engine: Engine, *, begin: str | None) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
+        # first: switching a new file to WAL waits for another process's write too (a
+        # replica migrating), and the driver's own wait is 5 s
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before the 202 that announces it (power loss included)
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
         # the driver's own implicit BEGIN would start a deferred transaction
         dbapi_connection.isolation_level = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,6 +95,28 @@ async def test_processes_starting_together_migrate_one_after_another(database_ur
     finally:
         for database in databases:
             await database.close()
+
+
+@pytest.mark.registry("sqlite")
+@pytest.mark.slow
+async def test_opening_the_database_waits_for_another_process_s_write(tmp_path: Path) -> None:
+    """A replica starting while another holds the write lock (a long migration on a slow
+    host) waits as long as any writer does (SQLITE_BUSY_TIMEOUT_MS), not the driver's 5 s:
+    switching the file to WAL needs the lock too (seen in CI: "database is locked")."""
+    path = tmp_path / "registry.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # a new file, not yet WAL: nobody reads or switches
+    holder.execute("CREATE TABLE migrating (step INTEGER)")
+    asyncio.get_running_loop().call_later(6.0, holder.execute, "COMMIT")
+    database = open_database(f"sqlite:///{path}")
+    try:
+        mode = await database.read(
+            lambda conn: conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        )
+    finally:
+        await database.close()
+        holder.close()
+    assert mode == "wal"
 
 
 async def test_every_migration_goes_down_and_up_again(db: Database) -> None:
