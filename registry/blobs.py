@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 import asyncpg
 from sqlalchemy import Connection, func, make_url, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from plumbing.files import fsync_dir, write_atomic
 from registry.database import (
@@ -319,9 +319,9 @@ def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def _insert_blob(conn: Connection, digest: str, data: bytes) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # SQLite only: PostgreSQL's documents go through _PostgresRows
     row = {"sha256": digest, "size": len(data), "data": data, "stored_at": datetime.now(UTC)}
-    conn.execute(dialect.insert(blobs).values(row).on_conflict_do_nothing())
+    conn.execute(sqlite.insert(blobs).values(row).on_conflict_do_nothing())
 
 
 def _select_blob(conn: Connection, digest: str) -> bytes | None:

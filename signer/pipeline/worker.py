@@ -246,7 +246,7 @@ def _record_unit(
     following = None
     if claim_after is not None:
         owner, lease = claim_after
-        # this pipeline's agency: the one whose jobs it claims, so the result's
+        # the result's agency is this pipeline's: the agency whose jobs it claims
         following = _claim_unit(conn, owner, lease, result.agency_code)
     return moved, queued, following
 

@@ -167,12 +167,6 @@ def _widths_array(widths: dict[int, int]) -> bytes:
     return ("[" + " ".join(parts) + "]").encode("ascii")
 
 
-def _charset() -> list[int]:
-    return [cp for lo, hi in _RANGES for cp in range(lo, hi + 1)] + [
-        ord(ch) for ch in _VIETNAMESE_EXTENDED
-    ]
-
-
 def _to_unicode_cmap(gid: dict[str, int]) -> bytes:
     pairs = sorted((g, ch) for ch, g in gid.items())
     lines = [
@@ -195,7 +189,10 @@ def _to_unicode_cmap(gid: dict[str, int]) -> bytes:
     return "\n".join(lines).encode("ascii")
 
 
-STAMP_CHARACTERS = frozenset(_charset())
+STAMP_CHARACTERS = frozenset(
+    [cp for lo, hi in _RANGES for cp in range(lo, hi + 1)]
+    + [ord(ch) for ch in _VIETNAMESE_EXTENDED]
+)
 
 
 @cache
