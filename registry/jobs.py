@@ -30,6 +30,7 @@ class Job:
 
 # statements built once: SQLAlchemy then only binds parameters (half the CPU per call)
 _INSERT = insert(jobs)
+_INSERT_LEASED = insert(jobs).returning(jobs.c.id)
 
 
 def enqueue(
@@ -40,21 +41,29 @@ def enqueue(
     *,
     at: datetime | None = None,
     delivery_id: str | None = None,
-) -> None:
+    leased_to: tuple[str, timedelta] | None = None,
+) -> Job | None:
+    """Queue a job; with ``leased_to`` (owner, lease), it is queued already leased, as a
+    claim would lease it: the job, for a process that works on it at once (it spares the
+    claim, and if it dies the job is left to others when the lease ends); else None."""
     now = at or datetime.now(UTC)
-    conn.execute(
-        _INSERT,
-        {
-            "result_id": result_id,
-            "agency_code": agency_code,
-            "kind": kind.value,
-            "state": JobState.QUEUED.value,
-            "attempts": 0,
-            "run_after": now,
-            "created_at": now,
-            "delivery_id": delivery_id,
-        },
-    )
+    values = {
+        "result_id": result_id,
+        "agency_code": agency_code,
+        "kind": kind.value,
+        "state": JobState.QUEUED.value,
+        "attempts": 0,
+        "run_after": now,
+        "created_at": now,
+        "delivery_id": delivery_id,
+    }
+    if leased_to is None:
+        conn.execute(_INSERT, values)
+        return None
+    owner, lease = leased_to
+    values |= {"attempts": 1, "lease_owner": owner, "lease_until": datetime.now(UTC) + lease}
+    job_id = conn.execute(_INSERT_LEASED, values).scalar_one()
+    return Job(job_id, result_id, kind, 1, owner, delivery_id)
 
 
 # due: queued, of the claimer's agency, its time come, and no live lease on it
@@ -109,42 +118,6 @@ def claim_next(
     if row is None:
         return None
     return Job(row.id, row.result_id, kind, row.attempts, owner, row.delivery_id)
-
-
-def lease_new(
-    conn: Connection, result_id: str, delivery_ids: list[str], owner: str, lease: timedelta
-) -> list[Job]:
-    """Lease to ``owner`` the ``deliver`` jobs of ``delivery_ids`` (queued in this same
-    transaction), as a claim would: a process that works on them at once spares the
-    claim's transaction, and one that dies leaves them to others when the lease ends."""
-    until = datetime.now(UTC) + lease
-    leased = []
-    for delivery_id in delivery_ids:
-        values = {"job_result": result_id, "job_delivery": delivery_id, "owner": owner}
-        row = conn.execute(_LEASE_NEW, values | {"until": until}).first()
-        if row is not None:
-            leased.append(
-                Job(row.id, result_id, JobKind.DELIVER, row.attempts, owner, delivery_id)
-            )
-    return leased
-
-
-_LEASE_NEW = (
-    update(jobs)
-    .where(
-        jobs.c.result_id == bindparam("job_result"),  # indexed; a result has a few jobs
-        jobs.c.delivery_id == bindparam("job_delivery"),
-        jobs.c.kind == JobKind.DELIVER.value,
-        jobs.c.state == JobState.QUEUED.value,
-        jobs.c.lease_owner.is_(None),
-    )
-    .values(
-        lease_owner=bindparam("owner"),
-        lease_until=bindparam("until"),
-        attempts=jobs.c.attempts + 1,
-    )
-    .returning(jobs.c.id, jobs.c.attempts)
-)
 
 
 def any_due(conn: Connection, kind: JobKind, agency: str) -> bool:

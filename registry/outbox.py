@@ -12,12 +12,13 @@ attempt's time, outcome and the server's reply.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from registry import jobs, results
 from registry.ids import new_id
+from registry.jobs import Job
 from registry.schema import deliveries, delivery_attempts
 from registry.states import (
     AttemptOutcome,
@@ -72,10 +73,12 @@ def create(
     domain: str,
     actor: str,
     kind: DeliveryKind = DeliveryKind.RESULT,
-) -> list[Delivery]:
-    """A pending delivery and its ``deliver`` job per recipient; the deliveries."""
+    leased_to: tuple[str, timedelta] | None = None,
+) -> list[tuple[Delivery, Job | None]]:
+    """A pending delivery and its ``deliver`` job per recipient: each delivery, with its
+    job when the jobs are queued ``leased_to`` (owner, lease) a process (``jobs.enqueue``)."""
     now = datetime.now(UTC)
-    created = []
+    created: list[tuple[Delivery, Job | None]] = []
     for recipient in recipients:
         delivery_id = new_id()
         delivery = Delivery(
@@ -107,10 +110,16 @@ def create(
                 "updated_at": now,
             },
         )
-        jobs.enqueue(
-            conn, result_id, JobKind.DELIVER, agency_code, at=now, delivery_id=delivery_id
+        job = jobs.enqueue(
+            conn,
+            result_id,
+            JobKind.DELIVER,
+            agency_code,
+            at=now,
+            delivery_id=delivery_id,
+            leased_to=leased_to,
         )
-        created.append(delivery)
+        created.append((delivery, job))
     if created:
         results.add_event(
             conn,

@@ -262,6 +262,34 @@ async def test_an_expired_lease_lets_another_worker_take_the_job(db: Database) -
     assert await db.write(jobs.finish, second)
 
 
+async def test_a_job_queued_leased_is_held_as_a_claimed_one(db: Database) -> None:
+    """What the pipeline queues for its own deliverer to send at once (``leased_to``): no
+    other worker claims it while the lease lasts, the owner finishes it, and if the owner
+    dies it is claimed like any job whose lease ran out."""
+    new = _result("000.00.14.H49-220301-0001", AGENCY)
+
+    def unit(conn: Connection) -> tuple[jobs.Job | None, jobs.Job | None]:
+        results.insert_result(conn, new, actor="test")
+        leased = [
+            jobs.enqueue(conn, new.id, JobKind.SIGN, AGENCY, leased_to=(owner, lease))
+            for owner, lease in (("sender", LEASE), ("dead-sender", timedelta(seconds=0.2)))
+        ]
+        return leased[0], leased[1]
+
+    held, dying = await db.write(unit)
+    assert held is not None
+    assert dying is not None
+    assert (held.result_id, held.attempts, held.owner) == (new.id, 1, "sender")
+    assert await claim(db, "other", LEASE) is None
+    await asyncio.sleep(0.3)
+    taken = await claim(db, "other", LEASE)
+    assert taken is not None
+    assert (taken.id, taken.attempts) == (dying.id, 2)
+    assert await claim(db, "other", LEASE) is None  # the live lease still holds
+    assert await db.write(jobs.finish, held)
+    assert not await db.write(jobs.finish, dying)  # taken over: the new owner records it
+
+
 async def test_renewing_keeps_the_lease(db: Database) -> None:
     await add_result(db)
     job = await claim(db, "worker", timedelta(seconds=0.3))

@@ -10,10 +10,12 @@ recipient to the outbox
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import Connection
 
 from registry import outbox
+from registry.jobs import Job
 from registry.outbox import Delivery
 from registry.results import ResultRecord
 from registry.states import DeliveryKind
@@ -41,9 +43,11 @@ def queue_email(
     domain: str,
     actor: str,
     kind: DeliveryKind = DeliveryKind.RESULT,
-) -> list[Delivery]:
+    leased_to: tuple[str, timedelta] | None = None,
+) -> list[tuple[Delivery, Job | None]]:
     """The result's deliveries (or its revocation notices), added to the outbox in the
-    caller's transaction."""
+    caller's transaction; each with its job when they are queued ``leased_to`` (owner,
+    lease) a process that sends them at once."""
     return outbox.create(
         conn,
         result.id,
@@ -52,4 +56,5 @@ def queue_email(
         domain=domain,
         actor=actor,
         kind=kind,
+        leased_to=leased_to,
     )

@@ -113,18 +113,21 @@ class Deliverer(LeasedWorkers[Claimed]):
         self, conn: Connection, result: ResultRecord, *, at_once: bool
     ) -> list[tuple[Job, Claimed]] | bool:
         """The issued result's deliveries; leased to this process when ``at_once``."""
-        created = queue_email(conn, result, domain=self.sender.domain, actor=PIPELINE)
+        leased_to = (self.owner, timedelta(seconds=self.lease)) if at_once else None
+        created = queue_email(
+            conn, result, domain=self.sender.domain, actor=PIPELINE, leased_to=leased_to
+        )
         if not at_once or not created:
             return bool(created)
         issued = results.get(conn, result.id)  # as this transaction recorded it
         if issued is None:
             raise KetquaError(f"result {result.id} is gone")
-        leased = jobs.lease_new(
-            conn, result.id, [d.id for d in created], self.owner, timedelta(seconds=self.lease)
-        )
         replaces = _replaces(conn, issued)
-        by_id = {d.id: d for d in created}
-        return [(job, Claimed(by_id[str(job.delivery_id)], issued, replaces)) for job in leased]
+        return [
+            (job, Claimed(delivery, issued, replaces))
+            for delivery, job in created
+            if job is not None
+        ]
 
     def queued(self, value: object, *, at_once: bool) -> None:
         if at_once and isinstance(value, list) and value:

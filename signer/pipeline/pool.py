@@ -27,7 +27,7 @@ from signer.delivery.message import Built, MailSetup, MessageBuilder
 from signer.delivery.transport import Outcome, PickupFolder
 from signer.metadata import parse_metadata
 from signer.pdfinput import vet_pdf
-from signer.pipeline.staging import StagedSignature, Staging
+from signer.pipeline.staging import StagedSignature, Staging, facts_of
 from signer.runtime import RuntimeConfig, SigningRuntime, freeze_prepared_state
 from signer.stamp.font import BOLD, REGULAR, prepare_font
 
@@ -95,12 +95,13 @@ def _init_intake(blobs: BlobLocation, mail: MailSetup | None) -> None:
 def sign_and_stage(
     result_id: str, original_sha256: str, metadata_json: str, recorded: tuple[str, ...] = ()
 ) -> StagedSignature | Failure:
-    """Sign a result's original, stage the signed document, then put it in the blob store.
+    """Sign a result's original, put the signed document in the blob store, then stage
+    what the registry will record of it.
 
-    The document staged by an earlier attempt, if there is one, instead of a new
+    What an earlier attempt staged, if there is one, instead of a new
     signature. Done here rather than in the service process so that the signed
     bytes, the fsyncs and the hashing stay off the event loop's process; so are the
-    staged documents of ``recorded`` results (the registry holds them now) dropped.
+    stages of ``recorded`` results (the registry holds them now) dropped.
     """
     if _runtime is None:
         assert _startup_failure is not None
@@ -109,18 +110,19 @@ def sign_and_stage(
     blobs, staging = _storage
     staging.drop(*recorded)  # the registry holds them now
     try:
-        signed = staging.find(result_id)
-        earlier = signed is not None
-        if signed is None:
+        earlier = staging.find(result_id)
+        if earlier is None:
             original = blobs.get_sync(original_sha256)
             signed = _runtime.sign(original, parse_metadata(metadata_json), vetted=True)
-            kept = staging.keep(result_id, signed)
-            earlier = kept is not signed  # a racing attempt staged first: record that one
-            signed = kept
-        blobs.put_sync(signed.pdf)
+            blobs.put_sync(signed.pdf)  # durable before its stage names it
+            ours = facts_of(signed)
+            kept = staging.keep(result_id, ours)
+            return StagedSignature(kept.facts, earlier=kept.facts is not ours)
+        if earlier.pdf is not None:  # staged whole by an earlier version, before storing it
+            blobs.put_sync(earlier.pdf)
     except KetquaError as exc:
         return Failure.of(exc)
-    return StagedSignature.of(signed, earlier=earlier)
+    return StagedSignature(earlier.facts, earlier=True)
 
 
 def probe_in_worker() -> Failure | None:
