@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import resource
-import signal
 from pathlib import Path
 
 import cbor2
@@ -16,7 +14,7 @@ from registry.ids import new_id
 from signer.document import SignedResult
 from signer.metadata import ResultMetadata
 from signer.pipeline import pool
-from signer.pipeline.staging import Stage, StagedSignature, Staging, facts_of
+from signer.pipeline.staging import Stage, StagedSignature, Staging
 from signer.runtime import SigningRuntime
 from tests.pdfs import example_metadata
 
@@ -29,7 +27,7 @@ def two_signatures(
 
 
 def staged_whole(signed: SignedResult) -> bytes:
-    """A stage as versions before the stage of facts wrote it: the whole signed document."""
+    """A stage as versions before the mark wrote it (fsynced, with no digest of its own)."""
     return bytes(
         cbor2.dumps(
             {
@@ -50,17 +48,15 @@ def staged_whole(signed: SignedResult) -> bytes:
 def test_the_first_stage_wins(
     tmp_path: Path, two_signatures: tuple[SignedResult, SignedResult]
 ) -> None:
-    first, second = (facts_of(signed) for signed in two_signatures)
-    assert first.signed_sha256 != second.signed_sha256  # signing is not repeatable: why
+    first, second = (Stage.of(signed) for signed in two_signatures)
+    assert first.facts.signed_sha256 != second.facts.signed_sha256  # not repeatable: why
     staging = Staging(tmp_path / "staging")
     result_id = new_id()
     assert staging.find(result_id) is None
-    assert staging.keep(result_id, first).facts is first
-    kept = staging.keep(result_id, second)  # a racing or repeated attempt
-    assert kept.facts == first
+    assert staging.keep(result_id, first) is first
+    assert staging.keep(result_id, second) == first  # a racing or repeated attempt
     # a new Staging over the same folder (a restart) finds the same document
-    found = Staging(tmp_path / "staging").find(result_id)
-    assert found == Stage(first)
+    assert Staging(tmp_path / "staging").find(result_id) == first
     assert staging.leftovers() == [result_id]
     assert not [p for p in (tmp_path / "staging").iterdir() if p.name.startswith(".")]
     staging.drop(result_id)
@@ -68,19 +64,38 @@ def test_the_first_stage_wins(
     assert staging.leftovers() == []
 
 
-@pytest.mark.parametrize("damage", [b"", b"\xa1", b"\x01", b"\xa1\x61x\x01", b"\x9f\xff"])
+def damaged(good: bytes, other: bytes, changed_legacy: bytes) -> list[bytes]:
+    """What a power cut can leave of a stage that was never fsynced."""
+    middle = len(good) // 2
+    return [
+        b"",  # the name made durable, the data not
+        good[: len(good) // 3],  # part of the data
+        good + b"\xff\xff",  # bytes after the end
+        good[:middle] + bytes([good[middle] ^ 1]) + good[middle + 1 :],  # one bit
+        b"\0" * len(good),  # a block of zeros
+        other,  # another result's stage: stale blocks of a freed file
+        changed_legacy,  # a stage of an earlier version whose document is not its hash
+    ]
+
+
 def test_a_damaged_stage_is_not_trusted_and_gives_way(
-    tmp_path: Path, two_signatures: tuple[SignedResult, SignedResult], damage: bytes
+    tmp_path: Path, two_signatures: tuple[SignedResult, SignedResult]
 ) -> None:
-    """What a power cut can leave of a stage that was never fsynced: the result is signed
-    anew, and the new stage replaces the damaged one."""
+    """The result is signed anew, and the new stage replaces the damaged one."""
+    first, second = (Stage.of(signed) for signed in two_signatures)
     staging = Staging(tmp_path)
-    result_id = new_id()
-    (tmp_path / f"{result_id}.cbor").write_bytes(damage)
-    assert staging.find(result_id) is None
-    facts = facts_of(two_signatures[1])
-    assert staging.keep(result_id, facts).facts is facts
-    assert staging.find(result_id) == Stage(facts)
+    result_id, other_id = new_id(), new_id()
+    staging.keep(result_id, first)
+    staging.keep(other_id, second)
+    good = (tmp_path / f"{result_id}.cbor").read_bytes()
+    other = (tmp_path / f"{other_id}.cbor").read_bytes()
+    signed = two_signatures[0]
+    changed = staged_whole(dataclasses.replace(signed, pdf=signed.pdf + b" "))
+    for n, damage in enumerate(damaged(good, other, changed)):
+        (tmp_path / f"{result_id}.cbor").write_bytes(damage)
+        assert staging.find(result_id) is None, n
+        assert staging.keep(result_id, second) is second, n
+        assert staging.find(result_id) == second, n
 
 
 def test_a_whole_document_staged_by_an_earlier_version_is_still_recorded(
@@ -89,7 +104,7 @@ def test_a_whole_document_staged_by_an_earlier_version_is_still_recorded(
     signed = two_signatures[0]
     result_id = new_id()
     (tmp_path / f"{result_id}.cbor").write_bytes(staged_whole(signed))
-    assert Staging(tmp_path).find(result_id) == Stage(facts_of(signed), pdf=signed.pdf)
+    assert Staging(tmp_path).find(result_id) == Stage.of(signed)
 
 
 @pytest.fixture
@@ -104,7 +119,7 @@ def in_a_signing_process(
     return storage
 
 
-def test_a_stage_names_a_document_the_blob_store_holds_and_is_signed_once(
+def test_a_result_is_signed_once_and_its_stage_dropped_once_recorded(
     in_a_signing_process: tuple[FolderBlobStore, Staging], example_pdf: bytes
 ) -> None:
     blobs, staging = in_a_signing_process
@@ -114,8 +129,9 @@ def test_a_stage_names_a_document_the_blob_store_holds_and_is_signed_once(
     assert isinstance(first, StagedSignature)
     assert not first.earlier
     stage = staging.find(result_id)
-    assert stage == Stage(first.facts)
-    assert len(blobs.get_sync(first.facts.signed_sha256)) == first.facts.signed_size
+    assert stage is not None
+    assert stage.facts == first.facts
+    assert blobs.get_sync(first.facts.signed_sha256) == stage.pdf
     # the service died before recording it: the next attempt records the same document
     again = pool.sign_and_stage(result_id, original, metadata_json)
     assert again == StagedSignature(first.facts, earlier=True)
@@ -125,40 +141,26 @@ def test_a_stage_names_a_document_the_blob_store_holds_and_is_signed_once(
     assert staging.find(result_id) is None
 
 
-def test_no_stage_is_written_when_the_signed_document_cannot_be_stored(
-    in_a_signing_process: tuple[FolderBlobStore, Staging], example_pdf: bytes
-) -> None:
-    """A stage is trusted without a look in the blob store: it must never be written
-    before its document is stored."""
-    blobs, staging = in_a_signing_process
-    original = blobs.put_sync(example_pdf)
-    result_id = new_id()
-    # a file may grow to 50 KB in this process: the signed document (about 126 KB) cannot
-    # be written, a stage (under 1 KB) can; the write fails with EFBIG, not a signal
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, hard))
-    try:
-        with pytest.raises(OSError, match="too large"):
-            pool.sign_and_stage(result_id, original, json.dumps(example_metadata()))
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, previous)
-    assert staging.find(result_id) is None
-    assert staging.leftovers() == []
-
-
-def test_a_whole_document_staged_by_an_earlier_version_is_stored_before_it_is_recorded(
+def test_a_document_staged_and_not_yet_stored_is_stored_and_recorded(
     in_a_signing_process: tuple[FolderBlobStore, Staging],
     two_signatures: tuple[SignedResult, SignedResult],
 ) -> None:
+    """Killed between the stage and the store (or staged whole by an earlier version): the
+    next attempt stores the staged document and records it, without signing again."""
     blobs, staging = in_a_signing_process
-    signed = two_signatures[0]
-    result_id = new_id()
-    (staging.root / f"{result_id}.cbor").write_bytes(staged_whole(signed))
-    staged = pool.sign_and_stage(result_id, "0" * 64, json.dumps(example_metadata()))
-    assert staged == StagedSignature(facts_of(signed), earlier=True)
-    assert blobs.get_sync(signed.sha256) == signed.pdf
+    for signed, write in (
+        (two_signatures[0], lambda rid, s: staging.keep(rid, Stage.of(s))),
+        (
+            two_signatures[1],
+            lambda rid, s: (staging.root / f"{rid}.cbor").write_bytes(staged_whole(s)),
+        ),
+    ):
+        result_id = new_id()
+        write(result_id, signed)
+        staged = pool.sign_and_stage(result_id, "0" * 64, json.dumps(example_metadata()))
+        assert staged == StagedSignature(Stage.of(signed).facts, earlier=True)
+        assert blobs.get_sync(signed.sha256) == signed.pdf
+    assert blobs.count() == 2  # no original was read: nothing was signed
 
 
 def test_staging_refuses_names_that_are_not_result_ids(tmp_path: Path) -> None:
@@ -171,7 +173,7 @@ def test_a_staged_signature_carries_what_the_registry_records(
     two_signatures: tuple[SignedResult, SignedResult],
 ) -> None:
     signed = two_signatures[0]
-    staged = StagedSignature(facts_of(signed), earlier=True)
+    staged = StagedSignature(Stage.of(signed).facts, earlier=True)
     facts = staged.facts
     assert (facts.signed_sha256, facts.signed_size, facts.seal_kid) == (
         signed.sha256,

@@ -27,7 +27,7 @@ from signer.delivery.message import Built, MailSetup, MessageBuilder
 from signer.delivery.transport import Outcome, PickupFolder
 from signer.metadata import parse_metadata
 from signer.pdfinput import vet_pdf
-from signer.pipeline.staging import StagedSignature, Staging, facts_of
+from signer.pipeline.staging import Stage, StagedSignature, Staging
 from signer.runtime import RuntimeConfig, SigningRuntime, freeze_prepared_state
 from signer.stamp.font import BOLD, REGULAR, prepare_font
 
@@ -95,13 +95,12 @@ def _init_intake(blobs: BlobLocation, mail: MailSetup | None) -> None:
 def sign_and_stage(
     result_id: str, original_sha256: str, metadata_json: str, recorded: tuple[str, ...] = ()
 ) -> StagedSignature | Failure:
-    """Sign a result's original, put the signed document in the blob store, then stage
-    what the registry will record of it.
+    """Sign a result's original, stage the signed document, then put it in the blob store.
 
-    What an earlier attempt staged, if there is one, instead of a new
+    The document staged by an earlier attempt, if there is one, instead of a new
     signature. Done here rather than in the service process so that the signed
     bytes, the fsyncs and the hashing stay off the event loop's process; so are the
-    stages of ``recorded`` results (the registry holds them now) dropped.
+    staged documents of ``recorded`` results (the registry holds them now) dropped.
     """
     if _runtime is None:
         assert _startup_failure is not None
@@ -110,19 +109,17 @@ def sign_and_stage(
     blobs, staging = _storage
     staging.drop(*recorded)  # the registry holds them now
     try:
-        earlier = staging.find(result_id)
-        if earlier is None:
+        staged = staging.find(result_id)
+        earlier = staged is not None
+        if staged is None:
             original = blobs.get_sync(original_sha256)
-            signed = _runtime.sign(original, parse_metadata(metadata_json), vetted=True)
-            blobs.put_sync(signed.pdf)  # durable before its stage names it
-            ours = facts_of(signed)
-            kept = staging.keep(result_id, ours)
-            return StagedSignature(kept.facts, earlier=kept.facts is not ours)
-        if earlier.pdf is not None:  # staged whole by an earlier version, before storing it
-            blobs.put_sync(earlier.pdf)
+            ours = Stage.of(_runtime.sign(original, parse_metadata(metadata_json), vetted=True))
+            staged = staging.keep(result_id, ours)
+            earlier = staged is not ours  # a racing attempt staged first: record that one
+        blobs.put_sync(staged.pdf)
     except KetquaError as exc:
         return Failure.of(exc)
-    return StagedSignature(earlier.facts, earlier=True)
+    return StagedSignature(staged.facts, earlier=earlier)
 
 
 def probe_in_worker() -> Failure | None:
