@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -323,7 +325,7 @@ def _sqlite_pragmas(engine: Engine, *, begin: str | None) -> None:
         # first: switching a new file to WAL waits for another process's write too (a
         # replica migrating), and the driver's own wait is 5 s
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         # FULL: a commit is on disk before the 202 that announces it (power loss included)
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -334,6 +336,29 @@ def _sqlite_pragmas(engine: Engine, *, begin: str | None) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql(begin or "BEGIN")
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting up to SQLITE_BUSY_TIMEOUT_MS for other writers.
+
+    The switch reads the file, then upgrades to a write lock. When another connection
+    holds the write lock by then (a replica starting at the same moment, switching or
+    migrating), SQLite answers "database is locked" at once, without the busy handler: a
+    reader waiting for a writer could deadlock. Seen in CI with four replicas starting
+    together; the reader's lock is gone once the statement fails, so trying again is safe.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.002
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        # a connection opening, in the thread that asked for it: never the event loop
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _alembic_config(connection: Connection) -> Config:
