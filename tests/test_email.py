@@ -22,8 +22,11 @@ from pathlib import Path
 
 import dkim
 import pytest
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plumbing.errors import InputError
 from plumbing.terms import TERMS
@@ -34,7 +37,7 @@ from registry.states import AttemptOutcome, ResultState
 from signer.api.intake import new_result
 from signer.delivery import recipients
 from signer.delivery.message import ATTACHMENT, LINK, DkimKey, MessageBuilder, Sender
-from signer.delivery.transport import PickupFolder, SmtpTransport, SmtpUrl
+from signer.delivery.transport import PickupFolder, SmtpTransport, SmtpUrl, as_on_the_wire
 from signer.document import SignedResult
 from signer.errors import MetadataError
 from signer.metadata import Agency, ResultMetadata, parse_metadata
@@ -126,6 +129,7 @@ async def test_the_message_arrives_whole_and_the_attachment_still_validates(
     assert outcome.kind is AttemptOutcome.SENT, outcome
     assert outcome.reply.startswith("250 ")
     [received] = server.mailbox.messages
+    assert received.data == data  # sent as built: what a DKIM signature covers
     assert received.rcpt_tos == ["an.nguyen@example.vn"]
     assert received.mail_from == SENDER.address
     message = received.parsed()
@@ -246,6 +250,41 @@ async def test_starttls_and_login(signed: SignedResult, tls: MailTls) -> None:
         assert outcome.kind is AttemptOutcome.TEMPORARY
         assert "certificate" in outcome.reply.lower(), outcome
     assert len(server.mailbox.messages) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a line starting with a dot: the wire doubles it, and "." alone would end DATA
+        b"Subject: dots\r\n\r\n.\r\n..two\r\n.three\r\n",
+        b".Subject-first: dot\r\n\r\nbody\r\n",
+        # line endings other than CRLF, and no line ending at the end
+        b"Subject: bare\n\nline one\nline two\rline three",
+    ],
+    ids=["dotted-lines", "dot-first", "bare-line-endings"],
+)
+async def test_a_message_not_yet_as_on_the_wire_arrives_as_smtp_means_it(data: bytes) -> None:
+    """ketqua's own messages go as built; any other still gets SMTP's transparency
+    (RFC 5321 4.5.2) and CRLF line endings, and arrives with every line."""
+    async with SmtpServer() as server:
+        transport = plain(server.port)
+        outcome = await transport.send(SENDER.address, "a@example.vn", data, "<1@x>")
+        again = await transport.send(SENDER.address, "b@example.vn", data, "<2@x>")
+        await transport.close(5)
+    assert (outcome.kind, again.kind) == (AttemptOutcome.SENT, AttemptOutcome.SENT), outcome
+    expected = re.sub(rb"\r\n|\n|\r", b"\r\n", data).removesuffix(b"\r\n") + b"\r\n"
+    assert [m.data for m in server.mailbox.messages] == [expected, expected]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.binary(max_size=64)
+    | st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n"]), max_size=12).map(b"".join)
+)
+def test_a_message_goes_as_it_is_only_where_smtplib_would_send_it_unchanged(data: bytes) -> None:
+    """The short cut past aiosmtplib's passes is taken only where they change nothing."""
+    if as_on_the_wire(data):
+        assert PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) == data
 
 
 async def test_a_4xx_is_temporary_and_the_next_attempt_gets_through(signed: SignedResult) -> None:
