@@ -332,6 +332,28 @@ async def test_a_server_that_never_answers_times_out(signed: SignedResult) -> No
     assert "timed out" in outcome.reply.lower(), outcome
 
 
+async def test_a_message_whose_reply_comes_too_late_is_tried_again_on_a_new_connection(
+    signed: SignedResult,
+) -> None:
+    """The server takes the message and answers after the timeout: temporary, and its late
+    250 is never read as the answer to the next message."""
+    data, _, _ = build(signed)
+    mailbox = Mailbox(delay=2.0)
+    async with SmtpServer(mailbox) as server:
+        transport = plain(server.port, timeout=0.5)
+        late = await asyncio.wait_for(
+            transport.send(SENDER.address, "a@example.vn", data, "<1@x>"), 60
+        )
+        mailbox.delay = 0.0
+        again = await transport.send(SENDER.address, "b@example.vn", data, "<2@x>")
+        await transport.close(5)
+    assert late.kind is AttemptOutcome.TEMPORARY
+    assert "timed out" in late.reply.lower(), late
+    assert again.kind is AttemptOutcome.SENT, again
+    assert again.reply == "250 2.0.0 Ok: queued as Q1"  # its own reply, not the first's
+    assert server.connections == 2  # the first connection was closed, not reused
+
+
 async def test_a_server_that_is_down_is_temporary(signed: SignedResult) -> None:
     data, _, _ = build(signed)
     outcome = await plain(free_port()).send(SENDER.address, "a@example.vn", data, "<1@x>")
