@@ -55,6 +55,29 @@ class Mailbox:
     temporary_failures: int = 0  # the next N DATA commands get a 451
     delay: float = 0.0  # seconds before answering DATA
     headers_only: bool = False  # keep each message's header, not its body (thousands of them)
+    helo_only: bool = False  # refuse EHLO, as a server from before ESMTP
+    greetings: list[str] = field(default_factory=list)  # "EHLO" and "HELO", as they came
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        self.greetings.append("EHLO")
+        if self.helo_only:
+            return ["502 5.5.2 Error: command not recognized"]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str
+    ) -> str:
+        self.greetings.append("HELO")
+        session.host_name = hostname
+        return f"250 {server.hostname}"
 
     async def handle_RCPT(
         self,

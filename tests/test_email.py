@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import email
 import email.policy
 import json
@@ -25,7 +26,7 @@ import pytest
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from plumbing.errors import InputError
@@ -36,7 +37,14 @@ from registry.results import ResultRecord
 from registry.states import AttemptOutcome, ResultState
 from signer.api.intake import new_result
 from signer.delivery import recipients
-from signer.delivery.message import ATTACHMENT, LINK, DkimKey, MessageBuilder, Sender
+from signer.delivery.message import (
+    ATTACHMENT,
+    LINK,
+    DkimKey,
+    MessageBuilder,
+    Sender,
+    quoted_printable,
+)
 from signer.delivery.transport import PickupFolder, SmtpTransport, SmtpUrl, as_on_the_wire
 from signer.document import SignedResult
 from signer.errors import MetadataError
@@ -285,6 +293,40 @@ def test_a_message_goes_as_it_is_only_where_smtplib_would_send_it_unchanged(data
     """The short cut past aiosmtplib's passes is taken only where they change nothing."""
     if as_on_the_wire(data):
         assert PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) == data
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="a.Ệ= \n", max_size=400))
+def test_quoted_printable_text_has_no_line_the_wire_would_change(text: str) -> None:
+    """A dot that starts a line (from the text, or where the codec breaks a long line)
+    goes as =2E, within the 76 characters a line may have, and decodes as it was."""
+    encoded = quoted_printable(text)
+    lines = encoded.split("\r\n")
+    assert all(len(line) <= 76 for line in lines), lines
+    assert not any(line.startswith(".") for line in lines), lines
+    codec = binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    assert binascii.a2b_qp(encoded.replace("\r\n", "\n")) == binascii.a2b_qp(codec)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="Cấp giấy phép 0.", min_size=1, max_size=150).map(str.strip))
+def test_the_results_messages_go_as_built(signed: SignedResult, name: str) -> None:
+    """Names full of dots (like the codes 000.00.14.H49) still give a message the wire
+    sends as it is: the short cut past aiosmtplib's passes is the path they take."""
+    assume(name)
+    data, _, _ = build(signed, procedure={"code": "1.004227", "name": name})
+    assert as_on_the_wire(data)
+
+
+async def test_a_server_that_refuses_ehlo_gets_helo_once(signed: SignedResult) -> None:
+    data, _, _ = build(signed)
+    async with SmtpServer(Mailbox(helo_only=True)) as server:
+        transport = plain(server.port)
+        outcome = await transport.send(SENDER.address, "a@example.vn", data, "<1@x>")
+        await transport.close(5)
+    assert outcome.kind is AttemptOutcome.SENT, outcome
+    assert server.mailbox.greetings == ["EHLO", "HELO"]
+    assert server.mailbox.messages[0].data == data
 
 
 async def test_a_4xx_is_temporary_and_the_next_attempt_gets_through(signed: SignedResult) -> None:

@@ -135,10 +135,34 @@ CRLF = b"\r\n"
 CRLF_STR = "\r\n"
 
 
-def _qp(text: str) -> str:
-    """``text`` as quoted-printable (the C codec), lines ending CRLF, ASCII only."""
-    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True)
-    return encoded.decode("ascii").replace("\n", CRLF_STR)
+QP_LINE = 76  # RFC 2045 6.7: an encoded line's characters, its soft break's "=" included
+
+
+def quoted_printable(text: str) -> str:
+    """``text`` as quoted-printable (the C codec), lines ending CRLF, ASCII only, and no
+    line starting with a dot: SMTP would double it (RFC 5321 4.5.2), so a message with
+    one cannot go as built (``transport.as_on_the_wire``). The codec leaves a dot at the
+    start of a line, and its soft breaks put one there in codes like 000.00.14.H49."""
+    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
+    if encoded.startswith(".") or "\n." in encoded:
+        encoded = "\n".join(_without_a_leading_dot(line) for line in encoded.split("\n"))
+    return encoded.replace("\n", CRLF_STR)
+
+
+def _without_a_leading_dot(line: str) -> str:
+    """An encoded line with its leading dot as ``=2E`` (the same character once decoded),
+    broken again with a soft break where that makes it longer than ``QP_LINE``."""
+    pieces = []
+    while line.startswith("."):
+        line = "=2E" + line[1:]
+        if len(line) <= QP_LINE:
+            break
+        cut = QP_LINE - 1  # room for the soft break's "="
+        while "=" in line[cut - 2 : cut]:  # never inside an =XX escape
+            cut -= 1
+        pieces.append(line[:cut] + "=")
+        line = line[cut:]
+    return "\n".join([*pieces, line])
 
 
 def one_line(value: str) -> str:
@@ -307,12 +331,12 @@ class MessageBuilder:
             'Content-Type: text/plain; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable",
             "",
-            _qp(self._text.render(values)),
+            quoted_printable(self._text.render(values)),
             f"--{inner}",
             'Content-Type: text/html; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable",
             "",
-            _qp(self._html.render(values)),
+            quoted_printable(self._html.render(values)),
             f"--{inner}--",
             "",
         ]

@@ -199,16 +199,19 @@ async def _transact(client: aiosmtplib.SMTP, sender: str, recipient: str, data: 
     times: line endings for its SIZE, then line endings and leading dots for DATA.
     For a result's message (177 KB, 2,300 lines) that is 3-4 ms of the event loop's
     CPU, as much as building the message. ketqua builds its messages with CRLF line
-    endings, so those passes give back the bytes they were given; a message that
-    needs them still goes through ``sendmail``.
+    endings and no line starting with a dot, so those passes give back the bytes they
+    were given; a message that needs them still goes through ``sendmail``.
     """
     if not as_on_the_wire(data):
         _, reply = await client.sendmail(sender, [recipient], data)
         return reply
-    if client.is_ehlo_or_helo_needed:
-        # a server that refuses EHLO gets HELO from ``mail``, as from sendmail
-        with contextlib.suppress(aiosmtplib.SMTPHeloError):
+    if client.is_ehlo_or_helo_needed:  # as sendmail: EHLO, and HELO where it is refused
+        try:
             await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not client.is_connected:
+                raise
+            await client.helo()
     # the size lets a server refuse a message too large before it is sent (RFC 1870)
     options = [f"SIZE={len(data)}"] if client.supports_extension("size") else []
     try:
@@ -216,7 +219,9 @@ async def _transact(client: aiosmtplib.SMTP, sender: str, recipient: str, data: 
         await client.rcpt(recipient)
         return (await _data(client, data)).message
     except aiosmtplib.SMTPResponseException:
-        # as sendmail does: the next message on this connection starts a clean envelope
+        # as sendmail does: the next message on this connection starts a clean envelope.
+        # Unlike sendmail, an RSET that times out does not replace the reply that matters
+        # (a 550 stays permanent); ``send`` closes the connection either way.
         with contextlib.suppress(ConnectionError, aiosmtplib.SMTPException):
             await client.rset()
         raise
