@@ -251,12 +251,9 @@ async def _data(client: aiosmtplib.SMTP, data: bytes) -> aiosmtplib.SMTPResponse
         raise aiosmtplib.SMTPServerDisconnected("Server not connected")
     protocol.write(data)
     protocol.write(b".\r\n")
-    try:
-        # no await since the write: the reply cannot arrive before it is waited for
-        response = await protocol.read_response(timeout=client.timeout)
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
-        client.close()  # as aiosmtplib does: a late reply must not answer the next command
-        raise
+    # no await since the write: the reply cannot arrive before it is waited for. A timeout
+    # raises through ``send``, which closes the client: a late reply answers nothing.
+    response = await protocol.read_response(timeout=client.timeout)
     if response.code != 250:
         raise aiosmtplib.SMTPDataError(response.code, response.message)
     return response

@@ -159,8 +159,10 @@ def _encode(result_id: str, stage: Stage) -> bytes:
 def _decode(result_id: str, data: bytes) -> Stage | None:
     try:
         if data.startswith(_MARK):
+            if len(data) < len(_MARK) + _DIGEST:
+                return None
             body, digest = data[len(_MARK) : -_DIGEST], data[-_DIGEST:]
-            if len(data) < len(_MARK) + _DIGEST or hashlib.sha256(body).digest() != digest:
+            if hashlib.sha256(body).digest() != digest:
                 return None
             values = cbor2.loads(body)
             if values["result_id"] != result_id:
